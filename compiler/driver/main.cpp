@@ -1,0 +1,42 @@
+// tsc: compiles the ONNX file of a decoder LM into one serving executable (command-line entry point).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "compiler/driver/pipeline.h"
+#include "runtime/core/error.h"
+
+int main(int argc, char** argv) {
+  tsc::CompileOptions o;
+  CLI::App app{"tsc: ahead-of-time compiler from the ONNX file of a decoder LM (GPT-2, Llama family) to one serving executable"};
+  app.add_option("model", o.model, "model.onnx (external data, config.json and tokenizer files are read from beside it)")->required();
+  app.add_option("-o,--output", o.output, "path of the executable to write")->capture_default_str();
+  app.add_option("--emit", o.emit,
+                 "print one stage's result instead of building: graph (simplified graph), spec (DecoderSpec), plan, cpu, cuda, ptx")
+      ->check(CLI::IsMember({"graph", "spec", "plan", "cpu", "cuda", "ptx"}));
+  app.add_flag("--json", o.json, "with --emit=spec: JSON with HF config.json key names");
+  app.add_option("--target", o.target, "cpu or cuda (default: cuda where nvcc exists, else cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--page-size", o.page_size, "tokens per KV-cache page")->capture_default_str();
+  app.add_option("--top-k-pages", o.top_k_pages, "page budget kept per decode step, layer and KV head (0 = dense attention)")->capture_default_str();
+  app.add_option("--dense-layers", o.dense_layers, "number of first layers that always attend densely")->capture_default_str();
+  app.add_option("--dtype", o.dtype, "weight type in the executable: f32, f16 or bf16 (default: the model's)")->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  app.add_option("--max-seq-len", o.max_seq_len, "longest sequence served (default: the model's max_position_embeddings)");
+  app.add_option("--max-batch", o.max_batch, "most sequences decoded together")->capture_default_str();
+  app.add_option("--tokenizer", o.tokenizer, "folder with tokenizer.json (or vocab.json + merges.txt); default: beside the model");
+  app.add_option("--config", o.config, "HF config.json to cross-check the recovered spec with; default: beside the model");
+  app.add_flag("-v,--verbose", o.verbose, "print each stage with its time, and why patterns did not match");
+  app.add_flag("--print-after-all", o.print_after_all, "print the graph after every simplification pass (to stderr)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return tsc::run_tsc(o);
+  } catch (const tsc::Error& e) {
+    std::cerr << tsc::format_error("tsc", e);
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "tsc: error: out of memory\n---> HINT: close other programs or use a machine with more memory\n";
+    return 1;
+  }
+}

@@ -1,0 +1,88 @@
+// decompose-ms-ops: com.microsoft fused ops from onnxruntime's transformer optimizer -> standard ops
+// that the other passes canonicalize (one pattern language for every exporter).
+//   SkipLayerNormalization(x, skip, gamma, beta?, bias?) -> s = x + skip (+ bias); LayerNormalization(s)
+//   SkipSimplifiedLayerNormalization -> same with tsc.RMSNorm;  SimplifiedLayerNormalization -> tsc.RMSNorm
+//   FastGelu(x, bias?) -> tsc.Gelu<approximate=tanh>;  BiasGelu(x, bias) / Gelu -> tsc.Gelu<none>
+#include "compiler/ir/passes/pass.h"
+#include "runtime/core/error.h"
+
+namespace tsc {
+namespace {
+
+Attribute float_attr(float v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = v;
+  return a;
+}
+Attribute str_attr(const std::string& v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kString;
+  a.s = v;
+  return a;
+}
+
+std::unique_ptr<Node> make(const std::string& op, const std::string& domain, std::vector<std::string> in,
+                           std::vector<std::string> out, const std::string& name) {
+  auto n = std::make_unique<Node>();
+  n->op = op;
+  n->domain = domain;
+  n->inputs = std::move(in);
+  n->outputs = std::move(out);
+  n->name = name;
+  return n;
+}
+
+}  // namespace
+
+int pass_decompose_ms_ops(Graph& g, const PassContext&) {
+  int rewrites = 0;
+  std::vector<std::unique_ptr<Node>> out;
+  for (auto& np : g.nodes) {
+    Node& n = *np;
+    const bool ms = n.domain == "com.microsoft";
+    const bool skip_ln = ms && (n.op == "SkipLayerNormalization" || n.op == "SkipSimplifiedLayerNormalization");
+    if (skip_ln) {
+      if (n.inputs.size() < 3) throw Error(n.describe() + " has fewer than 3 inputs", "the graph is malformed; re-run the optimizer");
+      const bool rms = n.op == "SkipSimplifiedLayerNormalization";
+      // Output 3 (input + skip + bias) is the residual stream; keep its name when used.
+      std::string sum = n.outputs.size() > 3 && !n.outputs[3].empty() ? n.outputs[3] : g.fresh_name(n.name + "_sum");
+      std::string s0 = sum;
+      const std::string bias = rms ? n.input(3) : n.input(4);
+      if (!bias.empty()) s0 = g.fresh_name(n.name + "_skip");
+      out.push_back(make("Add", "", {n.inputs[0], n.inputs[1]}, {s0}, n.name + "/add"));
+      if (!bias.empty()) out.push_back(make("Add", "", {s0, bias}, {sum}, n.name + "/bias"));
+      std::vector<std::string> ln_in = {sum, n.inputs[2]};
+      if (!rms && !n.input(3).empty()) ln_in.push_back(n.input(3));
+      auto ln = make(rms ? "RMSNorm" : "LayerNorm", "tsc", ln_in, {n.outputs[0]}, n.name);
+      ln->attrs["epsilon"] = float_attr(n.attr_f("epsilon", 1e-12f));
+      out.push_back(std::move(ln));
+      ++rewrites;
+      continue;
+    }
+    if (ms && n.op == "SimplifiedLayerNormalization") {
+      auto ln = make("RMSNorm", "tsc", {n.inputs[0], n.input(1)}, {n.outputs[0]}, n.name);
+      ln->attrs["epsilon"] = float_attr(n.attr_f("epsilon", 1e-5f));
+      out.push_back(std::move(ln));
+      ++rewrites;
+      continue;
+    }
+    if (ms && (n.op == "FastGelu" || n.op == "BiasGelu" || n.op == "Gelu")) {
+      std::string x = n.inputs[0];
+      if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+        x = g.fresh_name(n.name + "_biased");
+        out.push_back(make("Add", "", {n.inputs[0], n.inputs[1]}, {x}, n.name + "/bias"));
+      }
+      auto ge = make("Gelu", "tsc", {x}, {n.outputs[0]}, n.name);
+      ge->attrs["approximate"] = str_attr(n.op == "FastGelu" ? "tanh" : "none");
+      out.push_back(std::move(ge));
+      ++rewrites;
+      continue;
+    }
+    out.push_back(std::move(np));
+  }
+  g.nodes = std::move(out);
+  return rewrites;
+}
+
+}  // namespace tsc

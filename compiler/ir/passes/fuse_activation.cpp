@@ -1,0 +1,127 @@
+// fuse-activation: elementwise subgraphs around Tanh/Erf/Sigmoid recognized by what they compute, not by
+// their arrangement: the region is evaluated on sample inputs and compared with GELU (tanh), GELU (erf)
+// and SiLU. Exporters order the same formula many ways (0.5*x*(1+tanh(..)), x*(0.5+0.5*tanh(..)), ...).
+#include <cmath>
+#include <set>
+
+#include "compiler/ir/passes/pass.h"
+#include "compiler/ir/probe.h"
+
+namespace tsc {
+namespace {
+
+const std::set<std::string>& elementwise() {
+  static const std::set<std::string> s = {"Add", "Sub", "Mul", "Div", "Pow", "Tanh", "Erf", "Sigmoid", "Neg",
+                                          "Cast", "Sqrt", "Exp", "Reciprocal", "Identity"};
+  return s;
+}
+
+bool is_ew(const Node* n) { return n && n->domain.empty() && elementwise().count(n->op); }
+
+double gelu_tanh(double x) { return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+double gelu_erf(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
+double silu(double x) { return x / (1 + std::exp(-x)); }
+
+Attribute str_attr(const std::string& v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kString;
+  a.s = v;
+  return a;
+}
+
+// The single non-constant value the elementwise cone of v reads.
+std::string cone_source(const Pat& p, const std::string& v) {
+  std::set<std::string> leaves, seen;
+  std::vector<std::string> stack = {v};
+  while (!stack.empty()) {
+    std::string cur = stack.back();
+    stack.pop_back();
+    if (!seen.insert(cur).second || p.g.is_const(cur)) continue;
+    Node* n = p.def(cur);
+    if (!is_ew(n)) { leaves.insert(cur); continue; }
+    for (auto& i : n->inputs) if (!i.empty()) stack.push_back(i);
+    if (seen.size() > 64) return {};
+  }
+  return leaves.size() == 1 ? *leaves.begin() : std::string();
+}
+
+}  // namespace
+
+int pass_fuse_activation(Graph& g, const PassContext& ctx) {
+  int rewrites = 0;
+  Pat p(g);
+  for (size_t idx = 0; idx < g.nodes.size(); ++idx) {
+    Node& t = *g.nodes[idx];
+    if (t.is("Gelu")) {  // opset 20
+      const std::string approx = t.attr_s("approximate", "none");
+      t.op = "Gelu";
+      t.domain = "tsc";
+      t.attrs = {{"approximate", str_attr(approx)}};
+      ++rewrites;
+      continue;
+    }
+    if (!(t.is("Tanh") || t.is("Erf") || t.is("Sigmoid"))) continue;
+    const std::string x = cone_source(p, t.outputs[0]);
+    if (x.empty()) continue;
+    // Grow the region forward from x through elementwise nodes that read only x, the region and constants.
+    std::set<Node*> region;
+    std::set<std::string> vals = {x};
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (auto& np : g.nodes) {
+        Node* n = np.get();
+        if (region.count(n) || !is_ew(n)) continue;
+        bool reads = false, ok = true;
+        for (auto& i : n->inputs) {
+          if (i.empty() || g.is_const(i)) continue;
+          if (vals.count(i)) reads = true;
+          else ok = false;
+        }
+        if (reads && ok) {
+          region.insert(n);
+          vals.insert(n->outputs[0]);
+          grew = true;
+        }
+      }
+    }
+    if (!region.count(&t)) continue;
+    std::vector<Node*> exits;
+    for (Node* n : region) {
+      bool out = p.ud.is_graph_output(n->outputs[0]);
+      for (Node* c : p.ud.consumers(n->outputs[0])) out = out || !region.count(c);
+      if (out) exits.push_back(n);
+    }
+    if (exits.size() != 1) { ctx.note("fuse-activation", t.describe() + ": region around it has " + std::to_string(exits.size()) + " exits"); continue; }
+    Node* e = exits[0];
+    // Probe on [-8, 8] in x's element type.
+    const ValueType* xt = g.type(x);
+    DType dt = xt && xt->dtype != DType::kUndefined ? xt->dtype : DType::kF32;
+    const int K = 161;
+    Tensor sample = Tensor::alloc(dt, {K});
+    for (int k = 0; k < K; ++k) sample.set_f64(k, -8.0 + 0.1 * k);
+    auto y = probe_value(g, e->outputs[0], {{x, sample}});
+    if (!y || y->numel() != K) { ctx.note("fuse-activation", e->describe() + ": could not evaluate the region"); continue; }
+    double (*ref)(double) = t.is("Tanh") ? gelu_tanh : t.is("Erf") ? gelu_erf : silu;
+    const double tol = dt == DType::kF32 || dt == DType::kF64 ? 1e-4 : 3e-2;
+    double err = 0;
+    for (int k = 0; k < K; ++k) err = std::max(err, std::fabs(y->f64(k) - ref(sample.f64(k))));
+    if (err > tol) {
+      ctx.note("fuse-activation", e->describe() + ": computes no known activation (max error " + std::to_string(err) + ")");
+      continue;
+    }
+    e->inputs = {x};
+    e->domain = "tsc";
+    if (t.is("Sigmoid")) {
+      e->op = "Silu";
+      e->attrs.clear();
+    } else {
+      e->op = "Gelu";
+      e->attrs = {{"approximate", str_attr(t.is("Tanh") ? "tanh" : "none")}};
+    }
+    ++rewrites;
+    p.refresh();
+  }
+  return rewrites;
+}
+
+}  // namespace tsc

@@ -1,0 +1,430 @@
+// fuse-attention: softmax(Q K^T * scale + mask) V, whatever head reshapes, rotary, GQA repeat and KV-cache
+// concat surround it, -> tsc.Rope on token-major q/k plus one tsc.Attention:
+//   tsc.Rope(x: [b, s, H*D], inv_freq: [rotary_dim/2]){num_heads, head_dim, rotary_dim, interleaved} -> [b, s, H*D]
+//   tsc.Attention(q: [b, s, Hq*D], k: [b, s, Hkv*D], v: [b, s, Hkv*D], past_k?, past_v?)
+//       {num_heads, num_kv_heads, head_dim, scale} -> out [b, s, Hq*D], present_k?, present_v? [b, Hkv, past+s, D]
+// Causal masks are dropped: the runtime provides causality.
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "compiler/ir/infer.h"
+#include "compiler/ir/passes/axis_labels.h"
+#include "compiler/ir/passes/model_inputs.h"
+#include "compiler/ir/passes/pass.h"
+#include "compiler/ir/probe.h"
+
+namespace tsc {
+namespace {
+
+Attribute iattr(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+Attribute fattr(float v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = v;
+  return a;
+}
+
+struct RopeMatch {
+  std::string x, cos, sin;  // x in head layout; cos/sin broadcastable tables
+  int64_t rotary_dim = 0;
+  Node* root = nullptr;
+};
+
+// Last-axis Slice of x with constant bounds; returns [start, end) resolved against dim.
+std::optional<std::pair<int64_t, int64_t>> last_axis_slice(const Pat& p, const Node* n, int64_t dim, std::string* src) {
+  if (!n || !n->is("Slice") || n->inputs.size() < 3) return std::nullopt;
+  const Tensor *st = p.g.constant(n->input(1)), *en = p.g.constant(n->input(2));
+  if (!st || !en || st->numel() != 1 || en->numel() != 1) return std::nullopt;
+  auto rank = p.g.rank(n->inputs[0]);
+  if (!rank) return std::nullopt;
+  int64_t axis = -1;
+  if (!n->input(3).empty()) {
+    const Tensor* ax = p.g.constant(n->input(3));
+    if (!ax || ax->numel() != 1) return std::nullopt;
+    axis = ax->i64(0);
+  }
+  if (axis < 0) axis += static_cast<int64_t>(*rank);
+  if (axis != static_cast<int64_t>(*rank) - 1) return std::nullopt;
+  if (!n->input(4).empty()) {
+    const Tensor* sp = p.g.constant(n->input(4));
+    if (!sp || sp->numel() != 1 || sp->i64(0) != 1) return std::nullopt;
+  }
+  int64_t s = st->i64(0), e = en->i64(0);
+  if (s < 0) s += dim;
+  if (e < 0) e += dim;
+  s = std::clamp<int64_t>(s, 0, dim);
+  e = std::clamp<int64_t>(e, 0, dim);
+  *src = n->inputs[0];
+  return std::make_pair(s, e);
+}
+
+// rotate_half(x) = Concat(-x[..., d/2:], x[..., :d/2]) on the last axis.
+bool is_rotate_half(const Pat& p, const std::string& r, const std::string& x, int64_t d) {
+  Node* cat = p.def(r, "Concat");
+  if (!cat || cat->inputs.size() != 2) return false;
+  auto rank = p.g.rank(r);
+  int64_t ax = cat->attr_i("axis", 0);
+  if (!rank || !(ax == -1 || ax == static_cast<int64_t>(*rank) - 1)) return false;
+  Node* neg = p.def(cat->inputs[0], "Neg");
+  std::string s1, s2;
+  auto hi = neg ? last_axis_slice(p, p.def(neg->inputs[0]), d, &s1) : std::nullopt;
+  auto lo = last_axis_slice(p, p.def(cat->inputs[1]), d, &s2);
+  return hi && lo && s1 == x && s2 == x && hi->first == d / 2 && hi->second == d && lo->first == 0 && lo->second == d / 2;
+}
+
+// x*cos + rotate_half(x)*sin in either operand order.
+std::optional<RopeMatch> match_rope(const Pat& p, Node* add) {
+  if (!add || !add->is("Add")) return std::nullopt;
+  for (int side = 0; side < 2; ++side) {
+    Node* m1 = p.def(add->inputs[side], "Mul");
+    Node* m2 = p.def(add->inputs[1 - side], "Mul");
+    if (!m1 || !m2) continue;
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b) {
+        const std::string& x = m1->inputs[a];
+        auto s = p.g.shape(x);
+        if (!s || s->empty() || !s->back().as_const()) continue;
+        const int64_t d = *s->back().as_const();
+        if (is_rotate_half(p, m2->inputs[b], x, d)) return RopeMatch{x, m1->inputs[1 - a], m2->inputs[1 - b], d, add};
+      }
+  }
+  return std::nullopt;
+}
+
+// Learns inv_freq from the cos/sin tables the graph computes for concrete positions.
+std::optional<std::vector<float>> rope_inv_freq(const Graph& g, const ModelInputs& mi, const RopeMatch& r, std::string* why) {
+  const int64_t P = 8, rd = r.rotary_dim, half = rd / 2;
+  std::vector<int64_t> pasts = {0};
+  if (!mi.past.empty()) pasts.push_back(3);
+  std::vector<double> inv(half, 0.0);
+  for (int64_t L : pasts) {
+    auto in = probe_inputs(g, mi, P, L);
+    auto c = probe_value(g, r.cos, in), s = probe_value(g, r.sin, in);
+    if (!c || !s) { *why = "cannot evaluate the cos/sin tables for concrete positions"; return std::nullopt; }
+    if (c->numel() != P * rd || s->numel() != P * rd) { *why = "cos/sin tables are not [positions, rotary_dim]"; return std::nullopt; }
+    const double tol = c->dtype == DType::kF32 || c->dtype == DType::kF64 ? 2e-4 : 2e-2;
+    if (L == 0)
+      for (int64_t j = 0; j < half; ++j) inv[j] = std::atan2(s->f64(rd + j), c->f64(rd + j));
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t j = 0; j < rd; ++j) {
+        double ang = static_cast<double>(L + p) * inv[j % half];
+        if (std::fabs(c->f64(p * rd + j) - std::cos(ang)) > tol || std::fabs(s->f64(p * rd + j) - std::sin(ang)) > tol) {
+          std::ostringstream o;
+          o << "cos/sin at position " << L + p << " channel " << j << " are not cos/sin(position * inv_freq) with halves repeated";
+          *why = o.str();
+          return std::nullopt;
+        }
+      }
+  }
+  return std::vector<float>(inv.begin(), inv.end());
+}
+
+// Labels with a single-head feature axis named like a split one: "F" (one head of F channels) -> "F.1".
+std::vector<std::vector<std::string>> head_labels(const Layout& l) {
+  auto lb = labels(l);
+  bool split = false;
+  for (auto& a : lb) for (auto& x : a) split = split || x == "F.0";
+  if (!split)
+    for (auto& a : lb) for (auto& x : a) if (x == "F") x = "F.1";
+  return lb;
+}
+
+struct Operand {
+  std::string source;
+  Layout layout;
+  double scale = 1.0;
+  std::optional<RopeMatch> rope;
+  std::string past;       // graph input concatenated on the sequence axis
+  Node* concat = nullptr;  // that Concat
+};
+
+// Walks back from an attention operand to its token-major source, then labels axes forward.
+std::optional<Operand> trace_operand(const Pat& p, const std::string& v0, std::string* why) {
+  struct Step { Node* n; int kind; };  // 0 move, 1 scale, 2 rope, 3 past concat
+  std::vector<Step> steps;
+  Operand op;
+  std::string v = v0;
+  std::set<std::string> inputs(p.g.inputs.begin(), p.g.inputs.end());
+  for (int guard = 0; guard < 64; ++guard) {
+    Node* n = p.def(v);
+    if (!n) break;
+    if (is_movement(*n)) { steps.push_back({n, 0}); v = n->inputs[0]; continue; }
+    if ((n->is("Mul") || n->is("Div")) && n->inputs.size() == 2) {
+      auto c = p.scalar(n->inputs[1]);
+      int idx = 0;
+      if (!c && n->is("Mul")) { c = p.scalar(n->inputs[0]); idx = 1; }
+      if (c) {
+        op.scale *= n->is("Mul") ? *c : 1.0 / *c;
+        steps.push_back({n, 1});
+        v = n->inputs[idx];
+        continue;
+      }
+    }
+    if (n->is("Add") && !op.rope) {
+      if (auto r = match_rope(p, n)) { op.rope = r; steps.push_back({n, 2}); v = r->x; continue; }
+    }
+    if (n->is("Concat") && n->inputs.size() == 2 && inputs.count(n->inputs[0]) && op.past.empty()) {
+      op.past = n->inputs[0];
+      op.concat = n;
+      steps.push_back({n, 3});
+      v = n->inputs[1];
+      continue;
+    }
+    break;
+  }
+  op.source = v;
+  auto s = p.g.shape(v);
+  if (!s || s->size() != 3 || !(*s)[2].as_const()) { *why = "operand source '" + v + "' is not a [batch, seq, features] tensor"; return std::nullopt; }
+  Layout l = {{{"B", (*s)[0]}}, {{"S", (*s)[1]}}, {{"F", (*s)[2]}}};
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    Node* n = it->n;
+    if (it->kind == 0) {
+      auto nl = apply_movement(p.g, *n, l);
+      if (!nl) { *why = n->describe() + " moves data across heads or tokens (layout " + layout_str(l) + ")"; return std::nullopt; }
+      l = *nl;
+    } else if (it->kind == 2) {
+      auto lb = head_labels(l);
+      if (lb.empty() || lb.back() != std::vector<std::string>{"F.1"}) { *why = "rotary is not applied along head_dim (layout " + layout_str(l) + ")"; return std::nullopt; }
+    } else if (it->kind == 3) {
+      auto lb = labels(l);
+      int64_t ax = n->attr_i("axis", 0);
+      if (ax < 0) ax += static_cast<int64_t>(l.size());
+      if (ax < 0 || ax >= static_cast<int64_t>(l.size()) || lb[ax] != std::vector<std::string>{"S"}) { *why = "KV-cache concat is not along the sequence axis"; return std::nullopt; }
+      auto os = p.g.shape(n->outputs[0]);
+      if (!os) { *why = "KV-cache concat has unknown shape"; return std::nullopt; }
+      l[ax] = {{"S", (*os)[ax]}};
+    }
+  }
+  op.layout = l;
+  return op;
+}
+
+bool labels_are(const Layout& l, std::vector<std::vector<std::string>> want) { return labels(l) == want; }
+
+// [B][heads][x][y] where heads is one of F.0, F.0*R, R or nothing (a single head).
+bool head_layout(const Layout& l, const std::vector<std::string>& x, const std::vector<std::string>& y) {
+  auto lb = head_labels(l);
+  if (lb.size() != 4 || lb[0] != std::vector<std::string>{"B"} || lb[2] != x || lb[3] != y) return false;
+  using V = std::vector<std::string>;
+  return lb[1] == V{"F.0"} || lb[1] == V{"F.0", "R"} || lb[1] == V{"R"} || lb[1].empty();
+}
+
+struct Match {
+  Operand q, k, v;
+  double scale = 1.0;
+  std::string out;  // token-major output value
+  bool flat = false;  // out is [batch*seq, heads*head_dim] (the exporter flattened rows for a 2-D Gemm)
+  SymExpr batch, seq;
+  int64_t hq = 0, hkv = 0, d = 0;
+};
+
+// Matches the attention around one Softmax node.
+std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
+  auto rank = p.g.rank(sm->outputs[0]);
+  int64_t ax = sm->attr_i("axis", -1);
+  if (!rank || !(ax == -1 || ax == static_cast<int64_t>(*rank) - 1)) { *why = "softmax is not over the last axis"; return std::nullopt; }
+  Match m;
+  // Scores: back through mask adds, Where, scalings, casts to MatMul(Q, K^T).
+  std::string v = sm->inputs[0];
+  Node* qk = nullptr;
+  for (int guard = 0; guard < 16 && !qk; ++guard) {
+    Node* n = p.def(v);
+    if (!n) break;
+    if (n->is("MatMul")) { qk = n; break; }
+    if (n->is("Cast") || n->is("Identity")) { v = n->inputs[0]; continue; }
+    if ((n->is("Mul") || n->is("Div")) && p.scalar(n->inputs[1])) {
+      m.scale *= n->is("Mul") ? *p.scalar(n->inputs[1]) : 1.0 / *p.scalar(n->inputs[1]);
+      v = n->inputs[0];
+      continue;
+    }
+    if (n->is("Mul") && p.scalar(n->inputs[0])) { m.scale *= *p.scalar(n->inputs[0]); v = n->inputs[1]; continue; }
+    if (n->is("Add")) {
+      // The score path is the side whose chain reaches a MatMul of two non-constant operands.
+      auto reaches = [&](std::string x) {
+        for (int i = 0; i < 8; ++i) {
+          Node* k = p.def(x);
+          if (!k) return false;
+          if (k->is("MatMul")) return !p.g.is_const(k->inputs[0]) && !p.g.is_const(k->inputs[1]);
+          if (k->inputs.empty()) return false;
+          x = k->inputs[0];
+        }
+        return false;
+      };
+      if (reaches(n->inputs[0])) { v = n->inputs[0]; continue; }
+      if (reaches(n->inputs[1])) { v = n->inputs[1]; continue; }
+      break;
+    }
+    if (n->is("Where") && n->inputs.size() == 3) {
+      v = p.g.is_const(n->inputs[1]) ? n->inputs[2] : n->inputs[1];
+      continue;
+    }
+    break;
+  }
+  if (!qk) { *why = "softmax input does not come from a Q*K^T MatMul"; return std::nullopt; }
+  // Probabilities: forward through NaN guards and casts to MatMul(P, V).
+  std::string pv = sm->outputs[0];
+  Node* av = nullptr;
+  for (int guard = 0; guard < 8 && !av; ++guard) {
+    auto& cs = p.ud.consumers(pv);
+    if (cs.size() == 1 && cs[0]->is("MatMul") && cs[0]->inputs[0] == pv) { av = cs[0]; break; }
+    if (cs.size() == 1 && (cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Dropout"))) { pv = cs[0]->outputs[0]; continue; }
+    if (cs.size() == 2) {  // Where(IsNaN(p), 0, p)
+      Node *isnan = nullptr, *where = nullptr;
+      for (Node* c : cs) { if (c->is("IsNaN")) isnan = c; if (c->is("Where")) where = c; }
+      if (isnan && where && where->inputs[0] == isnan->outputs[0] && where->inputs[2] == pv) { pv = where->outputs[0]; continue; }
+    }
+    break;
+  }
+  if (!av) { *why = "softmax output does not feed a MatMul with V"; return std::nullopt; }
+  auto q = trace_operand(p, qk->inputs[0], why);
+  if (!q) return std::nullopt;
+  auto k = trace_operand(p, qk->inputs[1], why);
+  if (!k) return std::nullopt;
+  auto vv = trace_operand(p, av->inputs[1], why);
+  if (!vv) return std::nullopt;
+  m.q = *q;
+  m.k = *k;
+  m.v = *vv;
+  using V = std::vector<std::string>;
+  auto qh = head_labels(q->layout);
+  if (!head_layout(q->layout, V{"S"}, V{"F.1"}) || (qh[1] != V{"F.0"} && !qh[1].empty())) { *why = "Q operand layout " + layout_str(q->layout) + " is not [batch, heads, seq, head_dim]"; return std::nullopt; }
+  if (!head_layout(k->layout, V{"F.1"}, V{"S"})) { *why = "K operand layout " + layout_str(k->layout) + " is not [batch, heads, head_dim, seq]"; return std::nullopt; }
+  if (!head_layout(vv->layout, V{"S"}, V{"F.1"})) { *why = "V operand layout " + layout_str(vv->layout) + " is not [batch, heads, seq, head_dim]"; return std::nullopt; }
+  auto cint = [](const SymExpr& e) { return e.as_const().value_or(-1); };
+  // Sizes: a single head has no F.0 factor and its head_dim is the whole F.
+  auto heads = [&](const Layout& l) { return cint(factor_size(l, "F.0")); };
+  auto hdim = [&](const Layout& l) { SymExpr d = factor_size(l, "F.1"); return cint(d.as_const() == 1 ? factor_size(l, "F") : d); };
+  m.hq = heads(q->layout);
+  m.d = hdim(q->layout);
+  m.hkv = heads(k->layout);
+  const int64_t rep = cint(factor_size(k->layout, "R"));
+  if (m.hq <= 0 || m.d <= 0 || m.hkv <= 0 || m.hkv * rep != m.hq || hdim(k->layout) != m.d || hdim(vv->layout) != m.d ||
+      heads(vv->layout) != m.hkv || cint(factor_size(vv->layout, "R")) != rep) {
+    *why = "head counts disagree between Q, K and V";
+    return std::nullopt;
+  }
+  if (q->rope.has_value() != k->rope.has_value()) { *why = "rotary is applied to only one of Q and K"; return std::nullopt; }
+  if (q->past.empty() != k->past.empty() || k->past.empty() != vv->past.empty()) { *why = "KV-cache concat on only some of K and V"; return std::nullopt; }
+  m.scale *= q->scale * k->scale;
+  if (vv->scale != 1.0) { *why = "V is scaled"; return std::nullopt; }
+  // Output: forward through movement ops until [batch, seq, heads*head_dim].
+  auto os = p.g.shape(av->outputs[0]);
+  if (!os || os->size() != 4) { *why = "attention output is not rank 4"; return std::nullopt; }
+  Layout l = {{{"B", (*os)[0]}}, {{"H", (*os)[1]}}, {{"S", (*os)[2]}}, {{"D", (*os)[3]}}};
+  std::string out = av->outputs[0];
+  auto merged = [&] { return labels_are(l, {{"B"}, {"S"}, {"H", "D"}}) || labels_are(l, {{"B", "S"}, {"H", "D"}}); };
+  for (int guard = 0; guard < 8; ++guard) {
+    if (merged()) break;
+    auto& cs = p.ud.consumers(out);
+    if (cs.size() != 1 || !is_movement(*cs[0])) { *why = "attention output is not merged back to [batch, seq, heads*head_dim]"; return std::nullopt; }
+    auto nl = apply_movement(p.g, *cs[0], l);
+    if (!nl) { *why = cs[0]->describe() + " does not merge heads"; return std::nullopt; }
+    l = *nl;
+    out = cs[0]->outputs[0];
+  }
+  if (!merged()) { *why = "attention output is not merged back to [batch, seq, heads*head_dim]"; return std::nullopt; }
+  m.out = out;
+  m.flat = l.size() == 2;
+  m.batch = (*os)[0];
+  m.seq = (*os)[2];
+  return m;
+}
+
+// The graph output holding a KV-cache concat (through Identity/Cast), or "".
+std::string present_of(const Pat& p, Node* concat) {
+  if (!concat) return {};
+  std::string v = concat->outputs[0];
+  for (int i = 0; i < 4; ++i) {
+    if (p.ud.is_graph_output(v)) return v;
+    bool next = false;
+    for (Node* c : p.ud.consumers(v))
+      if (c->is("Identity") || c->is("Cast")) { v = c->outputs[0]; next = true; break; }
+    if (!next) break;
+  }
+  return {};
+}
+
+}  // namespace
+
+int pass_fuse_attention(Graph& g, const PassContext& ctx) {
+  int rewrites = 0;
+  ModelInputs mi = classify_inputs(g);
+  std::vector<Node*> softmaxes;
+  for (auto& n : g.nodes)
+    if (n->is("Softmax")) softmaxes.push_back(n.get());
+  std::vector<std::unique_ptr<Node>> added;
+  for (Node* sm : softmaxes) {
+    Pat p(g);
+    std::string why;
+    auto m = match_attention(p, sm, &why);
+    if (!m) { ctx.note("fuse-attention", sm->describe() + ": " + why); continue; }
+    std::vector<float> inv;
+    if (m->q.rope) {
+      auto f = rope_inv_freq(g, mi, *m->q.rope, &why);
+      if (!f) { ctx.note("fuse-attention", m->q.rope->root->describe() + ": " + why); continue; }
+      inv = *f;
+    }
+    auto rope = [&](const Operand& o, int64_t heads) -> std::string {
+      if (!o.rope) return o.source;
+      std::string inv_name = g.fresh_name("rope_inv_freq");
+      g.constants[inv_name] = Tensor::from_f32(inv, {static_cast<int64_t>(inv.size())});
+      auto n = std::make_unique<Node>();
+      n->op = "Rope";
+      n->domain = "tsc";
+      n->name = o.rope->root->name;
+      n->inputs = {o.source, inv_name};
+      n->outputs = {g.fresh_name(o.source + "_rope")};
+      n->attrs = {{"num_heads", iattr(heads)}, {"head_dim", iattr(m->d)}, {"rotary_dim", iattr(o.rope->rotary_dim)}, {"interleaved", iattr(0)}};
+      g.types[n->outputs[0]] = g.types[o.source];
+      std::string out = n->outputs[0];
+      added.push_back(std::move(n));
+      return out;
+    };
+    std::string q = rope(m->q, m->hq), k = rope(m->k, m->hkv);
+    // Replace the node producing the merged output by tsc.Attention.
+    Node* root = p.def(m->out);
+    std::vector<std::string> ins = {q, k, m->v.source}, outs = {m->out};
+    if (!m->k.past.empty()) {
+      std::string pk = present_of(p, m->k.concat), pv = present_of(p, m->v.concat);
+      ins.push_back(m->k.past);
+      ins.push_back(m->v.past);
+      // The old concats stop producing the graph outputs; tsc.Attention produces them.
+      outs.push_back(pk.empty() ? g.fresh_name("present_k") : pk);
+      outs.push_back(pv.empty() ? g.fresh_name("present_v") : pv);
+      for (auto& n : g.nodes)
+        for (auto& o : n->outputs)
+          if (!o.empty() && (o == outs[1] || o == outs[2]) && n.get() != root) o = g.fresh_name(o + "_dead");
+    }
+    if (m->flat) {
+      // tsc.Attention is token-major 3-D; re-flatten for the consumer (fuse-linear unflattens it again).
+      std::string a3 = g.fresh_name(m->out + "_attn");
+      g.types[a3] = ValueType{g.type(m->out) ? g.type(m->out)->dtype : DType::kF32, SymShape{m->batch, m->seq, SymExpr(m->hq * m->d)}};
+      auto flat = std::make_unique<Node>();
+      flat->op = "Reshape";
+      flat->name = root->name + "/flatten";
+      std::string shp = g.fresh_name("flat_shape");
+      g.constants[shp] = Tensor::from_i64({-1, m->hq * m->d}, {2});
+      flat->inputs = {a3, shp};
+      flat->outputs = {m->out};
+      added.push_back(std::move(flat));
+      outs[0] = a3;
+    }
+    root->op = "Attention";
+    root->domain = "tsc";
+    root->inputs = ins;
+    root->outputs = outs;
+    root->attrs = {{"num_heads", iattr(m->hq)}, {"num_kv_heads", iattr(m->hkv)}, {"head_dim", iattr(m->d)}, {"scale", fattr(static_cast<float>(m->scale))}};
+    ++rewrites;
+  }
+  for (auto& n : added) g.nodes.push_back(std::move(n));
+  if (rewrites) topo_sort(g);
+  return rewrites;
+}
+
+}  // namespace tsc

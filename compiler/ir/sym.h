@@ -1,0 +1,44 @@
+// Symbolic integers for shapes: polynomials with integer coefficients over named dims ("batch", "seq").
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tsc {
+
+// A polynomial Σ coef·(product of symbols). Enough for shape arithmetic of exported graphs:
+// seq + past, batch*seq, (batch*seq*192)/64.
+class SymExpr {
+ public:
+  using Monomial = std::vector<std::string>;  // sorted symbol names; empty = constant term
+
+  SymExpr() = default;
+  SymExpr(int64_t c);  // NOLINT: implicit from constants is the common case
+  static SymExpr symbol(const std::string& name);
+
+  bool is_const() const;
+  std::optional<int64_t> as_const() const;
+  // Degree-1 single symbol with coefficient 1 and no constant ("seq").
+  std::optional<std::string> as_symbol() const;
+
+  SymExpr operator+(const SymExpr& o) const;
+  SymExpr operator-(const SymExpr& o) const;
+  SymExpr operator*(const SymExpr& o) const;
+  // Exact division; nullopt when not provably exact.
+  std::optional<SymExpr> div(const SymExpr& o) const;
+  bool operator==(const SymExpr& o) const { return terms_ == o.terms_; }
+  bool operator!=(const SymExpr& o) const { return !(*this == o); }
+
+  std::string str() const;
+
+ private:
+  std::map<Monomial, int64_t> terms_;  // no zero coefficients stored
+  void normalize();
+};
+
+using SymShape = std::vector<SymExpr>;
+std::string shape_str(const SymShape& s);
+
+}  // namespace tsc

@@ -1,0 +1,63 @@
+// Reconciling a recovered DecoderSpec with a HF config.json found beside the model: values the graph
+// determines are cross-checked (a disagreement means a stale config or a lifting bug, and is reported);
+// values the graph cannot carry (max_position_embeddings under computed rotary) are taken from it.
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/lift/lift.h"
+#include "runtime/core/error.h"
+
+namespace tsc {
+
+namespace {
+
+// First present key among names, as json.
+const nlohmann::json* pick(const nlohmann::json& j, std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (j.contains(n) && !j.at(n).is_null()) return &j.at(n);
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> reconcile_with_config(DecoderSpec& s, const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("config.json is not valid JSON: ") + e.what(), "fix or remove the config.json beside the model");
+  }
+  std::vector<std::string> diffs;
+  auto check_int = [&](const char* key, int64_t have, std::initializer_list<const char*> names) {
+    if (auto* v = pick(j, names); v && v->is_number_integer() && v->get<int64_t>() != have)
+      diffs.push_back(std::string(key) + ": graph says " + std::to_string(have) + ", config.json says " + std::to_string(v->get<int64_t>()));
+  };
+  check_int("num_hidden_layers", s.num_hidden_layers, {"num_hidden_layers", "n_layer"});
+  check_int("hidden_size", s.hidden_size, {"hidden_size", "n_embd"});
+  check_int("num_attention_heads", s.num_attention_heads, {"num_attention_heads", "n_head"});
+  check_int("num_key_value_heads", s.num_key_value_heads, {"num_key_value_heads"});
+  check_int("head_dim", s.head_dim, {"head_dim"});
+  check_int("intermediate_size", s.intermediate_size, {"intermediate_size", "n_inner"});
+  check_int("vocab_size", s.vocab_size, {"vocab_size"});
+  if (auto* v = pick(j, {"max_position_embeddings", "n_positions"}); v && v->is_number_integer()) {
+    if (!s.max_position_embeddings) s.max_position_embeddings = v->get<int64_t>();
+    else check_int("max_position_embeddings", *s.max_position_embeddings, {"max_position_embeddings", "n_positions"});
+  }
+  if (auto* v = pick(j, {"tie_word_embeddings"}); v && v->is_boolean() && v->get<bool>() != s.tie_word_embeddings) {
+    // A tied config exported with separate copies still has equal tables; an untied one with equal tables is rare.
+    diffs.push_back(std::string("tie_word_embeddings: graph says ") + (s.tie_word_embeddings ? "true" : "false") + ", config.json says " + (v->get<bool>() ? "true" : "false"));
+  }
+  if (auto* v = pick(j, {"rms_norm_eps", "layer_norm_epsilon", "layer_norm_eps", "norm_eps"}); v && v->is_number()) {
+    double c = v->get<double>();
+    if (std::fabs(c - s.norm_eps) > 1e-6 * std::fabs(c) + 1e-12)
+      diffs.push_back("norm_eps: graph says " + std::to_string(s.norm_eps) + ", config.json says " + std::to_string(c));
+  }
+  const nlohmann::json* theta = pick(j, {"rope_theta"});
+  if (!theta && j.contains("rope_parameters") && j["rope_parameters"].is_object()) theta = pick(j["rope_parameters"], {"rope_theta"});
+  if (theta && theta->is_number() && s.rope_theta && std::fabs(theta->get<double>() - *s.rope_theta) > 1e-3 * theta->get<double>())
+    diffs.push_back("rope_theta: graph says " + std::to_string(*s.rope_theta) + ", config.json says " + std::to_string(theta->get<double>()));
+  return diffs;
+}
+
+}  // namespace tsc

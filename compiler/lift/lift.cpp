@@ -1,0 +1,497 @@
+// Lifting the canonical graph to a DecoderSpec: embedding -> N x (norm, attention, residual, norm, MLP,
+// residual) -> final norm -> LM head, recognized from structure; names are used only to look weights up.
+#include "compiler/lift/lift.h"
+
+#include <cmath>
+#include <cstring>
+#include <ostream>
+#include <set>
+
+#include "compiler/ir/passes/model_inputs.h"
+#include "compiler/ir/probe.h"
+#include "runtime/core/error.h"
+
+namespace tsc {
+namespace {
+
+const char* kHint = "run tsc with -v to see which canonicalization did not match; tsc supports GPT-2 and Llama-family decoders";
+
+class Lifter {
+ public:
+  Lifter(const Graph& g, const LiftOptions& o) : g_(g), ud_(g), opt_(o) {}
+
+  DecoderSpec run() {
+    mi_ = classify_inputs(g_);
+    if (mi_.input_ids.empty())
+      throw Error("the graph has no token embedding: no integer input is used as indices of a Gather into a [vocab, hidden] table",
+                  "tsc compiles decoder-only language models (GPT-2, Llama families); is this one?");
+    if (g_.outputs.empty()) throw Error("the graph has no outputs", "re-export the model");
+    s_.io.input_ids = mi_.input_ids;
+    s_.io.attention_mask = mi_.attention_mask;
+    s_.io.position_ids = mi_.position_ids;
+    std::string r = embedding();
+    layers(r);
+    check_all_used();
+    s_.layers = layers_;
+    s_.num_hidden_layers = static_cast<int64_t>(layers_.size());
+    s_.validate();
+    return s_;
+  }
+
+ private:
+  const Graph& g_;
+  UseDef ud_;
+  LiftOptions opt_;
+  ModelInputs mi_;
+  DecoderSpec s_;
+  std::vector<LayerWeights> layers_;
+  std::set<const Node*> used_;
+  std::optional<double> eps_;
+
+  [[noreturn]] void fail(const std::string& where, const std::string& what, const Node* at = nullptr) const {
+    throw Error(where + ": " + what + (at ? " (at " + at->describe() + ")" : ""), kHint);
+  }
+
+  Node* producer(const std::string& v) const { return ud_.producer(v); }
+  const std::vector<Node*>& consumers(const std::string& v) const { return ud_.consumers(v); }
+  void use(const Node* n) { used_.insert(n); }
+
+  // Follows Cast/Identity/Reshape producers whose output keeps the element count (index reshapes).
+  std::string through_casts(std::string v) const {
+    for (int i = 0; i < 8; ++i) {
+      Node* n = producer(v);
+      if (!n || !(n->is("Cast") || n->is("Identity"))) return v;
+      v = n->inputs[0];
+    }
+    return v;
+  }
+
+  WeightBinding bind(const std::string& init, std::vector<WeightOp> ops, const std::string& what) const {
+    const Tensor* t = g_.constant(init);
+    if (!t) throw Error(what + ": '" + init + "' is not a constant", kHint);
+    WeightBinding w;
+    w.initializer = init;
+    w.source_dtype = t->dtype;
+    w.source_shape = t->shape;
+    w.shape = t->shape;
+    for (auto& op : ops) {
+      if (op.kind == WeightOp::Kind::kTranspose) std::swap(w.shape[0], w.shape[1]);
+      else w.shape[op.axis] = op.length;
+    }
+    w.ops = std::move(ops);
+    return w;
+  }
+
+  // Linear weight as [out, in], optionally only output rows [start, start+len).
+  std::pair<WeightBinding, std::optional<WeightBinding>> linear(const Node* lin, const std::string& what, int64_t start = 0, int64_t len = -1) {
+    use(lin);
+    std::vector<WeightOp> ops;
+    if (lin->attr_i("w_in_out", 1)) ops.push_back({WeightOp::Kind::kTranspose, 0, 0, 0});
+    const Tensor* w = g_.constant(lin->inputs[1]);
+    const int64_t out = lin->attr_i("w_in_out", 1) ? w->shape[1] : w->shape[0];
+    if (len >= 0 && !(start == 0 && len == out)) ops.push_back({WeightOp::Kind::kSlice, 0, start, len});
+    WeightBinding wb = bind(lin->inputs[1], ops, what);
+    std::optional<WeightBinding> bb;
+    if (lin->inputs.size() > 2 && !lin->inputs[2].empty()) {
+      const Tensor* b = g_.constant(lin->inputs[2]);
+      std::vector<WeightOp> bops;
+      if (len >= 0 && !(start == 0 && len == out)) bops.push_back({WeightOp::Kind::kSlice, 0, start, len});
+      WeightBinding x = bind(lin->inputs[2], {}, what + " bias");
+      x.shape = {b->numel()};  // [1, out] biases are vectors
+      x.source_shape = b->shape;
+      for (auto& op : bops) x.shape[0] = op.length;
+      x.ops = bops;
+      bb = x;
+    }
+    return {wb, bb};
+  }
+
+  // One projection input of an attention: Linear directly, or output k of a Split / a Slice of a fused Linear.
+  struct Proj { const Node* lin; int64_t start, len; };
+  Proj projection(const std::string& v0, const std::string& norm_out, const std::string& where) {
+    std::string v = v0;
+    Node* n = producer(v);
+    if (n && n->is_tsc("Linear")) {
+      if (n->inputs[0] != norm_out) fail(where, "projection does not read the attention norm's output", n);
+      return {n, 0, -1};
+    }
+    if (n && n->is("Split")) {
+      use(n);
+      Node* lin = producer(n->inputs[0]);
+      if (!lin || !lin->is_tsc("Linear") || lin->inputs[0] != norm_out) fail(where, "split QKV does not come from a projection of the norm output", n);
+      auto rank = g_.rank(n->inputs[0]);
+      int64_t ax = n->attr_i("axis", 0);
+      if (!rank || (ax != -1 && ax != static_cast<int64_t>(*rank) - 1)) fail(where, "QKV split is not along features", n);
+      auto sh = g_.shape(n->inputs[0]);
+      const int64_t total = *sh->back().as_const();
+      std::vector<int64_t> sizes;
+      if (n->inputs.size() > 1 && !n->inputs[1].empty()) sizes = g_.constant(n->inputs[1])->to_i64();
+      else sizes = n->attr_ints("split");
+      if (sizes.empty()) sizes.assign(n->outputs.size(), total / static_cast<int64_t>(n->outputs.size()));
+      int64_t off = 0;
+      for (size_t k = 0; k < n->outputs.size(); ++k) {
+        if (n->outputs[k] == v) return {lin, off, sizes[k]};
+        off += sizes[k];
+      }
+    }
+    if (n && n->is("Slice")) {
+      Node* lin = producer(n->inputs[0]);
+      const Tensor *st = g_.constant(n->input(1)), *en = g_.constant(n->input(2));
+      auto sh = g_.shape(n->inputs[0]);
+      if (lin && lin->is_tsc("Linear") && lin->inputs[0] == norm_out && st && en && st->numel() == 1 && sh) {
+        use(n);
+        int64_t total = *sh->back().as_const(), a = st->i64(0), b = std::min(en->i64(0), total);
+        return {lin, a, b - a};
+      }
+    }
+    fail(where, "expected a Linear projection (or a split of a fused QKV projection) feeding attention, found " +
+                    (n ? n->describe() : "'" + v + "'"));
+  }
+
+  void record_norm(const Node* n, std::optional<WeightBinding>& w, std::optional<WeightBinding>& b, const std::string& what) {
+    use(n);
+    NormKind k = n->is_tsc("LayerNorm") ? NormKind::kLayerNorm : NormKind::kRMSNorm;
+    if (!eps_) { s_.norm = k; eps_ = n->attr_f("epsilon", 1e-5f); s_.norm_eps = round_to_float32_repr(*eps_); }
+    else if (s_.norm != k) fail(what, "mixes LayerNorm and RMSNorm", n);
+    else if (std::fabs(*eps_ - n->attr_f("epsilon", 1e-5f)) > 1e-12) fail(what, "norms use different epsilons", n);
+    auto vec = [&](const std::string& init, const std::string& nm) {
+      WeightBinding x = bind(init, {}, nm);
+      x.shape = {g_.constant(init)->numel()};
+      return x;
+    };
+    w = vec(n->inputs[1], what + " weight");
+    if (n->inputs.size() > 2 && !n->inputs[2].empty()) b = vec(n->inputs[2], what + " bias");
+  }
+
+  Node* norm_consumer(const std::string& r) {
+    for (Node* c : consumers(r))
+      if (c->is_tsc("LayerNorm") || c->is_tsc("RMSNorm")) return c;
+    return nullptr;
+  }
+
+  // Add(r, x) or Add(x, r) among r's consumers; returns it and sets *other.
+  Node* residual_add(const std::string& r, const std::string& x) {
+    for (Node* c : consumers(r))
+      if (c->is("Add") && c->inputs.size() == 2 && ((c->inputs[0] == r && c->inputs[1] == x) || (c->inputs[1] == r && c->inputs[0] == x)))
+        return c;
+    return nullptr;
+  }
+
+  std::string embedding() {
+    // Gather(table, ids) with ids = input_ids through index reshapes/casts.
+    Node* gather = nullptr;
+    for (auto& np : g_.nodes) {
+      const Node* n = np.get();
+      if (n->is("Gather") && n->inputs.size() == 2 && through_casts(n->inputs[1]) == mi_.input_ids && g_.constant(n->inputs[0])) {
+        gather = const_cast<Node*>(n);
+        break;
+      }
+    }
+    if (!gather) fail("embedding", "input '" + mi_.input_ids + "' does not index a constant [vocab, hidden] table");
+    use(gather);
+    for (Node* p = producer(gather->inputs[1]); p && (p->is("Cast") || p->is("Identity")); p = producer(p->inputs[0])) use(p);
+    const Tensor* E = g_.constant(gather->inputs[0]);
+    if (E->shape.size() != 2 || gather->attr_i("axis", 0) != 0) fail("embedding", "table is not [vocab, hidden]", gather);
+    s_.vocab_size = E->shape[0];
+    s_.hidden_size = E->shape[1];
+    s_.weight_dtype = E->dtype;
+    s_.embed_tokens = bind(gather->inputs[0], {}, "embed_tokens");
+    std::string x = gather->outputs[0];
+    // Learned positions: Add(x, Gather(P, positions)).
+    for (Node* c : consumers(x)) {
+      if (!c->is("Add")) continue;
+      std::string other = c->inputs[0] == x ? c->inputs[1] : c->inputs[0];
+      Node* pg = producer(other);
+      if (!pg || !pg->is("Gather") || !g_.constant(pg->inputs[0])) continue;
+      const Tensor* P = g_.constant(pg->inputs[0]);
+      if (P->shape.size() != 2 || P->shape[1] != s_.hidden_size) continue;
+      check_positions(pg->inputs[1], pg);
+      use(c);
+      use(pg);
+      s_.position = PositionKind::kLearned;
+      s_.embed_positions = bind(pg->inputs[0], {}, "embed_positions");
+      s_.max_position_embeddings = P->shape[0];
+      mark_cone(pg->inputs[1]);
+      return c->outputs[0];
+    }
+    s_.position = PositionKind::kRope;
+    return x;
+  }
+
+  // Positions feeding a learned table must be 0..n-1 after the cached tokens.
+  void check_positions(const std::string& pos, const Node* at) {
+    for (int64_t past : mi_.past.empty() ? std::vector<int64_t>{0} : std::vector<int64_t>{0, 3}) {
+      auto in = probe_inputs(g_, mi_, 5, past);
+      auto t = probe_value(g_, pos, in);
+      if (!t || t->numel() % 5 != 0) fail("positions", "cannot evaluate the position ids for concrete inputs", at);
+      for (int64_t k = 0; k < t->numel(); ++k)
+        if (t->i64(k) != past + k % 5) fail("positions", "position ids are not 0, 1, 2, ... after the cached tokens", at);
+    }
+  }
+
+  // Marks the producer cone of v (index arithmetic for positions) as used.
+  void mark_cone(const std::string& v) {
+    std::vector<std::string> st = {v};
+    std::set<std::string> seen;
+    while (!st.empty()) {
+      std::string x = st.back();
+      st.pop_back();
+      if (!seen.insert(x).second) continue;
+      Node* n = producer(x);
+      if (!n) continue;
+      use(n);
+      for (auto& i : n->inputs) if (!i.empty()) st.push_back(i);
+    }
+  }
+
+  void layers(std::string r) {
+    for (int li = 0;; ++li) {
+      const std::string where = "layer " + std::to_string(li);
+      Node* n1 = norm_consumer(r);
+      if (!n1) fail(where, "the residual stream '" + r + "' feeds no LayerNorm/RMSNorm");
+      // Is this the final norm? Its output feeds the LM head.
+      if (Node* head = lm_head_after(n1)) {
+        if (li == 0) fail("model", "no transformer block between the embedding and the LM head");
+        record_norm(n1, s_.final_norm_w, s_.final_norm_b, "final norm");
+        finish_head(head);
+        return;
+      }
+      LayerWeights L;
+      record_norm(n1, L.attn_norm_w, L.attn_norm_b, where + " attention norm");
+      const std::string h = n1->outputs[0];
+      Node* attn = nullptr;
+      // Find the attention reading projections of h.
+      for (auto& np : g_.nodes) {
+        const Node* n = np.get();
+        if (!n->is_tsc("Attention") || used_.count(n)) continue;
+        std::string q = n->inputs[0];
+        Node* pq = producer(q);
+        if (pq && pq->is_tsc("Rope")) q = pq->inputs[0];
+        Node* src = producer(q);
+        if (src && (src->is_tsc("Linear") ? src->inputs[0] == h : (producer(src->inputs[0]) && producer(src->inputs[0])->is_tsc("Linear") && producer(src->inputs[0])->inputs[0] == h))) {
+          attn = const_cast<Node*>(n);
+          break;
+        }
+      }
+      if (!attn) fail(where, "the attention norm's output feeds no recognized attention (softmax(QK^T)V)", n1);
+      use(attn);
+      attention(attn, h, L, where, li);
+      // Output projection and residual add.
+      auto& oc = consumers(attn->outputs[0]);
+      if (oc.size() != 1 || !oc[0]->is_tsc("Linear")) fail(where, "attention output does not feed one output projection", attn);
+      Node* o = oc[0];
+      auto [ow, ob] = linear(o, where + " o_proj");
+      L.o_w = ow;
+      L.o_b = ob;
+      Node* add1 = residual_add(r, o->outputs[0]);
+      if (!add1) fail(where, "attention output is not added to the residual stream (parallel attention/MLP blocks are not supported)", o);
+      use(add1);
+      std::string r2 = add1->outputs[0];
+      Node* n2 = norm_consumer(r2);
+      if (!n2) fail(where, "no MLP norm after the attention residual", add1);
+      record_norm(n2, L.mlp_norm_w, L.mlp_norm_b, where + " MLP norm");
+      std::string m = mlp(n2->outputs[0], L, where);
+      Node* add2 = residual_add(r2, m);
+      if (!add2) fail(where, "MLP output is not added to the residual stream", producer(m));
+      use(add2);
+      s_.attention_bias = L.q_b.has_value() || L.o_b.has_value();
+      layers_.push_back(L);
+      r = add2->outputs[0];
+    }
+  }
+
+  void attention(Node* attn, const std::string& h, LayerWeights& L, const std::string& where, int li) {
+    const int64_t hq = attn->attr_i("num_heads", 0), hkv = attn->attr_i("num_kv_heads", 0), d = attn->attr_i("head_dim", 0);
+    if (li == 0) {
+      s_.num_attention_heads = hq;
+      s_.num_key_value_heads = hkv;
+      s_.head_dim = d;
+      s_.attention_scale = attn->attr_f("scale", 0);
+    } else if (s_.num_attention_heads != hq || s_.num_key_value_heads != hkv || s_.head_dim != d) {
+      fail(where, "head counts differ from layer 0", attn);
+    } else if (std::fabs(s_.attention_scale - attn->attr_f("scale", 0)) > 1e-6 * std::fabs(s_.attention_scale)) {
+      fail(where, "attention scale differs from layer 0 (per-layer scaling is not supported)", attn);
+    }
+    std::optional<WeightBinding>* ws[3][2] = {{&L.q_w, &L.q_b}, {&L.k_w, &L.k_b}, {&L.v_w, &L.v_b}};
+    const char* names[3] = {"q_proj", "k_proj", "v_proj"};
+    for (int k = 0; k < 3; ++k) {
+      std::string v = attn->inputs[k];
+      Node* rope = producer(v);
+      if (rope && rope->is_tsc("Rope")) {
+        if (k == 2) fail(where, "rotary applied to V", rope);
+        use(rope);
+        record_rope(rope, where);
+        v = rope->inputs[0];
+      } else if (k < 2 && s_.position == PositionKind::kRope) {
+        fail(where, std::string("no rotary embedding on ") + (k ? "K" : "Q") + " and no learned positions", attn);
+      }
+      Proj p = projection(v, h, where);
+      auto [w, b] = linear(p.lin, where + " " + names[k], p.start, p.len);
+      *ws[k][0] = w;
+      *ws[k][1] = b;
+    }
+    if (attn->inputs.size() > 3) {
+      s_.io.past_keys.push_back(attn->inputs[3]);
+      s_.io.past_values.push_back(attn->inputs[4]);
+      s_.io.present_keys.push_back(attn->outputs[1]);
+      s_.io.present_values.push_back(attn->outputs[2]);
+    }
+  }
+
+  void record_rope(const Node* rope, const std::string& where) {
+    const Tensor* inv = g_.constant(rope->inputs[1]);
+    std::vector<float> f = inv->to_f32();
+    const int64_t rd = rope->attr_i("rotary_dim", 0);
+    if (s_.rope_inv_freq.empty()) {
+      s_.rope_inv_freq = f;
+      s_.rotary_dim = rd;
+      s_.rope_interleaved = rope->attr_i("interleaved", 0) != 0;
+      s_.rope_theta = fit_theta(f, rd);
+    } else if (s_.rope_inv_freq != f || s_.rotary_dim != rd) {
+      fail(where, "rotary frequencies differ between layers", rope);
+    }
+  }
+
+  // inv_freq[i] = theta^(-2i/rd): least squares on the logs, rounded to an integer when it is one.
+  static std::optional<double> fit_theta(const std::vector<float>& f, int64_t rd) {
+    if (f.size() < 2) return std::nullopt;
+    double num = 0, den = 0;
+    for (size_t i = 1; i < f.size(); ++i) {
+      double x = 2.0 * static_cast<double>(i) / static_cast<double>(rd);
+      num += x * -std::log(static_cast<double>(f[i]));
+      den += x * x;
+    }
+    double theta = std::exp(num / den);
+    // Geometric check: otherwise (rope scaling) theta is only descriptive; inv_freq is what the runtime uses.
+    double r = std::round(theta);
+    if (std::fabs(theta - r) <= 1e-4 * theta) theta = r;
+    return theta;
+  }
+
+  std::string mlp(const std::string& h, LayerWeights& L, const std::string& where) {
+    std::vector<Node*> lins;
+    for (Node* c : consumers(h)) if (c->is_tsc("Linear")) lins.push_back(c);
+    if (lins.size() == 1) {
+      Node* up = lins[0];
+      auto& ac = consumers(up->outputs[0]);
+      if (ac.size() != 1 || !ac[0]->is_tsc("Gelu")) fail(where, "MLP up-projection is not followed by a recognized activation (GELU)", up);
+      Node* act = ac[0];
+      use(act);
+      std::string ap = act->attr_s("approximate", "none");
+      set_activation(ap == "tanh" ? Activation::kGeluTanh : Activation::kGelu, where, act);
+      auto [uw, ub] = linear(up, where + " up_proj");
+      L.up_w = uw;
+      L.up_b = ub;
+      auto& dc = consumers(act->outputs[0]);
+      if (dc.size() != 1 || !dc[0]->is_tsc("Linear")) fail(where, "activation does not feed a down-projection", act);
+      auto [dw, db] = linear(dc[0], where + " down_proj");
+      L.down_w = dw;
+      L.down_b = db;
+      s_.mlp_gated = false;
+      s_.intermediate_size = uw.shape[0];
+      s_.mlp_bias = ub.has_value();
+      return dc[0]->outputs[0];
+    }
+    if (lins.size() == 2) {
+      // gate -> SiLU, times up, -> down
+      for (int gi = 0; gi < 2; ++gi) {
+        Node *gate = lins[gi], *up = lins[1 - gi];
+        auto& gc = consumers(gate->outputs[0]);
+        if (gc.size() != 1 || !gc[0]->is_tsc("Silu")) continue;
+        Node* act = gc[0];
+        auto& mc = consumers(act->outputs[0]);
+        if (mc.size() != 1 || !mc[0]->is("Mul")) continue;
+        Node* mul = mc[0];
+        if (!((mul->inputs[0] == act->outputs[0] && mul->inputs[1] == up->outputs[0]) || (mul->inputs[1] == act->outputs[0] && mul->inputs[0] == up->outputs[0])))
+          continue;
+        auto& dc = consumers(mul->outputs[0]);
+        if (dc.size() != 1 || !dc[0]->is_tsc("Linear")) fail(where, "gated product does not feed a down-projection", mul);
+        use(act);
+        use(mul);
+        set_activation(Activation::kSilu, where, act);
+        auto [gw, gb] = linear(gate, where + " gate_proj");
+        auto [uw, ub] = linear(up, where + " up_proj");
+        auto [dw, db] = linear(dc[0], where + " down_proj");
+        L.gate_w = gw; L.gate_b = gb; L.up_w = uw; L.up_b = ub; L.down_w = dw; L.down_b = db;
+        s_.mlp_gated = true;
+        s_.intermediate_size = uw.shape[0];
+        s_.mlp_bias = ub.has_value();
+        return dc[0]->outputs[0];
+      }
+      fail(where, "two projections of the MLP norm output, but no SiLU(gate) * up pattern", lins[0]);
+    }
+    fail(where, "MLP norm output feeds " + std::to_string(lins.size()) + " projections; expected 1 (GELU MLP) or 2 (gated SiLU MLP)");
+  }
+
+  void set_activation(Activation a, const std::string& where, const Node* at) {
+    if (layers_.empty() && !act_set_) { s_.activation = a; act_set_ = true; }
+    else if (s_.activation != a) fail(where, "activation differs from layer 0", at);
+  }
+  bool act_set_ = false;
+
+  // The LM head: Linear of the norm output (through identity reshapes) producing a graph output.
+  Node* lm_head_after(Node* norm) {
+    for (Node* c : consumers(norm->outputs[0])) {
+      if (!c->is_tsc("Linear")) continue;
+      const Tensor* w = g_.constant(c->inputs[1]);
+      int64_t out = c->attr_i("w_in_out", 1) ? w->shape[1] : w->shape[0];
+      if (out != s_.vocab_size) continue;
+      std::string v = c->outputs[0];
+      for (int i = 0; i < 4 && !ud_.is_graph_output(v); ++i) {
+        auto& cs = consumers(v);
+        if (cs.size() != 1 || !(cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Reshape"))) break;
+        v = cs[0]->outputs[0];
+      }
+      if (ud_.is_graph_output(v)) return c;
+    }
+    return nullptr;
+  }
+
+  void finish_head(Node* head) {
+    auto [w, b] = linear(head, "lm_head");
+    s_.lm_head = w;
+    s_.lm_head_b = b;
+    s_.lm_head_bias = b.has_value();
+    std::string v = head->outputs[0];
+    while (!ud_.is_graph_output(v)) {
+      Node* c = consumers(v)[0];
+      use(c);
+      v = c->outputs[0];
+    }
+    s_.io.logits = v;
+    s_.tie_word_embeddings = same_weights(s_.embed_tokens, s_.lm_head);
+  }
+
+  // Tied when the LM head reads the embedding table (directly or as a transposed copy with equal contents).
+  bool same_weights(const WeightBinding& e, const WeightBinding& h) const {
+    if (e.initializer == h.initializer && h.ops.empty()) return true;
+    const Tensor *a = g_.constant(e.initializer), *b = g_.constant(h.initializer);
+    if (!a || !b || a->dtype != b->dtype || a->numel() != b->numel()) return false;
+    const bool tr = !h.ops.empty() && h.ops[0].kind == WeightOp::Kind::kTranspose;
+    if (!tr) return std::memcmp(a->data, b->data, a->nbytes()) == 0;
+    const int64_t V = a->shape[0], H = a->shape[1];
+    const size_t es = dtype_size(a->dtype);
+    const auto *pa = static_cast<const uint8_t*>(a->data), *pb = static_cast<const uint8_t*>(b->data);
+    for (int64_t i = 0; i < V; ++i)
+      for (int64_t j = 0; j < H; ++j)
+        if (std::memcmp(pa + (i * H + j) * es, pb + (j * V + i) * es, es) != 0) return false;
+    return true;
+  }
+
+  void check_all_used() {
+    for (auto& np : g_.nodes) {
+      const Node* n = np.get();
+      if (used_.count(n)) continue;
+      std::string extra;
+      if (n->domain == "tsc") extra = " in an unexpected place";
+      throw Error(n->describe() + extra + " is not part of any decoder pattern tsc knows (embedding, norm, attention, MLP, residual, LM head)",
+                  "the model uses an op or structure tsc does not support yet; run tsc --emit=graph to see the simplified graph");
+    }
+  }
+};
+
+}  // namespace
+
+DecoderSpec lift_decoder(const Graph& g, const LiftOptions& opt) { return Lifter(g, opt).run(); }
+
+}  // namespace tsc

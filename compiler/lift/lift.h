@@ -1,0 +1,25 @@
+// Lifting: the canonical graph (tsc.Linear/LayerNorm/RMSNorm/Gelu/Silu/Rope/Attention) -> DecoderSpec.
+#pragma once
+#include <iosfwd>
+#include <string>
+
+#include "compiler/ir/graph.h"
+#include "runtime/core/spec.h"
+
+namespace tsc {
+
+struct LiftOptions {
+  bool verbose = false;
+  std::ostream* log = nullptr;
+};
+
+// Walks the residual stream from the token embedding to the logits, recognizing each block from
+// structure. Throws tsc::Error naming the node and the pattern that failed. Every node left in the
+// graph must belong to a recognized part, so an unknown op inside a block is reported, never ignored.
+DecoderSpec lift_decoder(const Graph& g, const LiftOptions& opt = {});
+
+// Cross-checks a recovered spec against a HF config.json (text) and fills what the graph cannot say
+// (max_position_embeddings for computed rotary). Returns one line per disagreement.
+std::vector<std::string> reconcile_with_config(DecoderSpec& spec, const std::string& config_json_text);
+
+}  // namespace tsc

@@ -1,0 +1,106 @@
+// DecoderSpec: the model recovered from the graph, in HF config.json vocabulary, plus its weight bindings.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/dtype.h"
+
+namespace tsc {
+
+// One step of the transform from an ONNX initializer to tsc's canonical layout.
+struct WeightOp {
+  enum class Kind { kTranspose, kSlice };
+  Kind kind = Kind::kTranspose;
+  int64_t axis = 0, start = 0, length = 0;  // kSlice: rows/cols [start, start+length) of axis (after earlier ops)
+};
+
+// Binds a canonical weight to the initializer it comes from. Canonical layouts:
+//   linear weights [out_features, in_features] (row-major, as torch.nn.Linear), biases [out_features],
+//   embeddings [vocab, hidden], positions [max_pos, hidden], norm weights/biases [hidden].
+struct WeightBinding {
+  std::string initializer;             // ONNX initializer name (names are not trusted for meaning, only for lookup)
+  DType source_dtype = DType::kF32;    // element type in the file
+  std::vector<int64_t> source_shape;
+  std::vector<WeightOp> ops;           // applied in order
+  std::vector<int64_t> shape;          // canonical shape after ops
+  std::string transform_str() const;   // "transpose", "slice(1,0,64)", "none"
+};
+
+enum class NormKind { kLayerNorm, kRMSNorm };
+enum class Activation { kGeluTanh, kGelu, kSilu };
+enum class PositionKind { kLearned, kRope };
+
+struct LayerWeights {
+  std::optional<WeightBinding> attn_norm_w, attn_norm_b;
+  std::optional<WeightBinding> q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b;
+  std::optional<WeightBinding> mlp_norm_w, mlp_norm_b;
+  std::optional<WeightBinding> up_w, up_b, gate_w, gate_b, down_w, down_b;  // gate only for gated MLPs
+};
+
+// Names of the graph's inputs/outputs, so tools can feed the original model the same way.
+struct ModelIO {
+  std::string input_ids, attention_mask, position_ids, logits;
+  std::vector<std::string> past_keys, past_values, present_keys, present_values;  // per layer, when the export has a KV cache
+  bool kv_cache() const { return !past_keys.empty(); }
+};
+
+struct DecoderSpec {
+  // HF config.json names
+  int64_t num_hidden_layers = 0;
+  int64_t hidden_size = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;
+  int64_t head_dim = 0;
+  int64_t intermediate_size = 0;
+  int64_t vocab_size = 0;
+  std::optional<int64_t> max_position_embeddings;  // learned positions: from the table; rope: from config.json if present
+  std::optional<double> rope_theta;
+  bool tie_word_embeddings = false;
+  // What the graph says and config.json does not
+  NormKind norm = NormKind::kLayerNorm;
+  double norm_eps = 1e-5;
+  Activation activation = Activation::kGeluTanh;
+  bool mlp_gated = false;
+  PositionKind position = PositionKind::kLearned;
+  int64_t rotary_dim = 0;         // channels rotated per head (== head_dim unless partial rotary)
+  bool rope_interleaved = false;  // GPT-J style pairs (2i, 2i+1) instead of halves (i, i+d/2)
+  bool attention_bias = false;
+  bool mlp_bias = false;
+  bool lm_head_bias = false;
+  double attention_scale = 0;     // multiplies q·k (usually 1/sqrt(head_dim))
+  DType weight_dtype = DType::kF32;  // element type of the exported weights
+
+  // Weights
+  WeightBinding embed_tokens;
+  std::optional<WeightBinding> embed_positions;
+  std::optional<WeightBinding> final_norm_w, final_norm_b;
+  WeightBinding lm_head;  // [vocab, hidden]; same initializer as embed_tokens when tied
+  std::optional<WeightBinding> lm_head_b;
+  std::vector<float> rope_inv_freq;  // [rotary_dim / 2], exactly as the graph computes angles = pos * inv_freq
+  std::vector<LayerWeights> layers;
+  ModelIO io;
+
+  // Checks internal consistency (head counts divide, shapes of every binding). Throws tsc::Error.
+  void validate() const;
+};
+
+std::string norm_name(NormKind k);
+std::string activation_name(Activation a);
+std::string position_name(PositionKind p);
+
+// JSON with HF config.json names where one exists; `with_weights` adds bindings and io.
+nlohmann::json spec_to_json(const DecoderSpec& s, bool with_weights);
+DecoderSpec spec_from_json(const nlohmann::json& j);  // inverse of spec_to_json(s, true)
+// Stable human-readable text form (tsc --emit=spec).
+std::string spec_to_text(const DecoderSpec& s);
+
+// Shortest decimal that reads back as the same float32: eps and theta come from float32 constants,
+// and 1e-06 reads better (and compares equal to config.json) than 9.99999997e-07.
+double round_to_float32_repr(double v);
+
+}  // namespace tsc
