@@ -187,6 +187,8 @@ class Inferer {
         if (!q) return std::nullopt;
         r.push_back(*q);
       } else if (op == "Equal" && x.is_const() && y.is_const()) r.push_back(SymExpr(x == y ? 1 : 0));
+      else if (op == "Equal" && ((x.is_const() && *x.as_const() < 0) || (y.is_const() && *y.as_const() < 0)))
+        r.push_back(SymExpr(0));  // a dimension is never negative (the "-1 means keep" idiom of Expand shapes)
       else if ((op == "Max" || op == "Min") && x.is_const() && y.is_const()) {
         int64_t xv = *x.as_const(), yv = *y.as_const();
         r.push_back(SymExpr(op == "Max" ? std::max(xv, yv) : std::min(xv, yv)));
@@ -262,9 +264,20 @@ class Inferer {
       DType dt = cmp.count(op) ? DType::kBool : (op == "Where" ? in_dt(1) : in_dt(0));
       set(out0, dt, broadcast(n, shapes));
       if (op == "Where") {
-        auto c = const_ints(n.input(0));
-        auto *x = sym(n.input(1)), *y = sym(n.input(2));
-        if (c && x && y && c->size() == 1) set_sym(out0, (*c)[0] ? *x : *y);
+        // Element-wise choice between two symbolic vectors with a known condition.
+        const SymVec *c = sym(n.input(0)), *x = sym(n.input(1)), *y = sym(n.input(2));
+        if (c && x && y) {
+          size_t len = std::max({c->size(), x->size(), y->size()});
+          auto at = [&](const SymVec* v, size_t k) { return (*v)[v->size() == 1 ? 0 : k]; };
+          SymVec r;
+          bool ok = (c->size() == len || c->size() == 1) && (x->size() == len || x->size() == 1) && (y->size() == len || y->size() == 1);
+          for (size_t k = 0; ok && k < len; ++k) {
+            auto cv = at(c, k).as_const();
+            if (!cv) ok = false;
+            else r.push_back(*cv ? at(x, k) : at(y, k));
+          }
+          if (ok) set_sym(out0, r);
+        }
         return;
       }
       if (n.inputs.size() == 2) {
@@ -369,9 +382,19 @@ class Inferer {
       if (neg >= 0) {
         if (!s) { r[neg] = SymExpr::symbol(fresh_dim()); }
         else {
-          SymExpr total(1);
-          for (auto& d : *s) total = total * d;
-          auto q = total.div(known);
+          // Cancel equal factors first ([b,4,past+seq,16] / [past+seq,16] = b*4) so that only
+          // monomial divisions remain.
+          std::vector<SymExpr> num(s->begin(), s->end()), den;
+          for (size_t k = 0; k < r.size(); ++k) {
+            if (static_cast<int>(k) == neg) continue;
+            auto it = std::find(num.begin(), num.end(), r[k]);
+            if (it != num.end()) num.erase(it);
+            else den.push_back(r[k]);
+          }
+          SymExpr top(1), bottom(1);
+          for (auto& d : num) top = top * d;
+          for (auto& d : den) bottom = bottom * d;
+          auto q = top.div(bottom);
           r[neg] = q ? *q : SymExpr::symbol(fresh_dim());
         }
       } else if (s) {

@@ -47,11 +47,15 @@ int pass_decompose_ms_ops(Graph& g, const PassContext&) {
       const bool rms = n.op == "SkipSimplifiedLayerNormalization";
       // Output 3 (input + skip + bias) is the residual stream; keep its name when used.
       std::string sum = n.outputs.size() > 3 && !n.outputs[3].empty() ? n.outputs[3] : g.fresh_name(n.name + "_sum");
-      std::string s0 = sum;
+      // The bias belongs to the projection feeding `input` (fuse-linear folds it into that Linear),
+      // so it is added to input before the residual add: s = (input + bias) + skip.
+      std::string x = n.inputs[0];
       const std::string bias = rms ? n.input(3) : n.input(4);
-      if (!bias.empty()) s0 = g.fresh_name(n.name + "_skip");
-      out.push_back(make("Add", "", {n.inputs[0], n.inputs[1]}, {s0}, n.name + "/add"));
-      if (!bias.empty()) out.push_back(make("Add", "", {s0, bias}, {sum}, n.name + "/bias"));
+      if (!bias.empty()) {
+        x = g.fresh_name(n.name + "_biased");
+        out.push_back(make("Add", "", {n.inputs[0], bias}, {x}, n.name + "/bias"));
+      }
+      out.push_back(make("Add", "", {x, n.inputs[1]}, {sum}, n.name + "/add"));
       std::vector<std::string> ln_in = {sum, n.inputs[2]};
       if (!rms && !n.input(3).empty()) ln_in.push_back(n.input(3));
       auto ln = make(rms ? "RMSNorm" : "LayerNorm", "tsc", ln_in, {n.outputs[0]}, n.name);

@@ -228,7 +228,7 @@ struct Match {
 std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
   auto rank = p.g.rank(sm->outputs[0]);
   int64_t ax = sm->attr_i("axis", -1);
-  if (!rank || !(ax == -1 || ax == static_cast<int64_t>(*rank) - 1)) { *why = "softmax is not over the last axis"; return std::nullopt; }
+  if (!(ax == -1 || (rank && ax == static_cast<int64_t>(*rank) - 1))) { *why = "softmax is not over the last axis"; return std::nullopt; }
   Match m;
   // Scores: back through mask adds, Where, scalings, casts to MatMul(Q, K^T).
   std::string v = sm->inputs[0];
@@ -271,7 +271,7 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
   std::string pv = sm->outputs[0];
   Node* av = nullptr;
   for (int guard = 0; guard < 8 && !av; ++guard) {
-    auto& cs = p.ud.consumers(pv);
+    auto cs = p.data_consumers(pv);
     if (cs.size() == 1 && cs[0]->is("MatMul") && cs[0]->inputs[0] == pv) { av = cs[0]; break; }
     if (cs.size() == 1 && (cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Dropout"))) { pv = cs[0]->outputs[0]; continue; }
     if (cs.size() == 2) {  // Where(IsNaN(p), 0, p)
@@ -310,7 +310,7 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
     return std::nullopt;
   }
   if (q->rope.has_value() != k->rope.has_value()) { *why = "rotary is applied to only one of Q and K"; return std::nullopt; }
-  if (q->past.empty() != k->past.empty() || k->past.empty() != vv->past.empty()) { *why = "KV-cache concat on only some of K and V"; return std::nullopt; }
+  if (!q->past.empty() || k->past.empty() != vv->past.empty()) { *why = "KV-cache concat on only some of K and V"; return std::nullopt; }
   m.scale *= q->scale * k->scale;
   if (vv->scale != 1.0) { *why = "V is scaled"; return std::nullopt; }
   // Output: forward through movement ops until [batch, seq, heads*head_dim].
@@ -321,7 +321,7 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
   auto merged = [&] { return labels_are(l, {{"B"}, {"S"}, {"H", "D"}}) || labels_are(l, {{"B", "S"}, {"H", "D"}}); };
   for (int guard = 0; guard < 8; ++guard) {
     if (merged()) break;
-    auto& cs = p.ud.consumers(out);
+    auto cs = p.data_consumers(out);
     if (cs.size() != 1 || !is_movement(*cs[0])) { *why = "attention output is not merged back to [batch, seq, heads*head_dim]"; return std::nullopt; }
     auto nl = apply_movement(p.g, *cs[0], l);
     if (!nl) { *why = cs[0]->describe() + " does not merge heads"; return std::nullopt; }

@@ -55,6 +55,13 @@ std::optional<std::pair<std::string, bool>> Pat::weight(const std::string& v0) c
   return std::nullopt;
 }
 
+std::vector<Node*> Pat::data_consumers(const std::string& v) const {
+  std::vector<Node*> r;
+  for (Node* c : ud.consumers(v))
+    if (!(c->is("Shape") || c->is("Size"))) r.push_back(c);
+  return r;
+}
+
 int pass_fold(Graph& g, const PassContext&) {
   topo_sort(g);
   return infer_and_fold(g).folded;

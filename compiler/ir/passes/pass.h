@@ -58,6 +58,8 @@ class Pat {
   // initializer name and whether an odd number of transposes was crossed.
   std::optional<std::pair<std::string, bool>> weight(const std::string& v) const;
   size_t uses(const std::string& v) const { return ud.use_count(v); }
+  // Consumers that read v's data (Shape/Size only read its shape and die once shapes are folded).
+  std::vector<Node*> data_consumers(const std::string& v) const;
 
   Graph& g;
   UseDef ud;
