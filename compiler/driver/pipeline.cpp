@@ -8,7 +8,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "compiler/codegen/cpu_codegen.h"
+#include "compiler/driver/build.h"
 #include "compiler/ir/passes/pass.h"
+#include "compiler/plan/plan.h"
 #include "compiler/lift/lift.h"
 #include "compiler/onnx/import.h"
 #include "runtime/core/error.h"
@@ -90,7 +93,22 @@ int run_tsc(const CompileOptions& opt) {
     else std::cout << spec_to_text(r.spec);
     return 0;
   }
-  throw Error("--emit=" + opt.emit + " and building executables are not implemented yet", "use --emit=graph or --emit=spec");
+  auto fe = run_front_end(opt, log, false);
+  const bool nvcc = nvcc_available();
+  KernelPlan plan = make_plan(fe.spec, opt, nvcc);
+  if (opt.emit == "plan") {
+    std::cout << plan_to_text(plan);
+    return 0;
+  }
+  if (opt.emit == "cpu") {
+    std::cout << generate_cpu_source(plan, fs::path(opt.model).filename().string());
+    return 0;
+  }
+  if (opt.emit == "cuda" || opt.emit == "ptx")
+    throw Error("--emit=" + opt.emit + " needs the CUDA target, which this tsc does not provide yet", "use --emit=cpu");
+  if (opt.target.empty()) log << "tsc: target " << plan.build.target << (nvcc ? " (nvcc found)" : " (no nvcc on PATH)") << "\n";
+  build_executable(opt, fe, plan, log);
+  return 0;
 }
 
 }  // namespace tsc

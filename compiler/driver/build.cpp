@@ -1,0 +1,171 @@
+// Compile (with an object cache keyed by the generated source), link, append the payload.
+#include "compiler/driver/build.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+#include "compiler/codegen/cpu_codegen.h"
+#include "compiler/driver/weights.h"
+#include "runtime/core/error.h"
+
+#ifndef TSC_LIB_DIR
+#define TSC_LIB_DIR ""
+#endif
+
+namespace tsc {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Runs a shell command; on failure throws with the command's output tail.
+void run(const std::string& cmd, const std::string& what, bool verbose, std::ostream& log) {
+  if (verbose) log << "tsc: $ " << cmd << "\n";
+  std::string full = cmd + " 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (!p) throw Error("cannot run " + what, "check that a C++ compiler is installed");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int rc = pclose(p);
+  if (rc != 0) {
+    if (out.size() > 4000) out = "..." + out.substr(out.size() - 4000);
+    throw Error(what + " failed (exit " + std::to_string(WEXITSTATUS(rc)) + "):\n" + out, "this is a bug in tsc or a broken toolchain; rerun with -v to see the command");
+  }
+}
+
+fs::path cache_dir() {
+  if (const char* d = std::getenv("TSC_CACHE_DIR")) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME")) return fs::path(x) / "tsc";
+  if (const char* h = std::getenv("HOME")) return fs::path(h) / ".cache" / "tsc";
+  return fs::temp_directory_path() / "tsc-cache";
+}
+
+std::string hex(size_t h) {
+  std::ostringstream o;
+  o << std::hex << h;
+  return o.str();
+}
+
+// Concatenated contents of every template header: a template change must invalidate cached objects.
+std::string templates_fingerprint(const fs::path& dir) {
+  std::string all;
+  if (!fs::exists(dir)) return all;
+  std::vector<fs::path> files;
+  for (auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) all += f.string() + read_text(f);
+  return all;
+}
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+}  // namespace
+
+bool nvcc_available() { return std::system("command -v nvcc >/dev/null 2>&1") == 0; }
+
+Toolchain find_toolchain(const std::string& target) {
+  std::string lib = std::getenv("TSC_LIB_DIR") ? std::getenv("TSC_LIB_DIR") : TSC_LIB_DIR;
+  if (lib.empty()) {
+    // Installed layout: <prefix>/bin/tsc next to <prefix>/lib.
+    lib = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "lib").string();
+  }
+  fs::path f = fs::path(lib) / ("tsc_" + target + ".link");
+  if (!fs::exists(f))
+    throw Error("no runtime libraries for target '" + target + "' (" + f.string() + " is missing)",
+                target == "cuda" ? "build tsc on a machine with the CUDA Toolkit, or use --target cpu" : "rebuild tsc: cmake --build build");
+  Toolchain t;
+  t.lib_dir = lib;
+  std::istringstream in(read_text(f));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    if (k == "source_dir") t.source_dir = v;
+    else if (k == "cxx") t.cxx = v;
+    else if (k == "nvcc") t.nvcc = v;
+    else if (k == "compile_flags") t.compile_flags = v;
+    else if (k == "link_libs") t.link_libs = v;
+  }
+  return t;
+}
+
+void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const KernelPlan& plan, std::ostream& log) {
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  auto lap = [&](const char* what) {
+    if (opt.verbose) log << "tsc: " << what << " " << std::chrono::duration<double, std::milli>(clock::now() - t0).count() << " ms\n";
+    t0 = clock::now();
+  };
+  const Toolchain tc = find_toolchain(plan.build.target);
+  // 1. codegen + compile, cached by the hash of source, flags and templates.
+  const std::string src = generate_cpu_source(plan, fs::path(opt.model).filename().string());
+  const std::string flags = tc.compile_flags + " -I" + quote(tc.source_dir);
+  const size_t h = std::hash<std::string>{}(src + "\n" + tc.cxx + flags + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
+  fs::path cache = cache_dir();
+  fs::create_directories(cache);
+  fs::path obj = cache / ("kernels_" + plan.key() + "_" + hex(h) + ".o");
+  lap("codegen");
+  if (!fs::exists(obj)) {
+    fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + ".cpp");
+    std::ofstream(cpp) << src;
+    fs::path tmp = obj.string() + ".tmp" + std::to_string(getpid());
+    run(tc.cxx + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated kernels", opt.verbose, log);
+    fs::rename(tmp, obj);
+    lap("compile kernels");
+  } else if (opt.verbose) {
+    log << "tsc: kernels cached: " << obj.string() << "\n";
+  }
+  // 2. link next to the output, then append the payload and move into place.
+  fs::path out = fs::absolute(opt.output);
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  fs::path tmp_out = out.string() + ".tmp" + std::to_string(getpid());
+  run(tc.cxx + " " + quote(obj.string()) + " " + tc.link_libs + " -o " + quote(tmp_out.string()), "linking the executable", opt.verbose, log);
+  lap("link");
+  PayloadWriter pw;
+  pw.meta()["spec"] = spec_to_json(fe.spec, true);
+  pw.meta()["build"] = build_options_to_json(plan.build);
+  pw.meta()["kernel_key"] = plan.key();
+  add_model_weights(pw, fe.graph, fe.spec, plan);
+  lap("weights");
+  // Tokenizer files found beside the model (or in --tokenizer).
+  fs::path tdir = opt.tokenizer.empty() ? fs::path(opt.model).parent_path() : fs::path(opt.tokenizer);
+  if (!opt.tokenizer.empty() && fs::is_regular_file(tdir)) tdir = tdir.parent_path();
+  if (!opt.tokenizer.empty() && !fs::exists(tdir)) throw Error("--tokenizer '" + opt.tokenizer + "' does not exist", "pass the folder holding tokenizer.json");
+  std::vector<std::string> found;
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "generation_config.json"}) {
+    fs::path f = tdir / name;
+    if (!fs::exists(f)) continue;
+    std::string text = read_text(f);
+    pw.add_owned(std::string("tokenizer/") + name, DType::kU8, {static_cast<int64_t>(text.size())}, std::vector<uint8_t>(text.begin(), text.end()));
+    found.push_back(name);
+  }
+  if (!opt.tokenizer.empty() && found.empty())
+    throw Error("--tokenizer '" + opt.tokenizer + "' holds no tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe", "pass the folder of the model's HF tokenizer files");
+  pw.meta()["tokenizer_files"] = found;
+  pw.append_to(tmp_out.string());
+  fs::permissions(tmp_out, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  fs::rename(tmp_out, out);
+  lap("payload");
+  log << "tsc: wrote " << out.string() << " (" << plan.build.target << ", " << plan.key() << ", "
+      << (found.empty() ? "no tokenizer: token ids only" : "tokenizer embedded") << ")\n";
+}
+
+}  // namespace tsc

@@ -1,0 +1,21 @@
+// Weight materialization: ONNX initializers -> canonical tensors of the payload, in the build's dtype.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "compiler/ir/graph.h"
+#include "compiler/plan/plan.h"
+#include "runtime/core/payload.h"
+#include "runtime/core/spec.h"
+
+namespace tsc {
+
+// The binding's tensor in canonical layout (transposes and slices applied), converted to `out`.
+std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType out);
+
+// Adds every weight the runtime reads (names documented in runtime/engine/cpu_backend.cpp):
+// embed_tokens, embed_positions, lm_head (an alias when tied), final_norm_*, rope_inv_freq and per layer
+// attn_norm_*, qkv_w/qkv_b (q|k|v rows fused), o_*, mlp_norm_*, up_w/up_b ([gate|up] rows when gated), down_*.
+void add_model_weights(PayloadWriter& w, const Graph& g, const DecoderSpec& s, const KernelPlan& plan);
+
+}  // namespace tsc

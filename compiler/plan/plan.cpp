@@ -1,0 +1,70 @@
+// KernelPlan construction and printing (tsc --emit=plan).
+#include "compiler/plan/plan.h"
+
+#include <sstream>
+
+#include "runtime/core/error.h"
+
+namespace tsc {
+
+std::string KernelPlan::key() const {
+  std::ostringstream o;
+  o << "hd" << head_dim << "_ps" << page_size << "_k" << top_k << "_g" << group << "_rd" << rotary_dim
+    << (rope_interleaved ? "i" : "") << "_" << dtype_name(build.weight_dtype);
+  return o.str();
+}
+
+KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_nvcc) {
+  KernelPlan p;
+  BuildOptions& b = p.build;
+  b.target = opt.target.empty() ? (have_nvcc ? "cuda" : "cpu") : opt.target;
+  if (b.target == "cuda" && !have_nvcc)
+    throw Error("--target cuda needs nvcc, which is not on this machine's PATH", "install the CUDA Toolkit, or build with --target cpu");
+  const bool pow2 = opt.page_size >= 1 && (opt.page_size & (opt.page_size - 1)) == 0;
+  if (!pow2 || opt.page_size > 256) throw Error("--page-size " + std::to_string(opt.page_size) + " is not a power of two in [1, 256]", "use 8, 16 or 32");
+  if (opt.top_k_pages < 0 || opt.top_k_pages == 1) throw Error("--top-k-pages " + std::to_string(opt.top_k_pages) + " cannot keep the first and the last page", "use 0 (dense) or a budget of at least 2 pages");
+  if (opt.dense_layers < 0) throw Error("--dense-layers must be >= 0", "use 0, 1 or 2");
+  if (opt.max_batch < 1) throw Error("--max-batch must be >= 1", "use e.g. 64");
+  b.page_size = opt.page_size;
+  b.top_k_pages = opt.top_k_pages;
+  b.dense_layers = opt.dense_layers;
+  b.max_batch = opt.max_batch;
+  b.max_seq_len = opt.max_seq_len > 0 ? opt.max_seq_len : s.max_position_embeddings.value_or(4096);
+  if (s.position == PositionKind::kLearned && b.max_seq_len > *s.max_position_embeddings)
+    throw Error("--max-seq-len " + std::to_string(b.max_seq_len) + " exceeds the model's " + std::to_string(*s.max_position_embeddings) + " learned positions",
+                "use --max-seq-len " + std::to_string(*s.max_position_embeddings) + " or less");
+  if (opt.dtype.empty()) b.weight_dtype = s.weight_dtype == DType::kF32 || s.weight_dtype == DType::kF16 || s.weight_dtype == DType::kBF16 ? s.weight_dtype : DType::kF32;
+  else b.weight_dtype = dtype_from_name(opt.dtype);
+  if (b.target == "cuda" && b.weight_dtype == DType::kF32) b.weight_dtype = DType::kF16;  // GPU kernels stream half-precision weights
+  b.kv_dtype = b.target == "cuda" ? (b.weight_dtype == DType::kBF16 ? DType::kBF16 : DType::kF16) : DType::kF32;
+  b.source_model = opt.model;
+  b.tsc_version = "0.1.0";
+  p.head_dim = s.head_dim;
+  p.page_size = b.page_size;
+  p.top_k = b.top_k_pages;
+  p.group = s.num_attention_heads / s.num_key_value_heads;
+  p.rotary_dim = s.position == PositionKind::kRope ? s.rotary_dim : 0;
+  p.rope_interleaved = s.rope_interleaved;
+  const std::string k = p.key();
+  p.kernels = {"linear_" + dtype_name(b.weight_dtype), "embed_" + dtype_name(b.weight_dtype), s.norm == NormKind::kLayerNorm ? "layernorm" : "rmsnorm",
+               "kv_append_hd" + std::to_string(p.head_dim) + "_ps" + std::to_string(p.page_size),
+               "attend_prefill_" + k, "attend_decode_" + k,
+               s.mlp_gated ? "silu_mul" : std::string("gelu")};
+  if (p.rotary_dim) p.kernels.push_back("rope_hd" + std::to_string(p.head_dim) + "_rd" + std::to_string(p.rotary_dim));
+  return p;
+}
+
+std::string plan_to_text(const KernelPlan& p) {
+  std::ostringstream o;
+  o << "KernelPlan " << p.key() << "\n";
+  o << "  target: " << p.build.target << "\n";
+  o << "  weight_dtype: " << dtype_name(p.build.weight_dtype) << "\n";
+  o << "  kv_dtype: " << dtype_name(p.build.kv_dtype) << "\n";
+  o << "  HEAD_DIM: " << p.head_dim << "\n  PAGE_SIZE: " << p.page_size << "\n  TOP_K: " << p.top_k << "\n  GROUP: " << p.group
+    << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0) << "\n";
+  o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";
+  for (auto& k : p.kernels) o << "  kernel " << k << "\n";
+  return o.str();
+}
+
+}  // namespace tsc

@@ -1,0 +1,26 @@
+// Planning: DecoderSpec + serving options -> KernelPlan (target, specialization constants, kernel list).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "compiler/driver/options.h"
+#include "runtime/core/payload.h"
+#include "runtime/core/spec.h"
+
+namespace tsc {
+
+struct KernelPlan {
+  BuildOptions build;          // recorded in the executable
+  int64_t head_dim = 0, page_size = 0, top_k = 0, group = 0, rotary_dim = 0;
+  bool rope_interleaved = false;
+  std::vector<std::string> kernels;  // names carrying the specialization key
+  // "hd64_ps16_k64_g3_rd64_f16": the key in generated file and kernel names.
+  std::string key() const;
+};
+
+// Validates the options against the spec (page size a power of two, budget >= 2 or 0, ...); throws
+// tsc::Error naming the option and the accepted values.
+KernelPlan make_plan(const DecoderSpec& spec, const CompileOptions& opt, bool have_nvcc);
+std::string plan_to_text(const KernelPlan& p);
+
+}  // namespace tsc

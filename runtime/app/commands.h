@@ -1,0 +1,20 @@
+// model_server subcommands: each reads the payload of this executable and does one job.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace tsc {
+
+struct ScoreArgs {
+  std::string input_ids, out, mode = "prefill";
+  bool dense = false;
+  int64_t top_k_pages = -1;  // -1: the build's budget
+  int64_t kv_pages = 0;
+};
+int cmd_score(const ScoreArgs& a);
+int cmd_info(bool json);
+
+// Path of the running executable (its payload).
+std::string self_exe();
+
+}  // namespace tsc

@@ -1,0 +1,37 @@
+// `model_server info`: spec, build options and payload layout of this executable.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "runtime/app/commands.h"
+#include "runtime/core/error.h"
+#include "runtime/core/payload.h"
+
+namespace tsc {
+
+std::string self_exe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw Error("cannot find this executable's path", "run it from a Linux system with /proc mounted");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+int cmd_info(bool json) {
+  auto p = Payload::open(self_exe());
+  if (json) {
+    nlohmann::json j = p->meta();
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << spec_to_text(p->spec());
+  std::cout << "build\n";
+  const nlohmann::json build = build_options_to_json(p->options());  // items() must not outlive it
+  for (auto& [k, v] : build.items()) std::cout << "  " << k << ": " << v.dump() << "\n";
+  std::cout << "  kernels: " << p->meta().value("kernel_key", std::string("?")) << "\n";
+  std::cout << "payload (" << p->total_bytes() << " bytes)\n";
+  for (auto& [name, e] : p->tensors())
+    std::cout << "  " << name << ": " << tensor_type_str(e.dtype, e.shape) << " @" << e.offset << " (" << e.nbytes << " bytes)\n";
+  return 0;
+}
+
+}  // namespace tsc

@@ -1,0 +1,55 @@
+// `model_server score`: float32 logits [batch, seq, vocab] for int64 ids [batch, seq], through the
+// prefill path (all tokens at once) or the paged decode path (one token per step, where selection acts).
+#include <cstring>
+#include <iostream>
+
+#include "runtime/app/commands.h"
+#include "runtime/core/error.h"
+#include "runtime/core/npy.h"
+#include "runtime/engine/engine.h"
+
+namespace tsc {
+
+int cmd_score(const ScoreArgs& a) {
+  NpyArray ids = read_npy(a.input_ids);
+  if (ids.shape.size() != 2 || (ids.dtype != DType::kI64 && ids.dtype != DType::kI32))
+    throw Error("'" + a.input_ids + "' must hold integer token ids of shape [batch, seq], got " + tensor_type_str(ids.dtype, ids.shape),
+                "save a 2-D int64 array with numpy.save");
+  const int64_t B = ids.shape[0], S = ids.shape[1];
+  if (B == 0 || S == 0) throw Error("'" + a.input_ids + "' is empty", "pass at least one token");
+  Engine eng(Payload::open(self_exe()), EngineOptions{a.kv_pages});
+  const int64_t V = eng.spec().vocab_size;
+  int64_t budget = a.dense ? 0 : (a.top_k_pages >= 0 ? a.top_k_pages : eng.options().top_k_pages);
+  std::vector<int32_t> tok(static_cast<size_t>(B * S));
+  for (int64_t i = 0; i < B * S; ++i) {
+    int64_t v = ids.dtype == DType::kI64 ? reinterpret_cast<const int64_t*>(ids.bytes.data())[i] : reinterpret_cast<const int32_t*>(ids.bytes.data())[i];
+    if (v < 0 || v >= V) throw Error("token id " + std::to_string(v) + " at flat index " + std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(V) + ")", "pass ids produced by this model's tokenizer");
+    tok[i] = static_cast<int32_t>(v);
+  }
+  std::vector<SeqKv> seqs(static_cast<size_t>(B));
+  std::vector<float> out(static_cast<size_t>(B * S * V)), logits;
+  if (a.mode == "prefill") {
+    std::vector<StepSeq> step;
+    for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S, S, false, 0, true});
+    eng.step(step, logits);
+    std::memcpy(out.data(), logits.data(), out.size() * 4);
+  } else if (a.mode == "decode") {
+    for (int64_t t = 0; t < S; ++t) {
+      std::vector<StepSeq> step;
+      for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false});
+      eng.step(step, logits);
+      for (int64_t b = 0; b < B; ++b) std::memcpy(out.data() + (b * S + t) * V, logits.data() + b * V, V * 4);
+    }
+  } else {
+    throw Error("--mode must be prefill or decode, got '" + a.mode + "'", "use --mode prefill or --mode decode");
+  }
+  for (auto& s : seqs) eng.kv().free(s);
+  write_npy(a.out, DType::kF32, {B, S, V}, out.data());
+  const auto& c = eng.backend().counters();
+  if (a.mode == "decode" && c.pages_total > 0)
+    std::cerr << "score: decode attention kept " << c.pages_kept << " of " << c.pages_total << " pages ("
+              << 100.0 * static_cast<double>(c.pages_kept) / static_cast<double>(c.pages_total) << "%)\n";
+  return 0;
+}
+
+}  // namespace tsc

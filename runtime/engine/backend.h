@@ -1,0 +1,42 @@
+// The compute backend of the engine: one forward step over a batch of sequences (prefill chunks and
+// decode tokens mixed), implemented by the CPU target (generated kernels) or the CUDA target.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "runtime/core/payload.h"
+#include "runtime/kv/page_pool.h"
+
+namespace tsc {
+
+struct StepSeq {
+  SeqKv* kv = nullptr;              // pages already reserved for kv->num_tokens + n tokens
+  const int32_t* tokens = nullptr;  // the n new tokens, appended at positions kv->num_tokens ...
+  int64_t n = 0;
+  bool decode = false;              // n == 1 through the paged decode path (where page selection acts)
+  int64_t budget = 0;               // decode: pages kept per KV head and layer (0 = dense)
+  bool all_logits = false;          // logits for every new token, else only the last
+};
+
+struct SelectionCounters {
+  int64_t decode_calls = 0;         // (sequence, layer) decode attentions
+  int64_t pages_total = 0, pages_scored = 0, pages_kept = 0;  // summed over KV heads
+  std::vector<int64_t> kept_per_layer, total_per_layer;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Runs the step; logits gets [rows, vocab], rows = Σ (all_logits ? n : 1) in sequence order.
+  // Does not advance kv->num_tokens (the engine does, after the step).
+  virtual void forward(std::span<const StepSeq> seqs, std::vector<float>& logits) = 0;
+  virtual const SelectionCounters& counters() const = 0;
+  virtual const char* name() const = 0;
+};
+
+// The CPU backend over the generated kernel table linked into this executable.
+std::unique_ptr<Backend> make_cpu_backend(const Payload& payload, int64_t num_pages);
+
+}  // namespace tsc

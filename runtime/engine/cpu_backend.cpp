@@ -1,0 +1,202 @@
+// CPU backend: the decoder forward pass over the generated CPU kernel table, KV cache in host memory.
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/core/error.h"
+#include "runtime/engine/backend.h"
+#include "templates/cpu/kernel_table.h"
+
+// Defined by the generated kernels file linked into a CPU-target executable.
+extern "C" __attribute__((weak)) const tsc::cpu::KernelTable* tsc_cpu_kernels();
+
+namespace tsc {
+namespace {
+
+struct LayerPtrs {
+  const float *attn_norm_w = nullptr, *attn_norm_b = nullptr, *qkv_b = nullptr, *o_b = nullptr;
+  const float *mlp_norm_w = nullptr, *mlp_norm_b = nullptr, *up_b = nullptr, *down_b = nullptr;
+  const void *qkv_w = nullptr, *o_w = nullptr, *up_w = nullptr, *down_w = nullptr;
+};
+
+class CpuBackend : public Backend {
+ public:
+  CpuBackend(const Payload& p, int64_t num_pages) : p_(p), s_(p.spec()), o_(p.options()) {
+    if (!tsc_cpu_kernels) throw Error("this executable has no CPU kernels linked in", "rebuild it with `tsc --target cpu`");
+    kt_ = tsc_cpu_kernels();
+    check(kt_->head_dim == s_.head_dim, "head_dim", s_.head_dim, kt_->head_dim);
+    check(kt_->page_size == o_.page_size, "page_size", o_.page_size, kt_->page_size);
+    check(kt_->group == s_.num_attention_heads / s_.num_key_value_heads, "GQA group", s_.num_attention_heads / s_.num_key_value_heads, kt_->group);
+    check(kt_->weight_dtype == static_cast<int32_t>(o_.weight_dtype), "weight dtype", static_cast<int64_t>(o_.weight_dtype), kt_->weight_dtype);
+    H_ = s_.hidden_size;
+    Q_ = s_.num_attention_heads * s_.head_dim;
+    KV_ = s_.num_key_value_heads * s_.head_dim;
+    I_ = s_.intermediate_size;
+    V_ = s_.vocab_size;
+    auto f = [&](const std::string& n) -> const float* { return p_.has(n) ? static_cast<const float*>(p_.data(n)) : nullptr; };
+    for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
+      const std::string pre = "layers." + std::to_string(l) + ".";
+      LayerPtrs L;
+      L.attn_norm_w = f(pre + "attn_norm_w");
+      L.attn_norm_b = f(pre + "attn_norm_b");
+      L.qkv_w = p_.data(pre + "qkv_w");
+      L.qkv_b = f(pre + "qkv_b");
+      L.o_w = p_.data(pre + "o_w");
+      L.o_b = f(pre + "o_b");
+      L.mlp_norm_w = f(pre + "mlp_norm_w");
+      L.mlp_norm_b = f(pre + "mlp_norm_b");
+      L.up_w = p_.data(pre + "up_w");
+      L.up_b = f(pre + "up_b");
+      L.down_w = p_.data(pre + "down_w");
+      L.down_b = f(pre + "down_b");
+      layers_.push_back(L);
+    }
+    // KV storage: per layer K, V [num_pages, hkv, page_size, head_dim] and bounds [num_pages, hkv, 2, head_dim].
+    const int64_t page_elems = s_.num_key_value_heads * o_.page_size * s_.head_dim;
+    const int64_t bound_elems = s_.num_key_value_heads * 2 * s_.head_dim;
+    kv_.resize(static_cast<size_t>(s_.num_hidden_layers));
+    for (auto& layer : kv_) {
+      layer.k.assign(static_cast<size_t>(num_pages * page_elems), 0.f);
+      layer.v.assign(static_cast<size_t>(num_pages * page_elems), 0.f);
+      layer.b.assign(static_cast<size_t>(num_pages * bound_elems), 0.f);
+    }
+    counters_.kept_per_layer.assign(static_cast<size_t>(s_.num_hidden_layers), 0);
+    counters_.total_per_layer.assign(static_cast<size_t>(s_.num_hidden_layers), 0);
+  }
+
+  const char* name() const override { return "cpu"; }
+  const SelectionCounters& counters() const override { return counters_; }
+
+  void forward(std::span<const StepSeq> seqs, std::vector<float>& logits) override {
+    int64_t T = 0, rows = 0;
+    for (auto& q : seqs) {
+      T += q.n;
+      rows += q.all_logits ? q.n : 1;
+      if (q.decode && q.n != 1) throw Error("decode step with " + std::to_string(q.n) + " tokens", "this is a bug in the runtime");
+      if (q.budget > 0 && q.budget > o_.top_k_pages)
+        throw Error("page budget " + std::to_string(q.budget) + " exceeds the compiled top-k capacity " + std::to_string(o_.top_k_pages),
+                    "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
+      if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
+    }
+    std::vector<int32_t> tok(static_cast<size_t>(T)), pos(static_cast<size_t>(T));
+    {
+      int64_t t = 0;
+      for (auto& q : seqs)
+        for (int64_t i = 0; i < q.n; ++i, ++t) {
+          tok[t] = q.tokens[i];
+          pos[t] = static_cast<int32_t>(q.kv->num_tokens + i);
+          if (tok[t] < 0 || tok[t] >= V_) throw Error("token id " + std::to_string(tok[t]) + " is outside the vocabulary [0, " + std::to_string(V_) + ")", "pass ids produced by this model's tokenizer");
+        }
+    }
+    x_.resize(static_cast<size_t>(T * H_));
+    h_.resize(x_.size());
+    kt_->embed(tok.data(), T, p_.data("embed_tokens"), H_, x_.data());
+    if (s_.position == PositionKind::kLearned) {
+      const int64_t maxp = p_.entry("embed_positions").shape[0];
+      for (int32_t v : pos)
+        if (v >= maxp) throw Error("position " + std::to_string(v) + " exceeds the model's " + std::to_string(maxp) + " learned positions", "use shorter sequences");
+      kt_->add_rows(pos.data(), T, p_.data("embed_positions"), H_, x_.data());
+    }
+    const float* inv_freq = p_.has("rope_inv_freq") ? static_cast<const float*>(p_.data("rope_inv_freq")) : nullptr;
+    const int64_t hq = s_.num_attention_heads, hkv = s_.num_key_value_heads;
+    qkv_.resize(static_cast<size_t>(T * (Q_ + 2 * KV_)));
+    q_.resize(static_cast<size_t>(T * Q_));
+    k_.resize(static_cast<size_t>(T * KV_));
+    v_.resize(static_cast<size_t>(T * KV_));
+    attn_.resize(static_cast<size_t>(T * Q_));
+    act_.resize(static_cast<size_t>(T * (s_.mlp_gated ? 2 * I_ : I_)));
+    mlp_.resize(static_cast<size_t>(T * I_));
+    for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
+      const LayerPtrs& L = layers_[l];
+      norm(x_.data(), T, L.attn_norm_w, L.attn_norm_b, h_.data());
+      kt_->linear(h_.data(), T, H_, L.qkv_w, L.qkv_b, Q_ + 2 * KV_, qkv_.data());
+      for (int64_t t = 0; t < T; ++t) {
+        const float* r = qkv_.data() + t * (Q_ + 2 * KV_);
+        std::memcpy(q_.data() + t * Q_, r, Q_ * 4);
+        std::memcpy(k_.data() + t * KV_, r + Q_, KV_ * 4);
+        std::memcpy(v_.data() + t * KV_, r + Q_ + KV_, KV_ * 4);
+      }
+      if (s_.position == PositionKind::kRope) {
+        kt_->rope(q_.data(), T, hq, pos.data(), inv_freq);
+        kt_->rope(k_.data(), T, hkv, pos.data(), inv_freq);
+      }
+      cpu::KvLayer kv{kv_[l].k.data(), kv_[l].v.data(), kv_[l].b.data(), hkv};
+      int64_t t0 = 0;
+      for (auto& q : seqs) {
+        cpu::SeqPages sp{q.kv->pages.data(), q.kv->num_tokens + q.n};
+        kt_->kv_append(kv, sp, q.kv->num_tokens, q.n, k_.data() + t0 * KV_, v_.data() + t0 * KV_);
+        if (q.decode) {
+          const int64_t budget = l < o_.dense_layers ? 0 : q.budget;
+          cpu::SelectStats st;
+          kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
+          ++counters_.decode_calls;
+          counters_.pages_total += st.pages_total;
+          counters_.pages_scored += st.pages_scored;
+          counters_.pages_kept += st.pages_kept;
+          counters_.kept_per_layer[l] += st.pages_kept;
+          counters_.total_per_layer[l] += st.pages_total;
+        } else {
+          kt_->attend_prefill(kv, sp, q.kv->num_tokens, q.n, hq, static_cast<float>(s_.attention_scale), q_.data() + t0 * Q_, attn_.data() + t0 * Q_);
+        }
+        t0 += q.n;
+      }
+      kt_->linear(attn_.data(), T, Q_, L.o_w, L.o_b, H_, h_.data());
+      kt_->add(x_.data(), h_.data(), T * H_);
+      norm(x_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
+      if (s_.mlp_gated) {
+        kt_->linear(h_.data(), T, H_, L.up_w, L.up_b, 2 * I_, act_.data());
+        kt_->silu_mul(act_.data(), T, I_, mlp_.data());
+      } else {
+        kt_->linear(h_.data(), T, H_, L.up_w, L.up_b, I_, mlp_.data());
+        kt_->gelu(mlp_.data(), T * I_, s_.activation == Activation::kGeluTanh ? 1 : 0);
+      }
+      kt_->linear(mlp_.data(), T, I_, L.down_w, L.down_b, H_, h_.data());
+      kt_->add(x_.data(), h_.data(), T * H_);
+    }
+    // Rows that need logits: every token or the last of each sequence.
+    std::vector<float> sel(static_cast<size_t>(rows * H_));
+    {
+      int64_t t0 = 0, r = 0;
+      for (auto& q : seqs) {
+        for (int64_t i = q.all_logits ? 0 : q.n - 1; i < q.n; ++i, ++r)
+          std::memcpy(sel.data() + r * H_, x_.data() + (t0 + i) * H_, H_ * 4);
+        t0 += q.n;
+      }
+    }
+    std::vector<float> normed(sel.size());
+    norm(sel.data(), rows, p_.has("final_norm_w") ? static_cast<const float*>(p_.data("final_norm_w")) : nullptr,
+         p_.has("final_norm_b") ? static_cast<const float*>(p_.data("final_norm_b")) : nullptr, normed.data());
+    logits.resize(static_cast<size_t>(rows * V_));
+    kt_->linear(normed.data(), rows, H_, p_.data("lm_head"), p_.has("lm_head_b") ? static_cast<const float*>(p_.data("lm_head_b")) : nullptr, V_, logits.data());
+  }
+
+ private:
+  const Payload& p_;
+  const DecoderSpec& s_;
+  const BuildOptions& o_;
+  const cpu::KernelTable* kt_ = nullptr;
+  int64_t H_ = 0, Q_ = 0, KV_ = 0, I_ = 0, V_ = 0;
+  std::vector<LayerPtrs> layers_;
+  struct LayerKv { std::vector<float> k, v, b; };
+  std::vector<LayerKv> kv_;
+  std::vector<float> x_, h_, qkv_, q_, k_, v_, attn_, act_, mlp_;
+  SelectionCounters counters_;
+
+  static void check(bool ok, const char* what, int64_t want, int64_t have) {
+    if (!ok)
+      throw Error(std::string("the linked kernels are specialized for ") + what + " " + std::to_string(have) + " but the model needs " + std::to_string(want),
+                  "rebuild the executable with tsc; kernels and payload come from different builds");
+  }
+
+  void norm(const float* x, int64_t n, const float* w, const float* b, float* out) {
+    if (s_.norm == NormKind::kLayerNorm) kt_->layernorm(x, n, H_, w, b, static_cast<float>(s_.norm_eps), out);
+    else kt_->rmsnorm(x, n, H_, w, static_cast<float>(s_.norm_eps), out);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const Payload& payload, int64_t num_pages) {
+  return std::make_unique<CpuBackend>(payload, num_pages);
+}
+
+}  // namespace tsc

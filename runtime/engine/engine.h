@@ -1,0 +1,43 @@
+// The engine: payload + KV page pool + backend. Sequences are created, stepped (prefill chunks and
+// decode tokens batched together) and freed here; scheduling policy lives in runtime/sched.
+#pragma once
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/core/payload.h"
+#include "runtime/engine/backend.h"
+#include "runtime/kv/page_pool.h"
+
+namespace tsc {
+
+struct EngineOptions {
+  int64_t kv_pages = 0;  // 0 = enough for max_batch sequences of max_seq_len
+};
+
+class Engine {
+ public:
+  Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt);
+  const DecoderSpec& spec() const { return payload_->spec(); }
+  const BuildOptions& options() const { return payload_->options(); }
+  const Payload& payload() const { return *payload_; }
+  KvManager& kv() { return kv_; }
+  PagePool& pool() { return pool_; }
+  Backend& backend() { return *backend_; }
+
+  // Reserves pages, runs the backend and advances each sequence's token count. Throws tsc::Error
+  // (nothing changed) when the pool lacks pages; the scheduler checks capacity before calling.
+  void step(std::span<const StepSeq> seqs, std::vector<float>& logits);
+
+ private:
+  std::unique_ptr<Payload> payload_;
+  PagePool pool_;
+  KvManager kv_;
+  std::unique_ptr<Backend> backend_;
+};
+
+// Pages a default pool holds: max_batch sequences of max_seq_len tokens.
+int64_t default_kv_pages(const BuildOptions& o);
+
+}  // namespace tsc

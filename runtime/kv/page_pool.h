@@ -1,0 +1,49 @@
+// KV-cache page pool: a fixed number of page ids with reference counts (pages shared by prefixes have
+// several owners); per-sequence page lists grow on demand, never reserved for the worst case.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace tsc {
+
+class PagePool {
+ public:
+  explicit PagePool(int64_t num_pages);
+  std::optional<int32_t> alloc();          // refcount 1, or nullopt when none is free
+  void retain(int32_t page);               // another owner
+  void release(int32_t page);              // drops one owner; the page is free at 0
+  int64_t num_pages() const { return static_cast<int64_t>(refs_.size()); }
+  int64_t free_pages() const { return static_cast<int64_t>(free_.size()); }
+  int64_t used_pages() const { return num_pages() - free_pages(); }
+  int32_t refcount(int32_t page) const { return refs_.at(page); }
+
+ private:
+  std::vector<int32_t> refs_;
+  std::vector<int32_t> free_;  // stack; lowest ids handed out first
+};
+
+// One sequence's cache: its pages in token order and the number of tokens they hold.
+struct SeqKv {
+  std::vector<int32_t> pages;
+  int64_t num_tokens = 0;
+};
+
+// Grows and frees sequences' page lists.
+class KvManager {
+ public:
+  KvManager(PagePool& pool, int64_t page_size) : pool_(pool), page_size_(page_size) {}
+  int64_t page_size() const { return page_size_; }
+  // Pages needed so that seq can hold `extra` more tokens.
+  int64_t pages_needed(const SeqKv& seq, int64_t extra) const;
+  // Allocates them; false (and nothing allocated) if the pool has too few free pages.
+  bool reserve(SeqKv& seq, int64_t extra);
+  void free(SeqKv& seq);
+  PagePool& pool() { return pool_; }
+
+ private:
+  PagePool& pool_;
+  int64_t page_size_;
+};
+
+}  // namespace tsc

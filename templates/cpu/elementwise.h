@@ -1,0 +1,70 @@
+// CPU kernels for embeddings, norms and activations (float32 activations, fp32 statistics).
+#pragma once
+#include <cmath>
+
+#include "templates/cpu/common.h"
+
+namespace tsc::cpu {
+
+template <typename W>
+void embed(const int32_t* tokens, int64_t n, const void* table, int64_t H, float* out) {
+  const W* t = static_cast<const W*>(table);
+  for (int64_t i = 0; i < n; ++i) load_row(t + static_cast<int64_t>(tokens[i]) * H, H, out + i * H);
+}
+
+template <typename W>
+void add_rows(const int32_t* rows, int64_t n, const void* table, int64_t H, float* x) {
+  const W* t = static_cast<const W*>(table);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < H; ++j) x[i * H + j] += to_f32(t[static_cast<int64_t>(rows[i]) * H + j]);
+}
+
+inline void layernorm(const float* x, int64_t n, int64_t H, const float* w, const float* b, float eps, float* out) {
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = x + i * H;
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < H; ++j) mean += r[j];
+    mean /= static_cast<double>(H);
+    for (int64_t j = 0; j < H; ++j) var += (r[j] - mean) * (r[j] - mean);
+    var /= static_cast<double>(H);
+    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+    for (int64_t j = 0; j < H; ++j) out[i * H + j] = (r[j] - static_cast<float>(mean)) * inv * w[j] + (b ? b[j] : 0.f);
+  }
+}
+
+inline void rmsnorm(const float* x, int64_t n, int64_t H, const float* w, float eps, float* out) {
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = x + i * H;
+    double ss = 0;
+    for (int64_t j = 0; j < H; ++j) ss += static_cast<double>(r[j]) * r[j];
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(H) + eps));
+    for (int64_t j = 0; j < H; ++j) out[i * H + j] = r[j] * inv * w[j];
+  }
+}
+
+inline void gelu(float* x, int64_t count, int32_t approximate) {
+#pragma omp parallel for
+  for (int64_t i = 0; i < count; ++i) {
+    const float v = x[i];
+    x[i] = approximate ? 0.5f * v * (1.f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)))
+                       : 0.5f * v * (1.f + std::erf(v * 0.7071067811865476f));
+  }
+}
+
+inline void silu_mul(const float* gu, int64_t n, int64_t I, float* out) {
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < I; ++j) {
+      const float g = gu[i * 2 * I + j], u = gu[i * 2 * I + I + j];
+      out[i * I + j] = g / (1.f + std::exp(-g)) * u;
+    }
+}
+
+inline void add(float* x, const float* y, int64_t count) {
+#pragma omp simd
+  for (int64_t i = 0; i < count; ++i) x[i] += y[i];
+}
+
+}  // namespace tsc::cpu

@@ -1,0 +1,62 @@
+// ABI between the CPU runtime and the generated kernels: one table of entry points, filled by the
+// generated file's instantiation of tsc::cpu::Kernels<Config>. Activations are float32 throughout.
+#pragma once
+#include <cstdint>
+
+namespace tsc::cpu {
+
+// One KV-cache layer's storage (document of the layout, shared by all CPU kernels):
+//   k, v:    [num_pages, num_kv_heads, page_size, head_dim] float32
+//   bounds:  [num_pages, num_kv_heads, 2, head_dim] float32 (channel min, then max, of the stored keys)
+struct KvLayer {
+  float* k;
+  float* v;
+  float* bounds;
+  int64_t num_kv_heads;
+};
+
+// One sequence's view of the cache: its pages in order and how many tokens they hold.
+struct SeqPages {
+  const int32_t* pages;  // page ids, token t lives in pages[t / page_size] at slot t % page_size
+  int64_t num_tokens;
+};
+
+// Selection statistics accumulated by decode attention (for /metrics and tests).
+struct SelectStats {
+  int64_t pages_total = 0;   // pages the sequence had (per KV head)
+  int64_t pages_scored = 0;  // candidate pages scored
+  int64_t pages_kept = 0;    // pages attended
+};
+
+struct KernelTable {
+  const char* key;  // specialization key, e.g. "hd64_ps16_k64_g3_rd64_f32"
+  int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype;
+
+  // y[M,N] = x[M,K] * w[N,K]^T (+ bias[N]); w in the build's weight type.
+  void (*linear)(const float* x, int64_t M, int64_t K, const void* w, const float* bias, int64_t N, float* y);
+  // out[n,H] = table[tokens[n], :] (weight type -> f32)
+  void (*embed)(const int32_t* tokens, int64_t n, const void* table, int64_t H, float* out);
+  // x[n,H] += table[positions[n], :]
+  void (*add_rows)(const int32_t* rows, int64_t n, const void* table, int64_t H, float* x);
+  void (*layernorm)(const float* x, int64_t n, int64_t H, const float* w, const float* b, float eps, float* out);
+  void (*rmsnorm)(const float* x, int64_t n, int64_t H, const float* w, float eps, float* out);
+  // x[n, heads*D]: rotate the first rotary_dim channels of each head by positions[n] * inv_freq.
+  void (*rope)(float* x, int64_t n, int64_t heads, const int32_t* positions, const float* inv_freq);
+  // Appends k/v [n, hkv*D] at token positions [start, start+n) of a sequence; updates page bounds.
+  void (*kv_append)(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, const float* k, const float* v);
+  // Causal attention of n queries q[n, hq*D] at positions [start, start+n) over the sequence's cache
+  // (which already holds them); out[n, hq*D].
+  void (*attend_prefill)(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, int64_t hq, float scale,
+                         const float* q, float* out);
+  // One decode query q[hq*D] over the whole cache. budget = pages kept per KV head (0 = dense).
+  void (*attend_decode)(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget,
+                        const float* q, float* out, SelectStats* stats);
+  // act[n, I] = gelu(x) in place (approximate: 1 = tanh)
+  void (*gelu)(float* x, int64_t count, int32_t approximate);
+  // gu[n, 2I] = [gate | up] -> out[n, I] = silu(gate) * up
+  void (*silu_mul)(const float* gu, int64_t n, int64_t I, float* out);
+  // x += y
+  void (*add)(float* x, const float* y, int64_t count);
+};
+
+}  // namespace tsc::cpu

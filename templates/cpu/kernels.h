@@ -1,0 +1,35 @@
+// Kernels<Config>: instantiates every CPU kernel template with one model's specialization constants and
+// fills the KernelTable. Generated files define Config (constants only) and instantiate this.
+#pragma once
+#include "templates/cpu/attention.h"
+#include "templates/cpu/elementwise.h"
+#include "templates/cpu/kernel_table.h"
+#include "templates/cpu/linear.h"
+#include "templates/cpu/rope.h"
+
+namespace tsc::cpu {
+
+template <typename W> constexpr int32_t dtype_code();
+template <> constexpr int32_t dtype_code<float>() { return 1; }
+template <> constexpr int32_t dtype_code<f16_t>() { return 10; }
+template <> constexpr int32_t dtype_code<bf16_t>() { return 16; }
+
+// Config: kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kKey, and `using Weight`.
+template <typename Config>
+struct Kernels {
+  using W = typename Config::Weight;
+  static constexpr int D = Config::kHeadDim, PS = Config::kPageSize, K = Config::kTopK, G = Config::kGroup;
+  static constexpr int RD = Config::kRotaryDim > 0 ? Config::kRotaryDim : 2;
+
+  static const KernelTable* table() {
+    static const KernelTable t = {
+        Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<W>(),
+        &linear<W>, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
+        &rope<D, RD, Config::kRopeInterleaved != 0>,
+        &kv_append<D, PS>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G>,
+        &gelu, &silu_mul, &add};
+    return &t;
+  }
+};
+
+}  // namespace tsc::cpu
