@@ -17,7 +17,7 @@ int cmd_score(const ScoreArgs& a) {
                 "save a 2-D int64 array with numpy.save");
   const int64_t B = ids.shape[0], S = ids.shape[1];
   if (B == 0 || S == 0) throw Error("'" + a.input_ids + "' is empty", "pass at least one token");
-  Engine eng(Payload::open(self_exe()), EngineOptions{a.kv_pages});
+  Engine eng(Payload::open(self_exe()), EngineOptions{a.kv_pages, 0});
   const int64_t V = eng.spec().vocab_size;
   int64_t budget = a.dense ? 0 : (a.top_k_pages >= 0 ? a.top_k_pages : eng.options().top_k_pages);
   std::vector<int32_t> tok(static_cast<size_t>(B * S));

@@ -1,6 +1,7 @@
 // CPU backend: the decoder forward pass over the generated CPU kernel table, KV cache in host memory.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "runtime/core/error.h"
 #include "runtime/engine/backend.h"
@@ -54,10 +55,12 @@ class CpuBackend : public Backend {
     const int64_t page_elems = s_.num_key_value_heads * o_.page_size * s_.head_dim;
     const int64_t bound_elems = s_.num_key_value_heads * 2 * s_.head_dim;
     kv_.resize(static_cast<size_t>(s_.num_hidden_layers));
+    // Uninitialized on purpose: memory is committed when pages are first written (bounds are
+    // initialized by the first key of a page), so a large pool costs nothing until used.
     for (auto& layer : kv_) {
-      layer.k.assign(static_cast<size_t>(num_pages * page_elems), 0.f);
-      layer.v.assign(static_cast<size_t>(num_pages * page_elems), 0.f);
-      layer.b.assign(static_cast<size_t>(num_pages * bound_elems), 0.f);
+      layer.k.reset(new float[static_cast<size_t>(num_pages * page_elems)]);
+      layer.v.reset(new float[static_cast<size_t>(num_pages * page_elems)]);
+      layer.b.reset(new float[static_cast<size_t>(num_pages * bound_elems)]);
     }
     counters_.kept_per_layer.assign(static_cast<size_t>(s_.num_hidden_layers), 0);
     counters_.total_per_layer.assign(static_cast<size_t>(s_.num_hidden_layers), 0);
@@ -119,7 +122,7 @@ class CpuBackend : public Backend {
         kt_->rope(q_.data(), T, hq, pos.data(), inv_freq);
         kt_->rope(k_.data(), T, hkv, pos.data(), inv_freq);
       }
-      cpu::KvLayer kv{kv_[l].k.data(), kv_[l].v.data(), kv_[l].b.data(), hkv};
+      cpu::KvLayer kv{kv_[l].k.get(), kv_[l].v.get(), kv_[l].b.get(), hkv};
       int64_t t0 = 0;
       for (auto& q : seqs) {
         cpu::SeqPages sp{q.kv->pages.data(), q.kv->num_tokens + q.n};
@@ -176,7 +179,7 @@ class CpuBackend : public Backend {
   const cpu::KernelTable* kt_ = nullptr;
   int64_t H_ = 0, Q_ = 0, KV_ = 0, I_ = 0, V_ = 0;
   std::vector<LayerPtrs> layers_;
-  struct LayerKv { std::vector<float> k, v, b; };
+  struct LayerKv { std::unique_ptr<float[]> k, v, b; };
   std::vector<LayerKv> kv_;
   std::vector<float> x_, h_, qkv_, q_, k_, v_, attn_, act_, mlp_;
   SelectionCounters counters_;

@@ -1,17 +1,27 @@
 // Engine: page reservation around backend steps.
 #include "runtime/engine/engine.h"
 
+#include <algorithm>
+
 #include "runtime/core/error.h"
 
 namespace tsc {
 
-int64_t default_kv_pages(const BuildOptions& o) {
-  return o.max_batch * ((o.max_seq_len + o.page_size - 1) / o.page_size);
+int64_t kv_page_bytes(const DecoderSpec& s, const BuildOptions& o) {
+  const int64_t per_layer = s.num_key_value_heads * s.head_dim * (2 * o.page_size + 2) * static_cast<int64_t>(dtype_size(o.kv_dtype));
+  return per_layer * s.num_hidden_layers;
+}
+
+int64_t kv_pool_pages(const DecoderSpec& s, const BuildOptions& o, const EngineOptions& e) {
+  if (e.kv_pages > 0) return e.kv_pages;
+  const int64_t worst = o.max_batch * ((o.max_seq_len + o.page_size - 1) / o.page_size);
+  const int64_t memory = e.kv_memory > 0 ? e.kv_memory : (int64_t{4} << 30);
+  return std::max<int64_t>(1, std::min(worst, memory / kv_page_bytes(s, o)));
 }
 
 Engine::Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt)
     : payload_(std::move(payload)),
-      pool_(opt.kv_pages > 0 ? opt.kv_pages : default_kv_pages(payload_->options())),
+      pool_(kv_pool_pages(payload_->spec(), payload_->options(), opt)),
       kv_(pool_, payload_->options().page_size) {
   const std::string& t = payload_->options().target;
   if (t == "cpu") backend_ = make_cpu_backend(*payload_, pool_.num_pages());

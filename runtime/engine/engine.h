@@ -13,7 +13,8 @@
 namespace tsc {
 
 struct EngineOptions {
-  int64_t kv_pages = 0;  // 0 = enough for max_batch sequences of max_seq_len
+  int64_t kv_pages = 0;   // explicit page count; 0 = derived from kv_memory
+  int64_t kv_memory = 0;  // bytes for the KV cache; 0 = 4 GiB, never more than max_batch x max_seq_len needs
 };
 
 class Engine {
@@ -37,7 +38,9 @@ class Engine {
   std::unique_ptr<Backend> backend_;
 };
 
-// Pages a default pool holds: max_batch sequences of max_seq_len tokens.
-int64_t default_kv_pages(const BuildOptions& o);
+// Bytes one page takes across all layers (K, V and key bounds).
+int64_t kv_page_bytes(const DecoderSpec& s, const BuildOptions& o);
+// Pages of the pool for these options.
+int64_t kv_pool_pages(const DecoderSpec& s, const BuildOptions& o, const EngineOptions& e);
 
 }  // namespace tsc

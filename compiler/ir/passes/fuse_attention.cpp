@@ -132,6 +132,8 @@ std::vector<std::vector<std::string>> head_labels(const Layout& l) {
   for (auto& a : lb) for (auto& x : a) split = split || x == "F.0";
   if (!split)
     for (auto& a : lb) for (auto& x : a) if (x == "F") x = "F.1";
+  // A static batch of 1 leaves no "B" factor: the leading unit axis is the batch.
+  if (lb.size() >= 3 && lb[0].empty()) lb[0] = {"B"};
   return lb;
 }
 
@@ -318,7 +320,12 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
   if (!os || os->size() != 4) { *why = "attention output is not rank 4"; return std::nullopt; }
   Layout l = {{{"B", (*os)[0]}}, {{"H", (*os)[1]}}, {{"S", (*os)[2]}}, {{"D", (*os)[3]}}};
   std::string out = av->outputs[0];
-  auto merged = [&] { return labels_are(l, {{"B"}, {"S"}, {"H", "D"}}) || labels_are(l, {{"B", "S"}, {"H", "D"}}); };
+  auto merged = [&] {
+    auto lb = labels(l);
+    if (lb.size() == 3 && lb[0].empty()) lb[0] = {"B"};  // static batch 1
+    using V = std::vector<std::vector<std::string>>;
+    return lb == V{{"B"}, {"S"}, {"H", "D"}} || lb == V{{"B", "S"}, {"H", "D"}} || lb == V{{"S"}, {"H", "D"}};
+  };
   for (int guard = 0; guard < 8; ++guard) {
     if (merged()) break;
     auto cs = p.data_consumers(out);
@@ -415,6 +422,9 @@ int pass_fuse_attention(Graph& g, const PassContext& ctx) {
       added.push_back(std::move(flat));
       outs[0] = a3;
     }
+    // Exporters split the scale as sqrt(scale) on Q and on K; the float32 product is 1/sqrt(d) up to rounding.
+    const double canonical = 1.0 / std::sqrt(static_cast<double>(m->d));
+    if (std::fabs(m->scale - canonical) <= 1e-6 * canonical) m->scale = canonical;
     root->op = "Attention";
     root->domain = "tsc";
     root->inputs = ins;

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""End-to-end check of one fixture on the CPU target: tsc builds model_server, `score` in prefill and in
+dense decode mode must match onnxruntime's logits stored beside the fixture (fp32 weights: max abs error
+<= 1e-3 x max|logit|, identical argmax at every position), batch 2."""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+
+def compare(name, got, ref):
+    if got.shape[1] != ref.shape[1]:  # *_tok fixtures store only the last position
+        got = got[:, -ref.shape[1]:]
+    err = float(np.abs(got - ref).max())
+    scale = float(np.abs(ref).max())
+    agree = float((got.argmax(-1) == ref.argmax(-1)).mean())
+    ok = err <= 1e-3 * scale and agree == 1.0
+    print(f"{name}: max|err| {err:.3g} = {err / scale:.3g} x max|logit|, argmax agreement {agree:.4f} -> {'ok' if ok else 'FAIL'}")
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tsc", required=True)
+    ap.add_argument("--fixture", required=True, help="folder with model.onnx, input_ids.npy, logits.npy")
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    exe = os.path.join(a.workdir, "model_server")
+    subprocess.run([a.tsc, os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu"], check=True)
+    ids = os.path.join(a.fixture, "input_ids.npy")
+    ref = np.load(os.path.join(a.fixture, "logits.npy"))
+    ok = True
+    for mode, extra in (("prefill", []), ("decode", ["--dense"])):
+        out = os.path.join(a.workdir, f"logits_{mode}.npy")
+        subprocess.run([exe, "score", "--input-ids", ids, "--out", out, "--mode", mode] + extra, check=True)
+        ok &= compare(f"{os.path.basename(a.fixture)} {mode}", np.load(out), ref)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
