@@ -78,7 +78,12 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 }  // namespace
 
-bool nvcc_available() { return std::system("command -v nvcc >/dev/null 2>&1") == 0; }
+bool nvcc_available() {
+  // The CUDA target needs nvcc and this tsc's CUDA runtime libraries.
+  std::string lib = std::getenv("TSC_LIB_DIR") ? std::getenv("TSC_LIB_DIR") : TSC_LIB_DIR;
+  if (!lib.empty() && !fs::exists(fs::path(lib) / "tsc_cuda.link")) return false;
+  return std::system("command -v nvcc >/dev/null 2>&1") == 0;
+}
 
 Toolchain find_toolchain(const std::string& target) {
   std::string lib = std::getenv("TSC_LIB_DIR") ? std::getenv("TSC_LIB_DIR") : TSC_LIB_DIR;

@@ -2,6 +2,9 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "runtime/sample/sampling_params.h"
 
 namespace tsc {
 
@@ -13,6 +16,17 @@ struct ScoreArgs {
 };
 int cmd_score(const ScoreArgs& a);
 int cmd_info(bool json);
+
+struct GenerateArgs {
+  std::string prompt, prompt_ids;
+  int64_t max_tokens = 128;
+  SamplingParams sampling;
+  std::vector<std::string> stop;
+  bool ignore_eos = false, dense = false, stats = false;
+  int64_t top_k_pages = -1;
+  int64_t kv_memory = 0;
+};
+int cmd_generate(const GenerateArgs& a);
 
 // Path of the running executable (its payload).
 std::string self_exe();

@@ -1,9 +1,17 @@
 // model_server: the executable tsc builds. Subcommands: generate, score, info (serve: the HTTP server).
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "runtime/app/commands.h"
 #include "runtime/core/error.h"
+
+// OpenMP threads of the CPU kernels sleep rather than spin between parallel regions unless the user
+// says otherwise: spinning turns every region into a scheduler quantum when the machine is shared.
+// libgomp reads the variable in its constructor, so it is set from the executable's preinit array,
+// which glibc runs before any shared library's initializers.
+static void tsc_default_omp_env(int, char**, char**) { setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0); }
+__attribute__((section(".preinit_array"), used)) static void (*tsc_preinit)(int, char**, char**) = &tsc_default_omp_env;
 
 int main(int argc, char** argv) {
   CLI::App app{"model_server: a language model compiled by tsc (weights, tokenizer and kernels inside this file)"};
@@ -17,6 +25,29 @@ int main(int argc, char** argv) {
   auto* dense = score->add_flag("--dense", sa.dense, "decode attends to every page (no page selection)");
   score->add_option("--top-k-pages", sa.top_k_pages, "decode page budget per KV head and layer (default: the build's)")->excludes(dense);
   score->add_option("--kv-pages", sa.kv_pages, "KV-cache pages to allocate (default: max_batch x max_seq_len worth)");
+  tsc::GenerateArgs ga;
+  ga.sampling.temperature = 0.7f;
+  ga.sampling.top_p = 0.9f;
+  ga.sampling.repetition_penalty = 1.1f;
+  auto* gen = app.add_subcommand("generate", "generate text from a prompt, streamed to stdout");
+  auto* prompt = gen->add_option("-p,--prompt", ga.prompt, "prompt text (tokenized with the embedded tokenizer)");
+  gen->add_option("--prompt-ids", ga.prompt_ids, "prompt as comma-separated token ids")->excludes(prompt);
+  gen->add_option("-n,--max-tokens", ga.max_tokens, "most tokens to generate")->capture_default_str();
+  gen->add_option("--temperature", ga.sampling.temperature, "0 = greedy")->capture_default_str();
+  gen->add_option("--top-k", ga.sampling.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+  gen->add_option("--top-p", ga.sampling.top_p, "nucleus sampling mass (1 = off)")->capture_default_str();
+  gen->add_option("--min-p", ga.sampling.min_p, "drop tokens below min_p x the top probability (0 = off)")->capture_default_str();
+  gen->add_option("--repetition-penalty", ga.sampling.repetition_penalty, "HF repetition penalty (1 = off)")->capture_default_str();
+  gen->add_option("--presence-penalty", ga.sampling.presence_penalty, "OpenAI presence penalty")->capture_default_str();
+  gen->add_option("--frequency-penalty", ga.sampling.frequency_penalty, "OpenAI frequency penalty")->capture_default_str();
+  uint64_t seed = 0;
+  auto* seed_opt = gen->add_option("--seed", seed, "random seed (same seed, same text)");
+  gen->add_option("--stop", ga.stop, "stop before this string (repeatable)");
+  gen->add_flag("--ignore-eos", ga.ignore_eos, "keep going past end-of-sequence tokens");
+  auto* gdense = gen->add_flag("--dense", ga.dense, "decode attends to every page (no page selection)");
+  gen->add_option("--top-k-pages", ga.top_k_pages, "decode page budget per KV head and layer (default: the build's)")->excludes(gdense);
+  gen->add_option("--kv-memory", ga.kv_memory, "bytes of KV cache (default 4 GiB)");
+  gen->add_flag("--stats", ga.stats, "print timings and page-selection figures to stderr");
   bool info_json = false;
   auto* info = app.add_subcommand("info", "print the model spec, build options and payload layout");
   info->add_flag("--json", info_json, "as JSON");
@@ -27,6 +58,11 @@ int main(int argc, char** argv) {
   }
   try {
     if (*score) return tsc::cmd_score(sa);
+    if (*gen) {
+      if (ga.prompt.empty() && ga.prompt_ids.empty()) throw tsc::Error("generate needs --prompt or --prompt-ids", "e.g. generate --prompt \"Once upon a time\"");
+      if (*seed_opt) ga.sampling.seed = seed;
+      return tsc::cmd_generate(ga);
+    }
     if (*info) return tsc::cmd_info(info_json);
   } catch (const tsc::Error& e) {
     std::cerr << tsc::format_error("model_server", e);

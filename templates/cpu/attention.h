@@ -85,7 +85,7 @@ void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   std::vector<int32_t> all(static_cast<size_t>(num_pages));
   for (int64_t p = 0; p < num_pages; ++p) all[p] = static_cast<int32_t>(p);
-#pragma omp parallel
+#pragma omp parallel if (n * hq * seq.num_tokens * HEAD_DIM >= (int64_t{1} << 20))
   {
     std::vector<float> logit;
 #pragma omp for collapse(2) schedule(static)
@@ -148,7 +148,7 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
                    float* out, SelectStats* stats) {
   const int64_t hkv = hq / GROUP, num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   std::vector<SelectStats> per_head(static_cast<size_t>(hkv));
-#pragma omp parallel
+#pragma omp parallel if (hq * seq.num_tokens * HEAD_DIM >= (int64_t{1} << 20))
   {
     std::vector<int32_t> kept(static_cast<size_t>(num_pages));
     std::vector<float> logit;

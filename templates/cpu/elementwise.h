@@ -20,7 +20,7 @@ void add_rows(const int32_t* rows, int64_t n, const void* table, int64_t H, floa
 }
 
 inline void layernorm(const float* x, int64_t n, int64_t H, const float* w, const float* b, float eps, float* out) {
-#pragma omp parallel for
+#pragma omp parallel for if (n * H >= (int64_t{1} << 18))
   for (int64_t i = 0; i < n; ++i) {
     const float* r = x + i * H;
     double mean = 0, var = 0;
@@ -34,7 +34,7 @@ inline void layernorm(const float* x, int64_t n, int64_t H, const float* w, cons
 }
 
 inline void rmsnorm(const float* x, int64_t n, int64_t H, const float* w, float eps, float* out) {
-#pragma omp parallel for
+#pragma omp parallel for if (n * H >= (int64_t{1} << 18))
   for (int64_t i = 0; i < n; ++i) {
     const float* r = x + i * H;
     double ss = 0;
@@ -45,7 +45,7 @@ inline void rmsnorm(const float* x, int64_t n, int64_t H, const float* w, float 
 }
 
 inline void gelu(float* x, int64_t count, int32_t approximate) {
-#pragma omp parallel for
+#pragma omp parallel for if (count >= (int64_t{1} << 18))
   for (int64_t i = 0; i < count; ++i) {
     const float v = x[i];
     x[i] = approximate ? 0.5f * v * (1.f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)))
@@ -54,7 +54,7 @@ inline void gelu(float* x, int64_t count, int32_t approximate) {
 }
 
 inline void silu_mul(const float* gu, int64_t n, int64_t I, float* out) {
-#pragma omp parallel for
+#pragma omp parallel for if (n * I >= (int64_t{1} << 18))
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < I; ++j) {
       const float g = gu[i * 2 * I + j], u = gu[i * 2 * I + I + j];

@@ -13,7 +13,8 @@ template <typename W>
 void linear(const float* x, int64_t M, int64_t K, const void* wv, const float* bias, int64_t N, float* y) {
   const W* w = static_cast<const W*>(wv);
   constexpr int64_t kRowBlock = 8;
-#pragma omp parallel
+  // Threads only pay for themselves on large products; small ones (tiny models, tests) stay serial.
+#pragma omp parallel if (M * N * K >= (int64_t{1} << 20))
   {
     std::vector<float> wrow(static_cast<size_t>(K));
 #pragma omp for schedule(static)

@@ -11,7 +11,7 @@ template <int HEAD_DIM, int ROTARY_DIM, bool INTERLEAVED>
 void rope(float* x, int64_t n, int64_t heads, const int32_t* positions, const float* inv_freq) {
   static_assert(ROTARY_DIM <= HEAD_DIM && ROTARY_DIM % 2 == 0, "rotary dims");
   constexpr int kHalf = ROTARY_DIM / 2;
-#pragma omp parallel for
+#pragma omp parallel for if (n * heads * HEAD_DIM >= (int64_t{1} << 18))
   for (int64_t t = 0; t < n; ++t) {
     float c[kHalf], s[kHalf];
     for (int i = 0; i < kHalf; ++i) {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install, build tsc, obtain the real SmolLM2-135M-Instruct model,
+# compile it into one executable and generate text. Usage: bash tools/demo.sh ["your prompt"]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROMPT=${1:-"The three most important things to know about the ocean are"}
+echo "==> [1/4] installing build and model dependencies (apt-get, pip: torch, transformers)"
+bash tools/install_deps.sh --demo
+echo "==> [2/4] building tsc"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSC_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j "$(nproc)"
+echo "==> [3/4] fetching SmolLM2-135M-Instruct and exporting it to ONNX (first run ~2 min)"
+python3 tools/get_smollm2.py --no-generate
+MODEL=models/cache/smollm2-135m-instruct
+echo "==> [4/4] compiling $MODEL/model.onnx with tsc"
+./build/bin/tsc "$MODEL/model.onnx" -o build/smollm2_server -v 2>&1 | grep -E "^tsc: (import|lift|compile|link|weights|payload|wrote|target)"
+echo "==> generating"
+./build/smollm2_server generate --prompt "$PROMPT" -n 64
