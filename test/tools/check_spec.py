@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+# check_spec: compares `tsc --emit=spec --json` (stdin) with the HF config.json a model was exported from, key by key.
+"""Usage: tsc MODEL --emit=spec --json | check_spec.py CONFIG.json [--graph-only]
+
+Maps HF names (GPT-2: n_layer, n_embd, ...; Llama: num_hidden_layers, hidden_size, ...) and the facts
+each architecture implies (GPT-2 has LayerNorm, learned positions and biases; Llama has RMSNorm, rotary
+and a gated SiLU MLP) to DecoderSpec keys, and requires exact equality for every key the spec prints:
+integers, booleans and strings as they are, floats after rounding both sides to float32 (eps and theta
+come from float32 constants in the graph). A spec key this script does not know is an error too, so a
+new field cannot go unchecked.
+
+--xfail K1,K2: keys known to differ because of an open tsc bug; they must still differ (so the test
+notices the fix), and every other key must match.
+
+--graph-only: the model was compiled without config.json beside it, so everything must come from the
+graph; rotary models then cannot know max_position_embeddings, which must be null.
+"""
+import argparse
+import json
+import math
+import struct
+import sys
+
+# HF activation names -> DecoderSpec activation names.
+ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh",
+               "gelu": "gelu", "silu": "silu", "swish": "silu"}
+DTYPES = {None: "float32", "float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
+
+
+def f32(x):
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def need(cfg, key):
+    if key not in cfg:
+        sys.exit(f"check_spec: config.json has no '{key}'")
+    return cfg[key]
+
+
+def expected_gpt2(c):
+    n_embd, n_head = need(c, "n_embd"), need(c, "n_head")
+    e = {
+        "num_hidden_layers": ("n_layer", need(c, "n_layer")),
+        "hidden_size": ("n_embd", n_embd),
+        "num_attention_heads": ("n_head", n_head),
+        "num_key_value_heads": ("n_head (GPT-2 has no GQA)", n_head),
+        "head_dim": ("n_embd / n_head", n_embd // n_head),
+        "intermediate_size": ("n_inner (None -> 4*n_embd)", c.get("n_inner") or 4 * n_embd),
+        "vocab_size": ("vocab_size", need(c, "vocab_size")),
+        "max_position_embeddings": ("n_positions", need(c, "n_positions")),
+        "norm_eps": ("layer_norm_epsilon", need(c, "layer_norm_epsilon")),
+        "activation": ("activation_function", ACTIVATIONS.get(need(c, "activation_function"), "?" + c["activation_function"])),
+        "tie_word_embeddings": ("tie_word_embeddings (default true)", c.get("tie_word_embeddings", True)),
+        "attention_scale": ("1/sqrt(head_dim) (scale_attn_weights)",
+                            1.0 / math.sqrt(n_embd // n_head) if c.get("scale_attn_weights", True) else 1.0),
+        "rope_theta": ("GPT-2: no rotary", None),
+        "rotary_dim": ("GPT-2: no rotary", None),
+        "rope_interleaved": ("GPT-2: no rotary", False),
+        "norm": ("GPT-2: LayerNorm", "layernorm"),
+        "position": ("GPT-2: learned positions", "learned"),
+        "mlp_gated": ("GPT-2: plain MLP", False),
+        "attention_bias": ("GPT-2: Conv1D with bias", True),
+        "mlp_bias": ("GPT-2: Conv1D with bias", True),
+        "lm_head_bias": ("GPT-2: no LM head bias", False),
+    }
+    return e
+
+
+def expected_llama(c, graph_only):
+    hidden, heads = need(c, "hidden_size"), need(c, "num_attention_heads")
+    head_dim = c.get("head_dim") or hidden // heads
+    theta = c.get("rope_theta")
+    theta_key = "rope_theta"
+    if theta is None and isinstance(c.get("rope_parameters"), dict):
+        theta, theta_key = c["rope_parameters"].get("rope_theta"), "rope_parameters.rope_theta"
+    if theta is None:
+        theta, theta_key = 10000.0, "rope_theta (default 10000)"
+    partial = c.get("partial_rotary_factor", 1.0)
+    e = {
+        "num_hidden_layers": ("num_hidden_layers", need(c, "num_hidden_layers")),
+        "hidden_size": ("hidden_size", hidden),
+        "num_attention_heads": ("num_attention_heads", heads),
+        "num_key_value_heads": ("num_key_value_heads", c.get("num_key_value_heads") or heads),
+        "head_dim": ("head_dim (or hidden_size / num_attention_heads)", head_dim),
+        "intermediate_size": ("intermediate_size", need(c, "intermediate_size")),
+        "vocab_size": ("vocab_size", need(c, "vocab_size")),
+        "max_position_embeddings": ("max_position_embeddings", need(c, "max_position_embeddings")),
+        "rope_theta": (theta_key, theta),
+        "norm_eps": ("rms_norm_eps", need(c, "rms_norm_eps")),
+        "activation": ("hidden_act", ACTIVATIONS.get(need(c, "hidden_act"), "?" + c["hidden_act"])),
+        "tie_word_embeddings": ("tie_word_embeddings (default false)", c.get("tie_word_embeddings", False)),
+        "attention_bias": ("attention_bias (default false)", c.get("attention_bias", False)),
+        "mlp_bias": ("mlp_bias (default false)", c.get("mlp_bias", False)),
+        "attention_scale": ("head_dim ** -0.5", head_dim ** -0.5),
+        "rotary_dim": ("head_dim * partial_rotary_factor", int(head_dim * partial)),
+        "rope_interleaved": ("Llama: rotate_half", False),
+        "norm": ("Llama: RMSNorm", "rmsnorm"),
+        "position": ("Llama: rotary", "rope"),
+        "mlp_gated": ("Llama: gated MLP", True),
+        "lm_head_bias": ("Llama: no LM head bias", False),
+    }
+    if graph_only:
+        # Computed rotary tables carry no maximum length; only config.json can say it.
+        e["max_position_embeddings"] = ("graph only: rotary models cannot know it", None)
+    return e
+
+
+def same(want, got, rel=0.0):
+    if isinstance(want, bool) or isinstance(got, bool) or want is None or got is None:
+        return type(want) is type(got) and want == got
+    if isinstance(want, float) or isinstance(got, float):
+        if not isinstance(got, (int, float)):
+            return False
+        if rel:
+            return abs(float(got) - float(want)) <= rel * abs(float(want))
+        return f32(float(want)) == f32(float(got))
+    return type(want) is type(got) and want == got
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config")
+    ap.add_argument("--graph-only", action="store_true")
+    ap.add_argument("--spec", help="read the spec from this file instead of stdin")
+    ap.add_argument("--xfail", default="", help="comma-separated keys known to differ (a tsc bug); an error once they match")
+    a = ap.parse_args()
+
+    text = open(a.spec).read() if a.spec else sys.stdin.read()
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as e:
+        sys.exit(f"check_spec: the spec is not JSON ({e}); got:\n{text[:2000]}")
+    with open(a.config) as f:
+        cfg = json.load(f)
+
+    model_type = cfg.get("model_type")
+    if model_type == "gpt2" or "n_layer" in cfg:
+        want = expected_gpt2(cfg)
+    elif model_type == "llama" or "num_hidden_layers" in cfg:
+        want = expected_llama(cfg, a.graph_only)
+    else:
+        sys.exit(f"check_spec: {a.config}: unknown model_type {model_type!r}")
+    want["torch_dtype"] = ("dtype (null -> float32)", DTYPES.get(cfg.get("dtype") or cfg.get("torch_dtype"), "?"))
+
+    # attention_scale is no config.json key but what the graph multiplies q.k by: exporters often scale q and
+    # k each by head_dim**-0.25, so it is a product of two constants of the weight type (one float32 ulp off
+    # 1/sqrt(head_dim), or 4e-4 in float16), and that product is what onnxruntime computes.
+    rel = {"attention_scale": 1e-6 if want["torch_dtype"][1] == "float32" else 2e-3}
+    xfail = set(filter(None, a.xfail.split(",")))
+    rows, fixed = [], []
+    for key in sorted(set(want) | set(spec)):
+        if key not in want:
+            rows.append((key, "(not checked: teach check_spec.py what this key must be)", "-", spec[key]))
+        elif key not in spec:
+            rows.append((key, want[key][0], want[key][1], "(missing)"))
+        elif not same(want[key][1], spec[key], rel.get(key, 0.0)):
+            if key not in xfail:
+                rows.append((key, want[key][0], want[key][1], spec[key]))
+        elif key in xfail:
+            fixed.append(key)
+    if fixed:
+        print(f"check_spec: {', '.join(fixed)} now match(es) {a.config}: the bug is fixed, drop --xfail", file=sys.stderr)
+        sys.exit(1)
+    if rows:
+        print(f"check_spec: {len(rows)} key(s) of the recovered spec differ from {a.config}:", file=sys.stderr)
+        print(f"  {'key':<26} {'expected':<24} {'got':<24} from", file=sys.stderr)
+        for key, src, w, g in rows:
+            print(f"  {key:<26} {json.dumps(w):<24} {json.dumps(g):<24} {src}", file=sys.stderr)
+        sys.exit(1)
+    print(f"check_spec: {len(want)} keys match {a.config}" + (" (graph only)" if a.graph_only else ""))
+
+
+if __name__ == "__main__":
+    main()
