@@ -33,6 +33,8 @@ class Backend {
   // Does not advance kv->num_tokens (the engine does, after the step).
   virtual void forward(std::span<const StepSeq> seqs, std::vector<float>& logits) = 0;
   virtual const SelectionCounters& counters() const = 0;
+  // Copies page src to page dst in every layer (K, V and key bounds): copy-on-write of shared pages.
+  virtual void copy_page(int32_t src, int32_t dst) = 0;
   virtual const char* name() const = 0;
 };
 

@@ -69,6 +69,15 @@ class CpuBackend : public Backend {
   const char* name() const override { return "cpu"; }
   const SelectionCounters& counters() const override { return counters_; }
 
+  void copy_page(int32_t src, int32_t dst) override {
+    const int64_t pe = s_.num_key_value_heads * o_.page_size * s_.head_dim, be = s_.num_key_value_heads * 2 * s_.head_dim;
+    for (auto& L : kv_) {
+      std::memcpy(L.k.get() + dst * pe, L.k.get() + src * pe, pe * 4);
+      std::memcpy(L.v.get() + dst * pe, L.v.get() + src * pe, pe * 4);
+      std::memcpy(L.b.get() + dst * be, L.b.get() + src * be, be * 4);
+    }
+  }
+
   void forward(std::span<const StepSeq> seqs, std::vector<float>& logits) override {
     int64_t T = 0, rows = 0;
     for (auto& q : seqs) {

@@ -27,8 +27,9 @@ class Engine {
   PagePool& pool() { return pool_; }
   Backend& backend() { return *backend_; }
 
-  // Reserves pages, runs the backend and advances each sequence's token count. Throws tsc::Error
-  // (nothing changed) when the pool lacks pages; the scheduler checks capacity before calling.
+  // Reserves pages (copying a shared, partly filled last page before writing into it), runs the backend
+  // and advances each sequence's token count. Throws tsc::Error (nothing changed) when the pool lacks
+  // pages; the scheduler checks capacity (pages_needed + 1 for a shared tail) before calling.
   void step(std::span<const StepSeq> seqs, std::vector<float>& logits);
 
  private:
