@@ -1,5 +1,4 @@
-// The bytes_to_unicode table of GPT-2 (and HF's ByteLevel): printable bytes map to themselves,
-// the others to U+0100 upwards in byte order.
+// GPT-2's bytes_to_unicode table: printable bytes map to themselves, the others to U+0100 upwards.
 #include "runtime/tokenizer/byte_level.h"
 
 #include <array>

@@ -2,8 +2,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "runtime/core/error.h"
@@ -97,14 +95,6 @@ bool uses_type(const json& j, const std::string& type) {
       if (uses_type(v, type)) return true;
   }
   return false;
-}
-
-std::optional<std::string> read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -261,28 +251,5 @@ class TokenizerBuilder {
 };
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const TokenizerFiles& files) { return TokenizerBuilder::build(files); }
-
-std::unique_ptr<Tokenizer> Tokenizer::load_dir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  const fs::path d(dir);
-  TokenizerFiles f;
-  auto get = [&](const char* name) { return read_file(d / name).value_or(""); };
-  f.tokenizer_json = get("tokenizer.json");
-  if (f.tokenizer_json.empty()) {
-    f.vocab_json = get("vocab.json");
-    f.merges_txt = get("merges.txt");
-    if (f.vocab_json.empty() || f.merges_txt.empty()) {  // OpenAI's names for the same files
-      f.vocab_json = get("encoder.json");
-      f.merges_txt = get("vocab.bpe");
-    }
-    if (f.vocab_json.empty() || f.merges_txt.empty())
-      throw Error("no tokenizer in '" + dir + "'",
-                  "expected tokenizer.json, or vocab.json + merges.txt; download them from the model's HF repository");
-  }
-  f.tokenizer_config_json = get("tokenizer_config.json");
-  f.generation_config_json = get("generation_config.json");
-  f.chat_template = get("chat_template.jinja");
-  return load(f);
-}
 
 }  // namespace tsc

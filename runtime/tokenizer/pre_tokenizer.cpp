@@ -1,4 +1,4 @@
-// Pre-tokenizer kinds, each a direct transcription of the HF tokenizers one it is named after.
+// Pre-tokenizer kinds, each splitting as the HF tokenizers pre-tokenizer of the same name does.
 #include "runtime/tokenizer/pre_tokenizer.h"
 
 #include <nlohmann/json.hpp>
