@@ -2,6 +2,7 @@
 #include "runtime/sample/logits_ops.h"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <functional>
@@ -52,8 +53,8 @@ MaxInfo checked_max(const float* x, size_t n) {
 
 size_t first_equal(const float* x, size_t n, float v) {
   size_t i = 0;
-  for (; i + kWidth <= n; i += kWidth)
-    if (any(load(x + i) == v)) break;
+  for (; i + kBlock16 <= n; i += kBlock16)
+    if (any(max16(x + i) >= v)) break;
   while (i < n && x[i] != v) ++i;
   return i;
 }
@@ -64,31 +65,56 @@ void divide(const float* x, size_t n, float t, float* out) {
   for (; i < n; ++i) out[i] = x[i] / t;
 }
 
-float kth_largest(const float* x, size_t n, size_t k, std::vector<float>& scratch) {
-  if (k > 4096) {
-    // Large k: selection on a copy, O(n).
-    scratch.assign(x, x + n);
-    std::nth_element(scratch.begin(), scratch.begin() + (k - 1), scratch.end(), std::greater<float>());
-    return scratch[k - 1];
-  }
-  // A min-heap of the k largest seen so far. Blocks none of whose values can enter the heap are
-  // skipped after one vector compare, so most of the vocabulary costs that compare only.
-  scratch.assign(x, x + k);
-  std::make_heap(scratch.begin(), scratch.end(), std::greater<float>());
+namespace {
+
+// Order-preserving integer key of a (non-NaN) float: a < b <=> key(a) < key(b).
+uint32_t order_key(float v) {
+  const uint32_t b = std::bit_cast<uint32_t>(v);
+  return b & 0x80000000u ? ~b : b | 0x80000000u;
+}
+
+// Small k: a min-heap of the k largest seen so far. Blocks none of whose values can enter the
+// heap are skipped after one vector compare, so most of the vocabulary costs that compare only.
+float kth_largest_heap(const float* x, size_t n, size_t k, std::vector<float>& heap) {
+  heap.assign(x, x + k);
+  std::make_heap(heap.begin(), heap.end(), std::greater<float>());
   auto offer = [&](float v) {
-    if (v > scratch.front()) {
-      std::pop_heap(scratch.begin(), scratch.end(), std::greater<float>());
-      scratch.back() = v;
-      std::push_heap(scratch.begin(), scratch.end(), std::greater<float>());
+    if (v > heap.front()) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<float>());
+      heap.back() = v;
+      std::push_heap(heap.begin(), heap.end(), std::greater<float>());
     }
   };
   size_t i = k;
-  for (; i + kWidth <= n; i += kWidth) {
-    if (!any(load(x + i) > scratch.front())) continue;
-    for (size_t j = 0; j < kWidth; ++j) offer(x[i + j]);
+  for (; i + kBlock16 <= n; i += kBlock16) {
+    if (!any(max16(x + i) > heap.front())) continue;
+    for (size_t j = 0; j < kBlock16; ++j) offer(x[i + j]);
   }
   for (; i < n; ++i) offer(x[i]);
-  return scratch.front();
+  return heap.front();
+}
+
+// Larger k: radix select. Count the values per top-12-bit bucket of their order key, find the
+// bucket holding the k-th largest, and select within that bucket alone.
+float kth_largest_radix(const float* x, size_t n, size_t k, std::vector<float>& scratch) {
+  constexpr int kBits = 12, kShift = 32 - kBits;
+  uint32_t count[1 << kBits] = {};
+  for (size_t i = 0; i < n; ++i) ++count[order_key(x[i]) >> kShift];
+  uint32_t bucket = (1u << kBits) - 1;
+  size_t above = 0;  // values in buckets above `bucket`
+  while (above + count[bucket] < k) above += count[bucket--];
+  scratch.clear();
+  for (size_t i = 0; i < n; ++i)
+    if (order_key(x[i]) >> kShift == bucket) scratch.push_back(x[i]);
+  const size_t rank = k - above - 1;  // 0-based, among the bucket's values, largest first
+  std::nth_element(scratch.begin(), scratch.begin() + rank, scratch.end(), std::greater<float>());
+  return scratch[rank];
+}
+
+}  // namespace
+
+float kth_largest(const float* x, size_t n, size_t k, std::vector<float>& scratch) {
+  return k <= 256 ? kth_largest_heap(x, n, k, scratch) : kth_largest_radix(x, n, k, scratch);
 }
 
 size_t gather_at_least(const float* x, size_t n, float lo, int32_t* ids, float* out) {
@@ -100,24 +126,51 @@ size_t gather_at_least(const float* x, size_t n, float lo, int32_t* ids, float* 
       out[m++] = x[j];
     }
   };
-  for (; i + kWidth <= n; i += kWidth) {
-    if (!any(load(x + i) >= vlo)) continue;
-    for (size_t j = i; j < i + kWidth; ++j) take(j);
+  for (; i + kBlock16 <= n; i += kBlock16) {
+    if (!any(max16(x + i) >= vlo)) continue;
+    for (size_t j = i; j < i + kBlock16; ++j) take(j);
   }
   for (; i < n; ++i) take(i);
   return m;
 }
 
-double exp_shifted(const float* x, size_t n, float m, float* e) {
+namespace {
+
+// Sum of one block of at most kSumBlock weights: vector body, scalar tail, fixed tree.
+double block_sum(const float* e, size_t n) {
   Lanes acc;
   size_t i = 0;
-  for (; i + kWidth <= n; i += kWidth) {
-    const f4 v = exp_nonpositive(load(x + i) - m);
-    store(e + i, v);
-    accumulate(acc.lo, acc.hi, v);
-  }
-  for (; i < n; ++i) acc.add(i, e[i] = exp_nonpositive(x[i] - m));
+  for (; i + kWidth <= n; i += kWidth) accumulate(acc.lo, acc.hi, load(e + i));
+  for (; i < n; ++i) acc.add(i, e[i]);
   return acc.sum();
+}
+
+}  // namespace
+
+double exp_blocks(const float* x, size_t n, float m, float* e, double* blocks) {
+  double total = 0;
+  for (size_t b = 0; b * kSumBlock < n; ++b) {
+    const size_t begin = b * kSumBlock, len = std::min(kSumBlock, n - begin);
+    Lanes acc;
+    size_t i = 0;
+    for (; i + kWidth <= len; i += kWidth) {
+      const f4 v = exp_nonpositive(load(x + begin + i) - m);
+      store(e + begin + i, v);
+      accumulate(acc.lo, acc.hi, v);
+    }
+    for (; i < len; ++i) acc.add(i, e[begin + i] = exp_nonpositive(x[begin + i] - m));
+    total += blocks[b] = acc.sum();
+  }
+  return total;
+}
+
+double block_sums(const float* e, size_t n, double* blocks) {
+  double total = 0;
+  for (size_t b = 0; b * kSumBlock < n; ++b) {
+    const size_t begin = b * kSumBlock;
+    total += blocks[b] = block_sum(e + begin, std::min(kSumBlock, n - begin));
+  }
+  return total;
 }
 
 double exp_sum(const float* x, size_t n, float m) {
@@ -125,14 +178,6 @@ double exp_sum(const float* x, size_t n, float m) {
   size_t i = 0;
   for (; i + kWidth <= n; i += kWidth) accumulate(acc.lo, acc.hi, exp_nonpositive(load(x + i) - m));
   for (; i < n; ++i) acc.add(i, exp_nonpositive(x[i] - m));
-  return acc.sum();
-}
-
-double fixed_sum(const float* e, size_t n) {
-  Lanes acc;
-  size_t i = 0;
-  for (; i + kWidth <= n; i += kWidth) accumulate(acc.lo, acc.hi, load(e + i));
-  for (; i < n; ++i) acc.add(i, e[i]);
   return acc.sum();
 }
 
@@ -174,9 +219,9 @@ void top_n(const float* x, size_t size, size_t n, std::vector<std::pair<int32_t,
   };
   size_t i = 0;
   for (; i < n; ++i) offer(i);
-  for (; i + kWidth <= size; i += kWidth) {
-    if (!any(load(x + i) > out.back().second)) continue;
-    for (size_t j = i; j < i + kWidth; ++j) offer(j);
+  for (; i + kBlock16 <= size; i += kBlock16) {
+    if (!any(max16(x + i) > out.back().second)) continue;
+    for (size_t j = i; j < i + kBlock16; ++j) offer(j);
   }
   for (; i < size; ++i) offer(i);
 }

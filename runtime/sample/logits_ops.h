@@ -31,12 +31,15 @@ float kth_largest(const float* x, size_t n, size_t k, std::vector<float>& scratc
 // Returns m. ids and out: [n].
 size_t gather_at_least(const float* x, size_t n, float lo, int32_t* ids, float* out);
 
-// e[i] = exp(x[i] - m) for i < n; returns the sum of e.
-double exp_shifted(const float* x, size_t n, float m, float* e);
-// The same sum without storing e.
+// Weights are summed per block of kSumBlock tokens, so that the draw can skip whole blocks.
+inline constexpr size_t kSumBlock = 64;
+// e[i] = exp(x[i] - m) for i < n, blocks[b] = sum of e over block b; returns the sum of the blocks.
+// blocks: [ceil(n / kSumBlock)].
+double exp_blocks(const float* x, size_t n, float m, float* e, double* blocks);
+// blocks[b] = sum of e over block b; returns the sum of the blocks.
+double block_sums(const float* e, size_t n, double* blocks);
+// Sum of exp(x[i] - m) for i < n, without storing it.
 double exp_sum(const float* x, size_t n, float m);
-// Sum of e[0..n).
-double fixed_sum(const float* e, size_t n);
 
 // A candidate token of the top-p walk: processed logit, id, exp(logit - max).
 struct Ranked {
@@ -49,7 +52,8 @@ inline bool ranks_before(const Ranked& a, const Ranked& b) { return a.x > b.x ||
 
 struct TopPScratch {
   std::vector<Ranked> ranked;
-  std::vector<double> mass;
+  std::vector<double> mass;      // per logit bucket
+  std::vector<uint16_t> bucket;  // [n] each token's bucket
 };
 // The last token (in ranks_before order) that top-p keeps, HF's TopPLogitsWarper rule: a token stays
 // while the mass ranked strictly before it is below top_p * total (so the token that crosses top_p

@@ -1,6 +1,7 @@
 // The CPU sampler: logits -> penalties -> temperature -> top-k -> top-p -> min-p -> one seeded draw.
 #include "runtime/sample/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -13,9 +14,6 @@
 namespace tsc {
 namespace {
 
-// Weights are summed in blocks of this many tokens so that the draw skips whole blocks.
-constexpr size_t kBlock = 64;
-
 // Scratch of one thread, shared by the Samplers of every request it serves: grown to the vocabulary
 // once, then reused, so that a sample() call allocates nothing.
 struct Workspace {
@@ -23,7 +21,7 @@ struct Workspace {
   std::vector<int32_t> ids;    // [n] ids of the tokens top-k keeps, increasing
   std::vector<float> kx;       // [n] their processed logits
   std::vector<float> w;        // [n] exp(x - max), zeroed where top-p / min-p filter
-  std::vector<double> blocks;  // [n / kBlock] sums of w per block
+  std::vector<double> blocks;  // [n / kSumBlock] sums of w per block
   std::vector<float> select;   // k-th largest scratch
   sample_ops::TopPScratch top_p;
 };
@@ -45,13 +43,36 @@ uint64_t random_seed() {
 }  // namespace
 
 // The unnormalized distribution after every filter: token ids[j] (j itself when ids is null) has
-// weight w[j]; total is their sum, accumulated per block of kBlock.
+// weight w[j]; blocks[b] sums the weights of block b (kSumBlock tokens), total sums the blocks.
 struct Sampler::Weights {
   const int32_t* ids;
   const float* w;
   size_t n;
+  const double* blocks;
   double total;
   int32_t id(size_t j) const { return ids ? ids[j] : static_cast<int32_t>(j); }
+
+  // Inverse CDF in increasing id order at u in [0, 1): the first j whose cumulative weight exceeds
+  // u * total. Skips whole blocks, then walks one.
+  size_t draw(double u) const {
+    if (n == 1) return 0;
+    constexpr size_t kBlock = sample_ops::kSumBlock;
+    const double target = u * total;
+    const size_t nblocks = (n + kBlock - 1) / kBlock;
+    double cum = 0;
+    size_t b = 0;
+    while (b < nblocks && !(cum + blocks[b] > target)) cum += blocks[b++];
+    const size_t end = b < nblocks ? std::min(n, (b + 1) * kBlock) : n;
+    for (size_t j = b * kBlock; j < end; ++j) {
+      cum += w[j];
+      if (cum > target) return j;
+    }
+    // Rounding left the walk short of the target (u * total within an ulp of the sum): the last
+    // token with weight up to here.
+    size_t j = end - 1;
+    while (j > 0 && w[j] == 0.0f) --j;
+    return j;
+  }
 };
 
 Sampler::Sampler(const SamplingParams& params, std::span<const int32_t> prompt_tokens)
@@ -119,13 +140,14 @@ Sampler::Weights Sampler::filter(std::span<const float> logits) const {
   }
   if (mx.max == -INFINITY)
     throw Error("every logit is -inf: no token can be sampled", "the logits mask out the whole vocabulary");
-  Weights r{nullptr, nullptr, vocab, 0.0};
   if (params_.greedy()) {
     // One-hot on the argmax, lowest id among ties (torch.argmax's first occurrence).
     ws.ids.assign(1, static_cast<int32_t>(sample_ops::first_equal(x, vocab, mx.max)));
     ws.w.assign(1, 1.0f);
-    return {ws.ids.data(), ws.w.data(), 1, 1.0};
+    ws.blocks.assign(1, 1.0);
+    return {ws.ids.data(), ws.w.data(), 1, ws.blocks.data(), 1.0};
   }
+  Weights r{nullptr, nullptr, vocab, nullptr, 0.0};
 
   // top_k: keep every token at least as large as the k-th largest. Its survivors are gathered, in
   // increasing id order, so that everything after works on ~k tokens instead of the vocabulary.
@@ -141,52 +163,27 @@ Sampler::Weights Sampler::filter(std::span<const float> logits) const {
 
   // Softmax numerators relative to the max (which every filter keeps, so it stays the max).
   ws.w.resize(r.n);
+  ws.blocks.resize((r.n + sample_ops::kSumBlock - 1) / sample_ops::kSumBlock);
   float* w = ws.w.data();
-  const double total = sample_ops::exp_shifted(kx, r.n, mx.max, w);
+  r.total = sample_ops::exp_blocks(kx, r.n, mx.max, w, ws.blocks.data());
 
   // top_p over the top-k survivors, then min_p: p_i < min_p * p_max  <=>  w_i < min_p, as w_max = 1.
   sample_ops::Ranked cut{};
   const bool has_cut = params_.top_p < 1.0f &&
-                       sample_ops::top_p_cut(kx, r.ids, w, r.n, mx.max, total, params_.top_p, ws.top_p, &cut);
-  if (has_cut || params_.min_p > 0.0f) sample_ops::keep_head(kx, r.ids, r.n, has_cut, cut, params_.min_p, w);
-
-  const size_t nblocks = (r.n + kBlock - 1) / kBlock;
-  ws.blocks.resize(nblocks);
-  for (size_t b = 0; b < nblocks; ++b) {
-    ws.blocks[b] = sample_ops::fixed_sum(w + b * kBlock, std::min(kBlock, r.n - b * kBlock));
-    r.total += ws.blocks[b];
+                       sample_ops::top_p_cut(kx, r.ids, w, r.n, mx.max, r.total, params_.top_p, ws.top_p, &cut);
+  if (has_cut || params_.min_p > 0.0f) {
+    sample_ops::keep_head(kx, r.ids, r.n, has_cut, cut, params_.min_p, w);
+    r.total = sample_ops::block_sums(w, r.n, ws.blocks.data());
   }
   r.w = w;
+  r.blocks = ws.blocks.data();
   return r;
 }
 
 SampleResult Sampler::sample(std::span<const float> logits) {
   check_vocab(logits.size());
   const Weights d = filter(logits);
-  size_t pick = 0;
-  if (d.n > 1) {
-    // Inverse CDF in increasing id order: skip whole blocks, then walk one.
-    const double target = philox_uniform(seed_, step_) * d.total;
-    const size_t nblocks = ws.blocks.size();
-    double cum = 0;
-    size_t b = 0;
-    while (b < nblocks && !(cum + ws.blocks[b] > target)) cum += ws.blocks[b++];
-    const size_t end = b < nblocks ? std::min(d.n, (b + 1) * kBlock) : d.n;
-    pick = end;
-    for (size_t j = b * kBlock; j < end; ++j) {
-      cum += d.w[j];
-      if (cum > target) {
-        pick = j;
-        break;
-      }
-    }
-    if (pick == end) {
-      // Rounding left the walk short of the target (u * total within an ulp of the sum):
-      // the last token with weight up to here.
-      pick = end - 1;
-      while (pick > 0 && d.w[pick] == 0.0f) --pick;
-    }
-  }
+  const size_t pick = d.draw(philox_uniform(seed_, step_));
   SampleResult res{d.id(pick), std::numeric_limits<float>::quiet_NaN(), {}};
 
   if (params_.logprobs) {

@@ -32,8 +32,11 @@ struct SampleResult {
 // A greedy request (temperature < kGreedyTemperature) takes the argmax after 1-2, ties to the lowest id.
 // Token ids >= the vocabulary size are ignored by the penalties (as HF does).
 //
-// One Sampler per request: it holds the seed, the draw counter and the token counts. Scratch
-// buffers are per thread and reused, so sampling allocates nothing once warm (top_logprobs aside).
+// One Sampler per request: it holds the seed, the draw counter and the token counts; Samplers of
+// different requests may run on different threads at once. Scratch buffers are per thread and
+// reused, so sampling allocates nothing once warm (top_logprobs aside). Cost per token, vocabulary
+// V: greedy one pass; top_k a few passes without exp; otherwise one exp per token. Log-probabilities
+// cost one more exp pass.
 class Sampler {
  public:
   // Validates params (tsc::Error on a bad field). Without params.seed, the seed comes from

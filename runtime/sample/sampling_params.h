@@ -19,7 +19,7 @@ struct SamplingParams {
   float repetition_penalty = 1.0f;  // HF: logit > 0 ? logit / p : logit * p, over tokens of prompt + generated
   float presence_penalty = 0.0f;    // OpenAI: logit -= presence * (count > 0), over generated tokens only
   float frequency_penalty = 0.0f;   // OpenAI: logit -= frequency * count, over generated tokens only
-  std::optional<uint64_t> seed;     // same seed + same logits => same tokens, on every machine
+  std::optional<uint64_t> seed = std::nullopt;  // same seed + same logits => same tokens, on every machine
   // Log-probabilities, as the OpenAI API defines them: of the model's distribution (log_softmax of the
   // logits as given, before penalties, temperature and filters), whatever the sampling parameters.
   bool logprobs = false;            // fill SampleResult::logprob

@@ -36,6 +36,15 @@ inline float hmax(f4 v) {
   return a > b ? a : b;
 }
 
+// Largest of x[i..i+16), lane-wise: one compare of it rules out a block of 16 in the filters' skips.
+inline constexpr size_t kBlock16 = 16;
+inline f4 max16(const float* x) {
+  f4 a = load(x), b = load(x + 4), c = load(x + 8), d = load(x + 12);
+  a = a > b ? a : b;
+  c = c > d ? c : d;
+  return a > c ? a : c;
+}
+
 // Adds the lanes of v to four double accumulators: lanes 0-1 to lo, 2-3 to hi.
 inline void accumulate(d2& lo, d2& hi, f4 v) {
   lo += d2{v[0], v[1]};
