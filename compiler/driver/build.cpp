@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "compiler/codegen/cpu_codegen.h"
+#include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/weights.h"
 #include "runtime/core/error.h"
 
@@ -97,7 +98,9 @@ Toolchain find_toolchain(const std::string& target) {
                 target == "cuda" ? "build tsc on a machine with the CUDA Toolkit, or use --target cpu" : "rebuild tsc: cmake --build build");
   Toolchain t;
   t.lib_dir = lib;
-  std::istringstream in(read_text(f));
+  std::string text = read_text(f);
+  for (size_t at = text.find("@LIBDIR@"); at != std::string::npos; at = text.find("@LIBDIR@", at)) text.replace(at, 8, lib);
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     auto eq = line.find('=');
@@ -109,7 +112,27 @@ Toolchain find_toolchain(const std::string& target) {
     else if (k == "compile_flags") t.compile_flags = v;
     else if (k == "link_libs") t.link_libs = v;
   }
+  // A moved build folder: sources via TSC_SOURCE_DIR, nvcc and c++ from PATH when the recorded ones are absent.
+  if (const char* src = std::getenv("TSC_SOURCE_DIR")) t.source_dir = src;
+  if (!t.nvcc.empty() && !fs::exists(t.nvcc)) t.nvcc = "nvcc";
+  if (!t.cxx.empty() && !fs::exists(t.cxx)) t.cxx = "c++";
   return t;
+}
+
+std::string emit_ptx(const KernelPlan& plan, const std::string& model_name) {
+  const Toolchain tc = find_toolchain("cuda");
+  const std::string src = generate_cuda_source(plan, model_name);
+  fs::path dir = fs::temp_directory_path() / ("tsc-ptx-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path cu = dir / ("kernels_" + plan.key() + ".cu"), ptx = dir / ("kernels_" + plan.key() + ".ptx");
+  std::ofstream(cu) << src;
+  // The PTX of the tuned target (sm_90): what FileCheck tests read.
+  std::string flags = "-std=c++17 -O3 -arch=compute_90 --ptx -I" + quote(tc.source_dir);
+  std::ostringstream log;
+  run(tc.nvcc + " " + flags + " " + quote(cu.string()) + " -o " + quote(ptx.string()), "generating PTX", false, log);
+  std::string text = read_text(ptx);
+  fs::remove_all(dir);
+  return text;
 }
 
 void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const KernelPlan& plan, std::ostream& log) {
@@ -121,18 +144,22 @@ void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const
   };
   const Toolchain tc = find_toolchain(plan.build.target);
   // 1. codegen + compile, cached by the hash of source, flags and templates.
-  const std::string src = generate_cpu_source(plan, fs::path(opt.model).filename().string());
+  const bool cuda = plan.build.target == "cuda";
+  const std::string model_name = fs::path(opt.model).filename().string();
+  const std::string src = cuda ? generate_cuda_source(plan, model_name) : generate_cpu_source(plan, model_name);
   const std::string flags = tc.compile_flags + " -I" + quote(tc.source_dir);
-  const size_t h = std::hash<std::string>{}(src + "\n" + tc.cxx + flags + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
+  const std::string compiler = cuda ? tc.nvcc : tc.cxx;
+  const size_t h = std::hash<std::string>{}(src + "\n" + compiler + flags + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
   fs::path cache = cache_dir();
   fs::create_directories(cache);
   fs::path obj = cache / ("kernels_" + plan.key() + "_" + hex(h) + ".o");
   lap("codegen");
   if (!fs::exists(obj)) {
-    fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + ".cpp");
+    fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + (cuda ? ".cu" : ".cpp"));
     std::ofstream(cpp) << src;
     fs::path tmp = obj.string() + ".tmp" + std::to_string(getpid());
-    run(tc.cxx + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated kernels", opt.verbose, log);
+    if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with nvcc (sm_80, sm_90)\n";
+    run(compiler + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated kernels", opt.verbose, log);
     fs::rename(tmp, obj);
     lap("compile kernels");
   } else if (opt.verbose) {

@@ -16,6 +16,9 @@ struct Toolchain {
 Toolchain find_toolchain(const std::string& target);
 bool nvcc_available();
 
+// PTX (sm_90) of every generated CUDA kernel, for --emit=ptx.
+std::string emit_ptx(const KernelPlan& plan, const std::string& model_name);
+
 void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const KernelPlan& plan, std::ostream& log);
 
 }  // namespace tsc

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "compiler/codegen/cpu_codegen.h"
+#include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/build.h"
 #include "compiler/ir/passes/pass.h"
 #include "compiler/plan/plan.h"
@@ -95,7 +96,10 @@ int run_tsc(const CompileOptions& opt) {
   }
   auto fe = run_front_end(opt, log, false);
   const bool nvcc = nvcc_available();
-  KernelPlan plan = make_plan(fe.spec, opt, nvcc);
+  const bool want_cuda_source = opt.emit == "cuda" || opt.emit == "ptx";
+  CompileOptions popt = opt;
+  if (want_cuda_source) popt.target = "cuda";
+  KernelPlan plan = make_plan(fe.spec, popt, nvcc || opt.emit == "cuda");
   if (opt.emit == "plan") {
     std::cout << plan_to_text(plan);
     return 0;
@@ -104,8 +108,14 @@ int run_tsc(const CompileOptions& opt) {
     std::cout << generate_cpu_source(plan, fs::path(opt.model).filename().string());
     return 0;
   }
-  if (opt.emit == "cuda" || opt.emit == "ptx")
-    throw Error("--emit=" + opt.emit + " needs the CUDA target, which this tsc does not provide yet", "use --emit=cpu");
+  if (opt.emit == "cuda") {
+    std::cout << generate_cuda_source(plan, fs::path(opt.model).filename().string());
+    return 0;
+  }
+  if (opt.emit == "ptx") {
+    std::cout << emit_ptx(plan, fs::path(opt.model).filename().string());
+    return 0;
+  }
   if (opt.target.empty()) log << "tsc: target " << plan.build.target << (nvcc ? " (nvcc found)" : " (no nvcc on PATH)") << "\n";
   build_executable(opt, fe, plan, log);
   return 0;

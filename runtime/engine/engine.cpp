@@ -19,12 +19,21 @@ int64_t kv_pool_pages(const DecoderSpec& s, const BuildOptions& o, const EngineO
   return std::max<int64_t>(1, std::min(worst, memory / kv_page_bytes(s, o)));
 }
 
+namespace {
+EngineOptions with_default_memory(const Payload& p, EngineOptions opt) {
+  if (opt.kv_pages == 0 && opt.kv_memory == 0 && p.options().target == "cuda" && default_cuda_kv_memory)
+    opt.kv_memory = default_cuda_kv_memory(p);
+  return opt;
+}
+}  // namespace
+
 Engine::Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt)
     : payload_(std::move(payload)),
-      pool_(kv_pool_pages(payload_->spec(), payload_->options(), opt)),
+      pool_(kv_pool_pages(payload_->spec(), payload_->options(), with_default_memory(*payload_, opt))),
       kv_(pool_, payload_->options().page_size) {
   const std::string& t = payload_->options().target;
   if (t == "cpu") backend_ = make_cpu_backend(*payload_, pool_.num_pages());
+  else if (t == "cuda" && make_cuda_backend) backend_ = make_cuda_backend(*payload_, pool_.num_pages());
   else throw Error("this runtime cannot run target '" + t + "'", "rebuild the executable with tsc for this machine");
 }
 

@@ -1,0 +1,76 @@
+// Shared device helpers of the CUDA kernel templates: element types, 16-byte vector access, reductions.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+namespace tsc::cuda {
+
+// Element type traits: storage type T (half or __nv_bfloat16) <-> float.
+template <typename T> struct Elem;
+template <> struct Elem<half> {
+  static __device__ __forceinline__ float to_float(half x) { return __half2float(x); }
+  static __device__ __forceinline__ half from_float(float x) { return __float2half_rn(x); }
+  static __device__ __forceinline__ half round_down(float x) { return __float2half_rd(x); }
+  static __device__ __forceinline__ half round_up(float x) { return __float2half_ru(x); }
+};
+template <> struct Elem<__nv_bfloat16> {
+  static __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+  static __device__ __forceinline__ __nv_bfloat16 from_float(float x) { return __float2bfloat16_rn(x); }
+  static __device__ __forceinline__ __nv_bfloat16 round_down(float x) { return __float2bfloat16_rd(x); }
+  static __device__ __forceinline__ __nv_bfloat16 round_up(float x) { return __float2bfloat16_ru(x); }
+};
+
+// 8 elements of a 16-bit type in one 16-byte access.
+template <typename T>
+struct alignas(16) Vec8 {
+  T v[8];
+};
+
+template <typename T>
+__device__ __forceinline__ void load8(const T* p, float out[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);  // one 16-byte load
+  const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) out[i] = Elem<T>::to_float(e[i]);
+}
+
+template <typename T>
+__device__ __forceinline__ void store8(T* p, const float in[8]) {
+  uint4 raw;
+  T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) e[i] = Elem<T>::from_float(in[i]);
+  *reinterpret_cast<uint4*>(p) = raw;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Block-wide sum over up to 32 warps; every thread gets the result. `red` holds 32 floats.
+__device__ __forceinline__ float block_sum(float v, float* red) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+  v = warp_sum(v);
+  __syncthreads();
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  v = lane < nw ? red[lane] : 0.f;
+  return warp_sum(v);
+}
+
+// Float -> uint32 preserving order (for radix selection of scores).
+__device__ __forceinline__ uint32_t ordered_bits(float f) {
+  const uint32_t u = __float_as_uint(f);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+}  // namespace tsc::cuda

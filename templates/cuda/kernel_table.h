@@ -1,0 +1,106 @@
+// ABI between the CUDA runtime backend and the generated kernels: argument structs (passed by value to
+// kernels) and one table of host launchers, filled by the generated file's instantiation of
+// tsc::cuda::Kernels<Config>. Plain C++: the runtime includes it without nvcc.
+#pragma once
+#include <cuda_runtime_api.h>
+#include <stdint.h>
+
+namespace tsc::cuda {
+
+// One layer's KV cache in device memory (layout shared by every kernel):
+//   k, v:    [num_pages, num_kv_heads, PAGE_SIZE, HEAD_DIM]  (weight element type)
+//   bounds:  [num_pages, num_kv_heads, 2, HEAD_DIM]          (channel min then max of the stored keys,
+//            rounded outward so that they stay bounds after rounding to the element type)
+struct KvLayerDev {
+  void* k;
+  void* v;
+  void* bounds;
+  int32_t num_kv_heads;
+};
+
+// Appending this step's keys/values: one unit per (sequence, page) that receives new tokens.
+//   units: [num_units, 4] int32 = {first token row, token count, page id, slot of the first token}
+// Keys are read from qkv rows (after the q part), roped at positions pos[row], written to their slots;
+// the page's bounds are then recomputed over all its filled slots (slot 0 .. first slot + count - 1).
+struct AppendArgs {
+  void* qkv;              // [T, (hq + 2 hkv) * HEAD_DIM]; k is roped in place too
+  int32_t row_stride;     // elements per qkv row
+  int32_t hq, hkv;
+  const int32_t* pos;     // [T]
+  const float* inv_freq;  // [ROTARY_DIM / 2] or null (learned positions)
+  const int32_t* units;   // [num_units, 4]
+  int32_t num_units;
+};
+
+struct RopeQArgs {
+  void* qkv;
+  int32_t row_stride;
+  int32_t T, hq;
+  const int32_t* pos;
+  const float* inv_freq;
+};
+
+// Decode: one query token per sequence, attending over the sequence's whole cache through its pages,
+// with query-aware page selection when 2 <= budget < pages (budget 0 = dense).
+struct DecodeArgs {
+  const void* q;            // rows of qkv: q of sequence b is at q + q_row[b] * q_stride, [hq, HEAD_DIM]
+  int32_t q_stride;
+  const int32_t* q_row;     // [batch]
+  void* out;                // out + q_row[b] * out_stride: [hq, HEAD_DIM]
+  int32_t out_stride;
+  int32_t batch, hq;
+  const int32_t* page_table;  // [batch, max_pages]
+  int32_t max_pages;
+  const int32_t* seq_lens;  // [batch] tokens in the cache, the query's own included
+  float scale;
+  int32_t budget;           // pages kept per KV head (0 = dense); <= TOP_K
+  int32_t num_splits;       // blocks per (sequence, KV head) sharing the kept pages
+  float* part_o;            // scratch [batch, hq, num_splits, HEAD_DIM]
+  float* part_ml;           // scratch [batch, hq, num_splits, 2]
+  int32_t* counters;        // scratch [batch, hkv], zero; the last split block of each resets it
+  unsigned long long* stats;  // [3] pages total, scored, kept (accumulated), or null
+};
+
+// Prefill: causal attention of each sequence's new tokens over its cache (new tokens included).
+struct PrefillArgs {
+  const void* q;
+  int32_t q_stride;
+  void* out;
+  int32_t out_stride;
+  int32_t num_seqs, hq;
+  const int32_t* q_start;   // [num_seqs] row of the first new token
+  const int32_t* q_len;     // [num_seqs] new tokens
+  const int32_t* kv_start;  // [num_seqs] tokens cached before this step (position of the first new token)
+  const int32_t* page_table;  // [num_seqs, max_pages]
+  int32_t max_pages, max_q_len;
+  float scale;
+};
+
+struct KernelTable {
+  const char* key;  // "hd64_ps16_k64_g8_rd64_f16"
+  int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype;
+
+  // x[T, H] (f32) = E[tok] (+ P[pos]) ; E, P in the weight type.
+  cudaError_t (*embed)(const int32_t* tok, const int32_t* pos, int32_t T, const void* E, const void* P, int32_t H,
+                       float* x, cudaStream_t s);
+  // x += delta (if non-null, weight type [T, H]); out = norm(x) in the weight type. rms: 1 RMSNorm, 0 LayerNorm.
+  cudaError_t (*add_norm)(float* x, const void* delta, const float* w, const float* b, float eps, int32_t rms,
+                          int32_t T, int32_t H, void* out, cudaStream_t s);
+  // y[M, N] = x[M, K] W[N, K]^T (+ bias) for small M; out_f32 selects float output (LM head logits).
+  cudaError_t (*gemv)(const void* x, int32_t M, int32_t K, const void* W, const float* bias, int32_t N, void* y,
+                      int32_t out_f32, cudaStream_t s);
+  // In place on y[M, N]: + bias (may be null) then act: 0 none, 1 gelu_tanh, 2 gelu (erf).
+  cudaError_t (*bias_act)(void* y, const float* bias, int32_t M, int32_t N, int32_t act, cudaStream_t s);
+  // gu[M, 2I] = [gate | up] (+ bias[2I]) -> out[M, I] = silu(gate) * up.
+  cudaError_t (*silu_mul)(const void* gu, const float* bias, int32_t M, int32_t I, void* out, cudaStream_t s);
+  cudaError_t (*rope_q)(const RopeQArgs& a, cudaStream_t s);
+  cudaError_t (*append_kv)(const AppendArgs& a, const KvLayerDev& kv, cudaStream_t s);
+  cudaError_t (*decode_attention)(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s);
+  cudaError_t (*prefill_attention)(const PrefillArgs& a, const KvLayerDev& kv, cudaStream_t s);
+  // out[R, H] = x[rows[r], :] (weight type), for the rows that need logits.
+  cudaError_t (*gather_rows)(const void* x, const int32_t* rows, int32_t R, int32_t H, void* out, cudaStream_t s);
+  // Dynamic shared memory the decode kernel needs for max_pages pages (checked against the device).
+  size_t (*decode_smem_bytes)(int32_t max_pages);
+};
+
+}  // namespace tsc::cuda

@@ -1,0 +1,129 @@
+// Kernels<Config>: host launchers for every CUDA kernel template, instantiated with one model's
+// specialization constants; fills the KernelTable. Generated files define Config and instantiate this.
+#pragma once
+#include "templates/cuda/decode_attention.cuh"
+#include "templates/cuda/elementwise.cuh"
+#include "templates/cuda/gemv.cuh"
+#include "templates/cuda/kernel_table.h"
+#include "templates/cuda/prefill_attention.cuh"
+#include "templates/cuda/rope_kv.cuh"
+
+namespace tsc::cuda {
+
+template <typename T> constexpr int32_t dtype_code();
+template <> constexpr int32_t dtype_code<half>() { return 10; }
+template <> constexpr int32_t dtype_code<__nv_bfloat16>() { return 16; }
+
+// Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, `using Weight`.
+template <typename Config>
+struct Kernels {
+  using T = typename Config::Weight;
+  static constexpr int D = Config::kHeadDim, PS = Config::kPageSize, K = Config::kTopK, G = Config::kGroup;
+  static constexpr int RD = Config::kRotaryDim > 0 ? Config::kRotaryDim : 2;
+  static constexpr bool IL = Config::kRopeInterleaved != 0, ROPE = Config::kRotaryDim > 0;
+
+  static cudaError_t embed(const int32_t* tok, const int32_t* pos, int32_t n, const void* E, const void* P, int32_t H,
+                           float* x, cudaStream_t s) {
+    if (n == 0) return cudaSuccess;
+    embed_kernel<T><<<n, 256, 0, s>>>(tok, pos, static_cast<const T*>(E), static_cast<const T*>(P), H, x);
+    return cudaGetLastError();
+  }
+  static cudaError_t add_norm(float* x, const void* delta, const float* w, const float* b, float eps, int32_t rms,
+                              int32_t n, int32_t H, void* out, cudaStream_t s) {
+    if (n == 0) return cudaSuccess;
+    add_norm_kernel<T><<<n, 256, 0, s>>>(x, static_cast<const T*>(delta), w, b, eps, rms, H, static_cast<T*>(out));
+    return cudaGetLastError();
+  }
+  template <int MAX_M>
+  static cudaError_t gemv_m(const void* x, int32_t M, int32_t Kd, const void* W, const float* bias, int32_t N, void* y,
+                            int32_t out_f32, cudaStream_t s) {
+    const dim3 grid((N + kGemvWarps - 1) / kGemvWarps);
+    if (out_f32)
+      gemv_kernel<T, MAX_M, float><<<grid, 32 * kGemvWarps, 0, s>>>(static_cast<const T*>(x), M, Kd, static_cast<const T*>(W), bias, N, static_cast<float*>(y));
+    else
+      gemv_kernel<T, MAX_M, T><<<grid, 32 * kGemvWarps, 0, s>>>(static_cast<const T*>(x), M, Kd, static_cast<const T*>(W), bias, N, static_cast<T*>(y));
+    return cudaGetLastError();
+  }
+  static cudaError_t gemv(const void* x, int32_t M, int32_t Kd, const void* W, const float* bias, int32_t N, void* y,
+                          int32_t out_f32, cudaStream_t s) {
+    if (M <= 0 || N <= 0) return cudaSuccess;
+    if (Kd % 8 != 0) return cudaErrorInvalidValue;
+    if (M == 1) return gemv_m<1>(x, M, Kd, W, bias, N, y, out_f32, s);
+    if (M <= 2) return gemv_m<2>(x, M, Kd, W, bias, N, y, out_f32, s);
+    if (M <= 4) return gemv_m<4>(x, M, Kd, W, bias, N, y, out_f32, s);
+    if (M <= 8) return gemv_m<8>(x, M, Kd, W, bias, N, y, out_f32, s);
+    return cudaErrorInvalidValue;  // the backend sends larger M to cuBLAS
+  }
+  static cudaError_t bias_act(void* y, const float* bias, int32_t M, int32_t N, int32_t act, cudaStream_t s) {
+    const int64_t n = static_cast<int64_t>(M) * N;
+    if (n == 0 || (!bias && act == 0)) return cudaSuccess;
+    bias_act_kernel<T><<<static_cast<unsigned>((n + 255) / 256), 256, 0, s>>>(static_cast<T*>(y), bias, M, N, act);
+    return cudaGetLastError();
+  }
+  static cudaError_t silu_mul(const void* gu, const float* bias, int32_t M, int32_t I, void* out, cudaStream_t s) {
+    const int64_t n = static_cast<int64_t>(M) * I;
+    if (n == 0) return cudaSuccess;
+    silu_mul_kernel<T><<<static_cast<unsigned>((n + 255) / 256), 256, 0, s>>>(static_cast<const T*>(gu), bias, M, I, static_cast<T*>(out));
+    return cudaGetLastError();
+  }
+  static cudaError_t rope_q(const RopeQArgs& a, cudaStream_t s) {
+    if constexpr (!ROPE) return cudaSuccess;
+    if (a.T == 0) return cudaSuccess;
+    rope_q_kernel<T, D, RD, IL><<<a.T, 128, 0, s>>>(a);
+    return cudaGetLastError();
+  }
+  static cudaError_t append_kv(const AppendArgs& a, const KvLayerDev& kv, cudaStream_t s) {
+    if (a.num_units == 0) return cudaSuccess;
+    append_kv_kernel<T, D, PS, RD, IL, ROPE><<<dim3(a.num_units, a.hkv), D, 0, s>>>(a, kv);
+    return cudaGetLastError();
+  }
+  template <bool SELECT>
+  static cudaError_t decode_launch(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s) {
+    const size_t smem = decode_smem_bytes_for(a.max_pages);
+    static size_t configured = 0;  // raise the dynamic shared-memory limit once per kernel
+    if (smem > 48 * 1024 && smem > configured) {
+      cudaError_t e = cudaFuncSetAttribute(decode_attention_kernel<T, D, PS, K, G, SELECT>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+      if (e != cudaSuccess) return e;
+      configured = smem;
+    }
+    decode_attention_kernel<T, D, PS, K, G, SELECT><<<dim3(a.num_splits, kv.num_kv_heads, a.batch), kDecodeThreads, smem, s>>>(a, kv);
+    return cudaGetLastError();
+  }
+  static cudaError_t decode_attention(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s) {
+    if (a.batch == 0) return cudaSuccess;
+    if (a.budget > K || a.budget == 1) return cudaErrorInvalidValue;
+    if constexpr (K >= 2) {
+      if (a.budget >= 2) return decode_launch<true>(a, kv, s);
+    }
+    return decode_launch<false>(a, kv, s);
+  }
+  static cudaError_t prefill_attention(const PrefillArgs& a, const KvLayerDev& kv, cudaStream_t s) {
+    if (a.num_seqs == 0) return cudaSuccess;
+    constexpr size_t smem = prefill_smem_bytes<D>();
+    static bool configured = false;
+    if (!configured) {
+      cudaError_t e = cudaFuncSetAttribute(prefill_attention_kernel<T, D, PS, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+      if (e != cudaSuccess) return e;
+      configured = true;
+    }
+    const dim3 grid((a.max_q_len + kPrefillTile - 1) / kPrefillTile, a.hq, a.num_seqs);
+    prefill_attention_kernel<T, D, PS, G><<<grid, kPrefillThreads, smem, s>>>(a, kv);
+    return cudaGetLastError();
+  }
+  static cudaError_t gather_rows(const void* x, const int32_t* rows, int32_t R, int32_t H, void* out, cudaStream_t s) {
+    if (R == 0) return cudaSuccess;
+    gather_rows_kernel<T><<<R, 256, 0, s>>>(static_cast<const T*>(x), rows, H, static_cast<T*>(out));
+    return cudaGetLastError();
+  }
+  static size_t decode_smem(int32_t max_pages) { return decode_smem_bytes_for(max_pages); }
+
+  static const KernelTable* table() {
+    static const KernelTable t = {Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<T>(),
+                                  &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
+                                  &decode_attention, &prefill_attention, &gather_rows, &decode_smem};
+    return &t;
+  }
+};
+
+}  // namespace tsc::cuda

@@ -1,0 +1,79 @@
+// CUDA rotary embedding of queries, and the KV append kernel: rotary on keys, K/V written into their
+// pages, and the page's key bounds recomputed in the same kernel (DESIGN.md contract).
+#pragma once
+#include "templates/cuda/common.cuh"
+#include "templates/cuda/kernel_table.h"
+
+namespace tsc::cuda {
+
+// Pair (a, b) of rotary channel i: half-split pairs i with i + RD/2, interleaved pairs 2i with 2i+1.
+template <int RD, bool INTERLEAVED>
+__device__ __forceinline__ void rope_pair(int i, int& a, int& b) {
+  a = INTERLEAVED ? 2 * i : i;
+  b = INTERLEAVED ? 2 * i + 1 : i + RD / 2;
+}
+
+// grid: T blocks; threads cover (head, pair). q rows of qkv are rotated in place.
+template <typename T, int D, int RD, bool INTERLEAVED>
+__global__ void rope_q_kernel(RopeQArgs a) {
+  const int64_t t = blockIdx.x;
+  T* q = static_cast<T*>(a.qkv) + t * a.row_stride;
+  // Angles in float32 like the exported graphs (pos * inv_freq, then cos/sin); sincosf is exact enough
+  // at 32k positions where __sinf is not.
+  const float p = static_cast<float>(a.pos[t]);
+  for (int idx = threadIdx.x; idx < a.hq * (RD / 2); idx += blockDim.x) {
+    const int h = idx / (RD / 2), i = idx % (RD / 2);
+    int ca, cb;
+    rope_pair<RD, INTERLEAVED>(i, ca, cb);
+    float s, c;
+    sincosf(p * a.inv_freq[i], &s, &c);
+    T* v = q + h * D;
+    const float x0 = Elem<T>::to_float(v[ca]), x1 = Elem<T>::to_float(v[cb]);
+    v[ca] = Elem<T>::from_float(x0 * c - x1 * s);
+    v[cb] = Elem<T>::from_float(x1 * c + x0 * s);
+  }
+}
+
+// grid: (num_units, hkv); block: D threads, thread c owns channel c of every token of the unit.
+// ROPE = false for learned positions (keys are appended as they are).
+template <typename T, int D, int PS, int RD, bool INTERLEAVED, bool ROPE>
+__global__ void append_kv_kernel(AppendArgs a, KvLayerDev kv) {
+  const int u = blockIdx.x, h = blockIdx.y, c = threadIdx.x;
+  const int row0 = a.units[u * 4 + 0], count = a.units[u * 4 + 1], page = a.units[u * 4 + 2], slot0 = a.units[u * 4 + 3];
+  const T* base = static_cast<const T*>(a.qkv);
+  T* kpage = static_cast<T*>(kv.k) + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * PS * D;
+  T* vpage = static_cast<T*>(kv.v) + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * PS * D;
+  for (int j = 0; j < count; ++j) {
+    const int64_t row = row0 + j;
+    const T* k = base + row * a.row_stride + (a.hq + h) * D;
+    const T* v = base + row * a.row_stride + (a.hq + a.hkv + h) * D;
+    float kc = Elem<T>::to_float(k[c]);
+    if constexpr (ROPE) {
+      if (c < RD) {
+        // Channel c's rotary partner; both are read from qkv, which this kernel does not modify.
+        const int i = INTERLEAVED ? c / 2 : (c < RD / 2 ? c : c - RD / 2);
+        int ca, cb;
+        rope_pair<RD, INTERLEAVED>(i, ca, cb);
+        float s, co;
+        sincosf(static_cast<float>(a.pos[row]) * a.inv_freq[i], &s, &co);
+        const float x0 = Elem<T>::to_float(k[ca]), x1 = Elem<T>::to_float(k[cb]);
+        kc = c == ca ? x0 * co - x1 * s : x1 * co + x0 * s;
+      }
+    }
+    kpage[(slot0 + j) * D + c] = Elem<T>::from_float(kc);
+    vpage[(slot0 + j) * D + c] = v[c];
+  }
+  // Bounds over every filled slot of the page, from the stored (rounded) keys: exact in T.
+  const int filled = slot0 + count;
+  float mn = INFINITY, mx = -INFINITY;
+  for (int s = 0; s < filled; ++s) {
+    const float x = Elem<T>::to_float(kpage[s * D + c]);
+    mn = fminf(mn, x);
+    mx = fmaxf(mx, x);
+  }
+  T* bnd = static_cast<T*>(kv.bounds) + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * 2 * D;
+  bnd[c] = Elem<T>::round_down(mn);
+  bnd[D + c] = Elem<T>::round_up(mx);
+}
+
+}  // namespace tsc::cuda
