@@ -18,7 +18,8 @@ Options (applied in this order):
     --truncate N           keep only the first N bytes of OUT (N < 0: drop the last -N bytes)
     --corrupt OFF:HEX      overwrite bytes of OUT at OFF (negative: from the end) with HEX ("ffff00")
     --truncate-external N  keep only the first N bytes of the external data file
-    --set-external-location LOC  after saving, point every external tensor at LOC (files stay where they are)
+    --set-external KEY=VALUE     after saving, set KEY (location, offset, length) of every external tensor's
+                                 reference to VALUE (files stay where they are); repeatable
 """
 import argparse
 import os
@@ -118,7 +119,7 @@ def main():
     ap.add_argument("--truncate", type=int)
     ap.add_argument("--corrupt", action="append", default=[])
     ap.add_argument("--truncate-external", type=int)
-    ap.add_argument("--set-external-location")
+    ap.add_argument("--set-external", action="append", default=[])
     a = ap.parse_args()
 
     if a.input.endswith(".onnx"):
@@ -145,15 +146,18 @@ def main():
         onnx.external_data_helper.convert_model_to_external_data(
             model, all_tensors_to_one_file=True, location=a.external_data, size_threshold=a.external_threshold)
     onnx.save(model, out)
-    if a.set_external_location:
+    if a.set_external:
         if not a.external_data:
-            sys.exit("onnx_from_text: --set-external-location needs --external-data")
+            sys.exit("onnx_from_text: --set-external needs --external-data")
+        updates = dict(kv.split("=", 1) for kv in a.set_external)
         # Only the model's references change; the data file stays where onnx.save wrote it.
         m = onnx.load(out, load_external_data=False)
         for t in onnx.external_data_helper._get_all_tensors(m):
-            for kv in t.external_data:
-                if kv.key == "location":
-                    kv.value = a.set_external_location
+            if t.data_location != onnx.TensorProto.EXTERNAL:
+                continue
+            for key, value in updates.items():
+                entry = next((kv for kv in t.external_data if kv.key == key), None) or t.external_data.add(key=key)
+                entry.value = value
         with open(out, "wb") as f:
             f.write(m.SerializeToString())
 

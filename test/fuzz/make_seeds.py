@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+# make_seeds: seed corpus for fuzz_import from the repository's own models: fixtures up to a size limit and
+# every ONNX-text model of the lit suites (test/lit/Inputs/*.onnxtxt and the `#--- *.txt` parts of tests).
+"""Usage: make_seeds.py OUT_DIR [--max-bytes N]"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "test", "tools"))
+import onnx  # noqa: E402
+import onnx.parser  # noqa: E402
+from onnx_from_text import apply_inits, to_raw  # noqa: E402
+
+
+def text_models():
+    for p in sorted(glob.glob(os.path.join(ROOT, "test", "lit", "Inputs", "*.onnxtxt"))):
+        yield os.path.basename(p)[:-8], open(p).read()
+    for p in sorted(glob.glob(os.path.join(ROOT, "test", "lit", "*", "*.test"))):
+        text = open(p).read()
+        # split-file parts: "#--- name.txt" up to the next marker
+        parts = re.split(r"^#--- (\S+)\n", text, flags=re.M)
+        for name, body in zip(parts[1::2], parts[2::2]):
+            if name.endswith(".txt"):
+                yield f"{os.path.basename(p)[:-5]}.{name[:-4]}", body
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--max-bytes", type=int, default=1 << 20)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    n = 0
+    for f in sorted(glob.glob(os.path.join(ROOT, "test", "Inputs", "fixtures", "*", "model.onnx"))):
+        if os.path.getsize(f) <= a.max_bytes:
+            shutil.copy(f, os.path.join(a.out, os.path.basename(os.path.dirname(f)) + ".onnx"))
+            n += 1
+    for name, text in text_models():
+        try:
+            m = onnx.parser.parse_model(text)
+            apply_inits(m, text)
+        except Exception:
+            continue  # parts that are not models
+        # Both tensor encodings: the parser's typed fields and exporters' raw_data.
+        onnx.save(m, os.path.join(a.out, name + ".onnx"))
+        to_raw(m)
+        onnx.save(m, os.path.join(a.out, name + ".raw.onnx"))
+        n += 2
+    print(f"make_seeds: {n} seeds in {a.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# run_fuzz.sh [SECONDS]: builds fuzz_import with clang-19 (libFuzzer + ASan + UBSan), replays the saved
+# regressions under the sanitizers, then fuzzes import -> simplify -> lift for SECONDS (default 60) from
+# seeds made of the repository's own models. Exits 1 if a crash was found that is not a known open bug
+# (test/fuzz/regressions/open_bugs.txt); each new input is kept in $BUILD/fuzz-artifacts with its repro line.
+# Environment: TSC_FUZZ_BUILD (default build-fuzz), TSC_FUZZ_JOBS (parallel fuzzing processes, default 1),
+# CC/CXX (default clang-19/clang++-19).
+set -euo pipefail
+SECS=${1:-60}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=${TSC_FUZZ_BUILD:-$ROOT/build-fuzz}
+JOBS=${TSC_FUZZ_JOBS:-1}
+export CC=${CC:-clang-19} CXX=${CXX:-clang++-19}
+PY=${PYTHON:-python3}
+
+# runtime/ asks for OpenMP; the fuzz target does not use it. Where clang has no OpenMP runtime (libomp),
+# tell FindOpenMP its flags instead of failing the configure.
+omp=()
+if ! echo 'int main(){}' | "$CXX" -fopenmp -x c++ - -o /dev/null 2>/dev/null; then
+  omp=(-DOpenMP_C_FLAGS=-fopenmp -DOpenMP_CXX_FLAGS=-fopenmp -DOpenMP_C_LIB_NAMES=omp -DOpenMP_CXX_LIB_NAMES=omp
+       -DOpenMP_omp_LIBRARY=omp)
+fi
+echo "==> configure $BUILD ($CXX)"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSC_FUZZ=ON "${omp[@]}" > "$BUILD.configure.log" 2>&1 ||
+  { cat "$BUILD.configure.log"; exit 1; }
+echo "==> build fuzz_import"
+cmake --build "$BUILD" --target fuzz_import
+FUZZER="$BUILD/bin/fuzz_import"
+
+echo "==> replay test/fuzz/regressions under the sanitizers"
+KNOWN="$BUILD/fuzz-known-signatures.txt"
+"$PY" "$HERE/replay.py" --fuzzer "$FUZZER" "$HERE/regressions" --signatures "$KNOWN"
+
+echo "==> seeds"
+"$PY" "$HERE/make_seeds.py" "$BUILD/fuzz-seeds"
+mkdir -p "$BUILD/fuzz-corpus" "$BUILD/fuzz-artifacts"
+STAMP="$BUILD/fuzz-artifacts/.start"
+touch "$STAMP"
+
+echo "==> fuzz for ${SECS}s ($JOBS process(es)); log: $BUILD/fuzz.log"
+# Crashes do not stop the run (each is saved); the verdict comes after. Large seeds (fixtures) need max_len.
+"$FUZZER" -fork="$JOBS" -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 -max_total_time="$SECS" \
+  -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=4096 -max_len=1048576 -dict="$HERE/onnx.dict" \
+  -artifact_prefix="$BUILD/fuzz-artifacts/" "$BUILD/fuzz-corpus" "$BUILD/fuzz-seeds" > "$BUILD/fuzz.log" 2>&1 || true
+tail -n 3 "$BUILD/fuzz.log"
+
+new=$(find "$BUILD/fuzz-artifacts" -type f -newer "$STAMP" ! -name '.*' | sort)
+if [ -z "$new" ]; then
+  echo "==> no crashes"
+  exit 0
+fi
+status=0
+while IFS= read -r f; do
+  sig=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import replay; print(replay.verdict_fuzzer(sys.argv[2], sys.argv[3]) or "")' \
+        "$HERE" "$FUZZER" "$f")
+  if [ -z "$sig" ]; then
+    echo "flaky (does not reproduce alone): $f"
+  elif grep -qxF "$sig" "$KNOWN"; then
+    echo "known open bug: $f: $sig"
+  else
+    echo "NEW: $f: $sig"
+    echo "     reproduce: $FUZZER $f   (and: $ROOT/build/bin/tsc $f --emit=spec)"
+    status=1
+  fi
+done <<< "$new"
+exit $status
