@@ -15,6 +15,10 @@ Then one line per case:
 or, for decode-only cases (id sequences that need not come from any text):
   {"decode_ids": [...], "decoded": ..., "decoded_skip": ...}
 
+A second file, splits/pre_tokenizers.jsonl, holds HF's splits of random Unicode text by the two
+fixed patterns that runtime/tokenizer answers with hand-written scanners in every build:
+  {"text": str, "gpt2": [pieces of GPT-2's ByteLevel pattern], "words": [pieces of Whitespace]}
+
 Usage: tools/tokenizer_ref.py [--data ../shared/data] [--out test/unit/tokenizer/data]
 """
 import argparse
@@ -22,8 +26,10 @@ import json
 import os
 import random
 
-from tokenizers import Tokenizer
+from tokenizers import Regex, Tokenizer
+from tokenizers import pre_tokenizers
 
+GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                 r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 
@@ -113,6 +119,36 @@ def random_unicode(rng, n):
         lo, hi = rng.choice(blocks)
         out.append(chr(rng.randint(lo, hi)))
     return "".join(out)
+
+
+def split_cases(n):
+    """HF's GPT-2-pattern and Whitespace splits of random text: the pattern's edge cases (contractions,
+    U+0020 before a run, whitespace runs before a non-space, Unicode spaces, marks, digits of other
+    scripts, letters of Unicode 15 and 16) mixed with code points drawn from the whole code space."""
+    rng = random.Random(4321)
+    tricky = ["'", "'", "s", "t", "re", "ve", "m", "ll", "d", "S", "LL", " ", " ", " ", "  ", "\t", "\n", "\r\n",
+              "\x0b", "\x0c", "\x85", "\xa0", "\u2003", "\u3000", "\u1680", "\u200b", "\u2028", "\x1c", "\x00",
+              "a", "Z", "\u00e9", "e\u0301", "\u0301", "1", "42", "\u00b2", "\u0663", "\u216b", "\uff11", "!", ".",
+              "_", "-", "$", "\u2019", "\u24b6", "\u200d", "\U0001F600", "\u4e00", "\U00020000", "\U0001E4D0",
+              "\U00011F04", "\U00010D4A", "\U000105C0", "\u0378", "\ufffd", "\U0010FFFF"]
+    gpt2 = pre_tokenizers.Split(Regex(GPT2_PATTERN), behavior="isolated")
+    words = pre_tokenizers.Whitespace()
+    cases = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 20)):
+            r = rng.random()
+            if r < 0.6:
+                parts.append(rng.choice(tricky))
+            elif r < 0.8:
+                parts.append(random_unicode(rng, 1))
+            else:
+                cp = rng.randrange(0x110000 - 0x800)
+                parts.append(chr(cp + 0x800 if cp >= 0xD800 else cp))
+        text = "".join(parts)
+        cases.append({"text": text, "gpt2": [p for p, _ in gpt2.pre_tokenize_str(text)],
+                      "words": [p for p, _ in words.pre_tokenize_str(text)]})
+    return cases
 
 
 def gpt2_base(data, merges_format):
@@ -277,6 +313,13 @@ def main():
             for rec in lines:
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
         print(f"{path}: {len(lines) - 1} cases, {os.path.getsize(path)} bytes")
+    os.makedirs(os.path.join(args.out, "splits"), exist_ok=True)
+    path = os.path.join(args.out, "splits", "pre_tokenizers.jsonl")
+    cases = split_cases(400)
+    with open(path, "w", encoding="utf-8") as f:
+        for rec in cases:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    print(f"{path}: {len(cases)} cases, {os.path.getsize(path)} bytes")
 
 
 if __name__ == "__main__":

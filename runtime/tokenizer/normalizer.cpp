@@ -128,6 +128,8 @@ std::unique_ptr<Normalizer> make_normalizer(const json& spec) {
   if (type == "Prepend") return std::make_unique<Prepend>(spec.at("prepend").get<std::string>());
   if (type == "Replace")
     return std::make_unique<Replace>(make_pattern(spec.at("pattern")), spec.at("content").get<std::string>());
+  if ((type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD" || type == "Lowercase") && !built_with_icu())
+    throw needs_icu("tokenizer.json: normalizer '" + type + "'");
   if (type == "NFC") return std::make_unique<Unicode>(NormalForm::NFC);
   if (type == "NFD") return std::make_unique<Unicode>(NormalForm::NFD);
   if (type == "NFKC") return std::make_unique<Unicode>(NormalForm::NFKC);

@@ -16,10 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-// GPT-2's word pattern, which HF's ByteLevel pre-tokenizer applies when use_regex is set.
-constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
 class Sequence : public PreTokenizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
@@ -140,7 +136,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& spec) {
   if (type == "Metaspace") return std::make_unique<MetaspacePre>(parse_metaspace(spec));
   if (type == "Whitespace") {
     // HF: the words are \w+|[^\w\s]+ and everything between them is dropped.
-    auto words = Regex::pattern(R"(\w+|[^\w\s]+)");
+    auto words = Regex::pattern(kWordsPattern);
     return std::make_unique<Split>(std::move(words), SplitBehavior::Removed, /*invert=*/true);
   }
   if (type == "WhitespaceSplit") return char_split([](char32_t c) { return is_whitespace(c); }, SplitBehavior::Removed);

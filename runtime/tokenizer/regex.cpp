@@ -1,30 +1,44 @@
-// ICU-backed Regex: translates Oniguruma's \s and \S, matches over UTF-8 through UText.
+// Regex: literal search, the built-in scanners, or (ICU builds) ICU's engine with Oniguruma's \s and \S.
 #include "runtime/tokenizer/regex.h"
 
-#include <unicode/regex.h>
-#include <unicode/utext.h>
-
+#include <functional>
 #include <mutex>
 
 #include "runtime/core/error.h"
+#include "runtime/tokenizer/scanners.h"
+#include "runtime/tokenizer/unicode.h"
+
+#ifndef TSC_TOKENIZER_ICU
+#error "TSC_TOKENIZER_ICU must be 0 or 1 (runtime/tokenizer/CMakeLists.txt sets it from TSC_WITH_ICU)"
+#endif
+#if TSC_TOKENIZER_ICU
+#include <unicode/regex.h>
+#include <unicode/utext.h>
+#endif
 
 namespace tsc::tok {
 
 struct Regex::Impl {
-  std::string literal;                         // used when `compiled` is null
-  std::unique_ptr<icu::RegexPattern> compiled;
-  mutable std::mutex mu;                       // guards `pool`
+  enum class Kind { Literal, Gpt2, Words, Icu } kind = Kind::Literal;
+  std::string literal;  // Kind::Literal
+#if TSC_TOKENIZER_ICU
+  std::unique_ptr<icu::RegexPattern> compiled;  // Kind::Icu
+  mutable std::mutex mu;                        // guards `pool`
   mutable std::vector<std::unique_ptr<icu::RegexMatcher>> pool;
+#endif
 
   // Calls fn(begin, end) for every match, in order.
   template <class Fn>
   void for_each_match(std::string_view text, Fn fn) const;
+#if TSC_TOKENIZER_ICU
+  void for_each_icu_match(std::string_view text, const std::function<void(size_t, size_t)>& fn) const;
+#endif
 };
 
 namespace {
 
 // Oniguruma's \s is the White_Space property (it includes \x0B and \x85); ICU's \s lacks those two.
-std::string translate(std::string_view p) {
+[[maybe_unused]] std::string translate(std::string_view p) {
   std::string out;
   for (size_t i = 0; i < p.size(); ++i) {
     if (p[i] == '\\' && i + 1 < p.size()) {
@@ -42,16 +56,15 @@ std::string translate(std::string_view p) {
   return out;
 }
 
+// A non-empty pattern with none of Oniguruma's metacharacters matches exactly its own text.
+bool is_plain_text(std::string_view p) {
+  return !p.empty() && p.find_first_of("\\^$.|?*+()[]{}") == std::string_view::npos;
+}
+
 }  // namespace
 
-template <class Fn>
-void Regex::Impl::for_each_match(std::string_view text, Fn fn) const {
-  if (!compiled) {
-    if (literal.empty()) return;
-    for (size_t pos = text.find(literal); pos != std::string_view::npos; pos = text.find(literal, pos + literal.size()))
-      fn(pos, pos + literal.size());
-    return;
-  }
+#if TSC_TOKENIZER_ICU
+void Regex::Impl::for_each_icu_match(std::string_view text, const std::function<void(size_t, size_t)>& fn) const {
   std::unique_ptr<icu::RegexMatcher> m;
   UErrorCode st = U_ZERO_ERROR;
   {
@@ -73,6 +86,29 @@ void Regex::Impl::for_each_match(std::string_view text, Fn fn) const {
   std::lock_guard<std::mutex> lock(mu);
   pool.push_back(std::move(m));
 }
+#endif
+
+template <class Fn>
+void Regex::Impl::for_each_match(std::string_view text, Fn fn) const {
+  switch (kind) {
+    case Kind::Literal:
+      if (literal.empty()) return;
+      for (size_t pos = text.find(literal); pos != std::string_view::npos; pos = text.find(literal, pos + literal.size()))
+        fn(pos, pos + literal.size());
+      return;
+    case Kind::Gpt2:
+      scan_gpt2(text, fn);
+      return;
+    case Kind::Words:
+      scan_words(text, fn);
+      return;
+    case Kind::Icu:
+#if TSC_TOKENIZER_ICU
+      for_each_icu_match(text, fn);
+#endif
+      return;
+  }
+}
 
 Regex::Regex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Regex::Regex(Regex&&) noexcept = default;
@@ -81,6 +117,22 @@ Regex::~Regex() = default;
 
 Regex Regex::pattern(std::string_view onig_pattern) {
   auto impl = std::make_unique<Impl>();
+  if (onig_pattern == kGpt2Pattern) {
+    impl->kind = Impl::Kind::Gpt2;
+  } else if (onig_pattern == kWordsPattern) {
+    impl->kind = Impl::Kind::Words;
+  } else if (is_plain_text(onig_pattern)) {
+    impl->literal = std::string(onig_pattern);
+  } else {
+    return icu_pattern(onig_pattern);
+  }
+  return Regex(std::move(impl));
+}
+
+Regex Regex::icu_pattern(std::string_view onig_pattern) {
+#if TSC_TOKENIZER_ICU
+  auto impl = std::make_unique<Impl>();
+  impl->kind = Impl::Kind::Icu;
   std::string p = translate(onig_pattern);
   UErrorCode st = U_ZERO_ERROR;
   UParseError pe{};
@@ -93,12 +145,25 @@ Regex Regex::pattern(std::string_view onig_pattern) {
                     " at offset " + std::to_string(pe.offset) + ")",
                 "the pattern must be valid Oniguruma syntax, as the HF tokenizers library requires");
   return Regex(std::move(impl));
+#else
+  throw needs_icu("tokenizer.json: regex '" + std::string(onig_pattern) + "'");
+#endif
 }
 
 Regex Regex::literal(std::string_view text) {
   auto impl = std::make_unique<Impl>();
   impl->literal = std::string(text);
   return Regex(std::move(impl));
+}
+
+const char* Regex::engine() const {
+  switch (impl_->kind) {
+    case Impl::Kind::Literal: return "literal";
+    case Impl::Kind::Gpt2: return "gpt2-scanner";
+    case Impl::Kind::Words: return "words-scanner";
+    case Impl::Kind::Icu: return "icu";
+  }
+  return "?";
 }
 
 std::vector<Span> Regex::find_matches(std::string_view text) const {

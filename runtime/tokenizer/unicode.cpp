@@ -1,34 +1,100 @@
-// Character classes and normalization via ICU, so the tables follow the Unicode standard.
+// Character classes from the generated range tables; normalization and lowercasing via ICU when built with it.
 #include "runtime/tokenizer/unicode.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <iterator>
+
+#include "runtime/tokenizer/unicode_tables.h"
+#include "runtime/tokenizer/utf8.h"
+
+#ifndef TSC_TOKENIZER_ICU
+#error "TSC_TOKENIZER_ICU must be 0 or 1 (runtime/tokenizer/CMakeLists.txt sets it from TSC_WITH_ICU)"
+#endif
+#if TSC_TOKENIZER_ICU
 #include <unicode/bytestream.h>
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
-#include <unicode/uchar.h>
 #include <unicode/unistr.h>
-
-#include "runtime/core/error.h"
-#include "runtime/tokenizer/utf8.h"
+#endif
 
 namespace tsc::tok {
 
-bool is_whitespace(char32_t cp) { return u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_WHITE_SPACE); }
+namespace {
 
-bool is_numeric(char32_t cp) { return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_N_MASK) != 0; }
+namespace ut = unicode_tables;
 
-bool is_word_char(char32_t cp) {
-  auto c = static_cast<UChar32>(cp);
-  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) || (U_GET_GC_MASK(c) & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) ||
-         u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL);
+enum Flag : uint8_t { kWhiteSpace = 1, kLetter = 2, kNumber = 4, kPunctuation = 8, kMark = 16, kWord = 32 };
+
+template <size_t N>
+bool in_table(const char32_t (&table)[N][2], char32_t cp) {
+  // The first range whose last code point is >= cp is the only one that can hold it.
+  auto it = std::lower_bound(std::begin(table), std::end(table), cp,
+                             [](const char32_t(&r)[2], char32_t c) { return r[1] < c; });
+  return it != std::end(table) && (*it)[0] <= cp;
 }
+
+// The classes of every BMP code point, one byte each (64 KiB, built once); the rest of the
+// code space is rarer, and is answered by binary search in the tables.
+class BmpFlags {
+ public:
+  BmpFlags() {
+    mark(ut::kWhiteSpace, kWhiteSpace);
+    mark(ut::kLetter, kLetter);
+    mark(ut::kNumber, kNumber);
+    mark(ut::kPunctuation, kPunctuation);
+    mark(ut::kMark, kMark);
+    mark(ut::kWord, kWord);
+  }
+  uint8_t operator[](char32_t cp) const { return flags_[cp]; }
+
+ private:
+  template <size_t N>
+  void mark(const char32_t (&table)[N][2], uint8_t flag) {
+    for (const auto& r : table)
+      for (char32_t c = r[0]; c <= r[1] && c < flags_.size(); ++c) flags_[c] |= flag;
+  }
+  std::array<uint8_t, 0x10000> flags_{};
+};
+
+const BmpFlags& bmp() {
+  static const BmpFlags flags;
+  return flags;
+}
+
+template <size_t N>
+bool has(char32_t cp, uint8_t flag, const char32_t (&table)[N][2]) {
+  return cp < 0x10000 ? (bmp()[cp] & flag) != 0 : in_table(table, cp);
+}
+
+}  // namespace
+
+bool built_with_icu() { return TSC_TOKENIZER_ICU != 0; }
+
+Error needs_icu(const std::string& what) {
+  return Error(what + " needs a tsc built with ICU",
+               "this tsc was configured with -DTSC_WITH_ICU=OFF; install ICU (Debian/Ubuntu: libicu-dev) and "
+               "reconfigure with -DTSC_WITH_ICU=ON. A build without ICU runs GPT-2/SmolLM2 (ByteLevel) and "
+               "Llama/Mistral (Metaspace, Prepend, Replace, ByteFallback) tokenizers, but no regex pattern other "
+               "than GPT-2's and plain text, and no NFC/NFD/NFKC/NFKD/Lowercase normalizer");
+}
+
+const char* unicode_tables_version() { return ut::kUnicodeVersion; }
+
+bool is_whitespace(char32_t cp) { return has(cp, kWhiteSpace, ut::kWhiteSpace); }
+bool is_letter(char32_t cp) { return has(cp, kLetter, ut::kLetter); }
+bool is_numeric(char32_t cp) { return has(cp, kNumber, ut::kNumber); }
+bool is_word_char(char32_t cp) { return has(cp, kWord, ut::kWord); }
+bool is_mark(char32_t cp) { return has(cp, kMark, ut::kMark); }
 
 bool is_punctuation(char32_t cp) {
   bool ascii_punct = cp < 0x80 && ((cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) ||
                                    (cp >= 0x5B && cp <= 0x60) || (cp >= 0x7B && cp <= 0x7E));
-  return ascii_punct || (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_P_MASK) != 0;
+  return ascii_punct || has(cp, kPunctuation, ut::kPunctuation);
 }
 
-bool is_mark(char32_t cp) { return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_M_MASK) != 0; }
+#if TSC_TOKENIZER_ICU
 
 std::string normalize(NormalForm form, std::string_view s) {
   UErrorCode st = U_ZERO_ERROR;
@@ -63,5 +129,16 @@ std::string to_lower(std::string_view s) {
   }
   return out;
 }
+
+#else
+
+std::string normalize(NormalForm form, std::string_view) {
+  static const char* const names[] = {"NFC", "NFD", "NFKC", "NFKD"};
+  throw needs_icu(std::string("Unicode normalization ") + names[static_cast<int>(form)]);
+}
+
+std::string to_lower(std::string_view) { throw needs_icu("Unicode lowercasing"); }
+
+#endif
 
 }  // namespace tsc::tok

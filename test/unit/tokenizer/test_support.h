@@ -31,4 +31,7 @@ const Tokenizer& llama();
 
 bool valid_utf8(const std::string& s);
 
+// What a build without ICU says when it refuses a component (see tok::needs_icu).
+inline constexpr const char* kNeedsIcu = "needs a tsc built with ICU";
+
 }  // namespace tsc::test
