@@ -28,6 +28,15 @@ struct GenerateArgs {
 };
 int cmd_generate(const GenerateArgs& a);
 
+struct BenchArgs {
+  std::vector<int64_t> batches = {1};
+  int64_t prompt_len = 128, gen = 256, warmup = 8;
+  bool dense = false, json = false;
+  int64_t top_k_pages = -1;
+  int64_t kv_memory = 0;
+};
+int cmd_bench(const BenchArgs& a);
+
 // Path of the running executable (its payload).
 std::string self_exe();
 

@@ -32,10 +32,15 @@ class Backend {
   // Runs the step; logits gets [rows, vocab], rows = Σ (all_logits ? n : 1) in sequence order.
   // Does not advance kv->num_tokens (the engine does, after the step).
   virtual void forward(std::span<const StepSeq> seqs, std::vector<float>& logits) = 0;
+  // Like forward (no all_logits), returning the argmax token of each sequence (ties to the lowest id)
+  // instead of logits; the CUDA backend computes it on the device and replays CUDA graphs.
+  virtual void forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids);
   virtual const SelectionCounters& counters() const = 0;
   // Copies page src to page dst in every layer (K, V and key bounds): copy-on-write of shared pages.
   virtual void copy_page(int32_t src, int32_t dst) = 0;
   virtual const char* name() const = 0;
+  // Bytes of device memory in use (GPU), or -1 where it does not apply.
+  virtual int64_t device_memory_used() const { return -1; }
 };
 
 // The CPU backend over the generated kernel table linked into this executable.

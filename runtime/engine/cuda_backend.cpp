@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,9 @@ class CudaBackend : public Backend {
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a CUDA stream");
     check(cublasCreate(&blas_), "cublasCreate");
     check(cublasSetStream(blas_, stream_), "cublasSetStream");
+    // A fixed workspace: cuBLAS must not allocate while a CUDA graph is being captured.
+    check(cudaMalloc(&blas_ws_, kBlasWorkspace), "allocating the cuBLAS workspace");
+    check(cublasSetWorkspace(blas_, blas_ws_, kBlasWorkspace), "cublasSetWorkspace");
     H_ = s_.hidden_size;
     Q_ = s_.num_attention_heads * s_.head_dim;
     KV_ = s_.num_key_value_heads * s_.head_dim;
@@ -106,12 +110,21 @@ class CudaBackend : public Backend {
     for (void* w : owned_) cudaFree(w);
     if (stats_dev_) cudaFree(stats_dev_);
     if (blas_) cublasDestroy(blas_);
+    if (blas_ws_) cudaFree(blas_ws_);
     if (stream_) cudaStreamDestroy(stream_);
     if (host_meta_) cudaFreeHost(host_meta_);
-    if (host_logits_) cudaFreeHost(host_logits_);
+    if (host_out_) cudaFreeHost(host_out_);
+    for (auto& [k, g] : graphs_)
+      if (g.exec) cudaGraphExecDestroy(g.exec);
   }
 
   const char* name() const override { return "cuda"; }
+
+  int64_t device_memory_used() const override {
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) return -1;
+    return static_cast<int64_t>(total_b - free_b);
+  }
 
   const SelectionCounters& counters() const override {
     std::vector<unsigned long long> h(static_cast<size_t>(3 * s_.num_hidden_layers));
@@ -138,13 +151,49 @@ class CudaBackend : public Backend {
   }
 
   void forward(std::span<const StepSeq> seqs, std::vector<float>& logits) override {
+    HostStep st = build(seqs, 0);
+    run(st, /*greedy=*/false);
+    logits.assign(static_cast<const float*>(host_out_), static_cast<const float*>(host_out_) + st.R * V_);
+  }
+
+  void forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids) override {
+    // Pure decode steps of a batch that fits a bucket replay a captured CUDA graph.
+    bool decode_only = !seqs.empty();
+    for (auto& q : seqs) decode_only = decode_only && q.decode && !q.all_logits && q.budget == seqs[0].budget;
+    const int64_t B = static_cast<int64_t>(seqs.size());
+    int64_t bucket = 0;
+    if (decode_only && graphs_enabled_ && B <= o_.max_batch) {
+      bucket = 1;
+      while (bucket < B) bucket *= 2;
+      bucket = std::min<int64_t>(bucket, o_.max_batch);
+    }
+    HostStep st = build(seqs, bucket);
+    run(st, /*greedy=*/true);
+    ids.assign(static_cast<const int32_t*>(host_out_), static_cast<const int32_t*>(host_out_) + B);
+  }
+
+ private:
+  // One step's metadata on the host, packed for a single upload.
+  struct HostStep {
+    std::vector<int32_t> packed;
+    size_t off_tok = 0, off_pos = 0, off_units = 0, off_rows = 0, off_drow = 0, off_dlen = 0, off_dpt = 0, off_ps = 0, off_pl = 0,
+           off_pkv = 0, off_ppt = 0;
+    int64_t T = 0, R = 0, num_units = 0, nd = 0, np = 0;
+    int32_t max_pages = 1, max_q = 0, splits = 1;
+    std::vector<std::pair<int64_t, int64_t>> decode_runs;  // [begin, end) of decode sequences sharing a budget
+    std::vector<int32_t> run_budget;
+    int64_t bucket = 0;                                    // > 0: a graph-replayable decode step
+  };
+
+  HostStep build(std::span<const StepSeq> seqs, int64_t bucket) {
     const int64_t ps = o_.page_size;
-    // ---- host metadata, packed into one upload ----
-    std::vector<int32_t> tok, pos, units, rows;
-    std::vector<int32_t> d_row, d_lens, d_pt, p_start, p_len, p_kv, p_pt;
-    std::vector<int64_t> dec_budget;  // per decode sequence
-    int32_t max_pages = 1, max_q = 0, max_kept = 1;
-    for (auto& q : seqs) max_pages = std::max<int32_t>(max_pages, static_cast<int32_t>((q.kv->num_tokens + q.n + ps - 1) / ps));
+    HostStep st;
+    st.bucket = bucket;
+    std::vector<int32_t> tok, pos, units, rows, d_row, d_lens, d_pt, p_start, p_len, p_kv, p_pt;
+    std::vector<int64_t> dec_budget;
+    int32_t max_kept = 1;
+    for (auto& q : seqs) st.max_pages = std::max<int32_t>(st.max_pages, static_cast<int32_t>((q.kv->num_tokens + q.n + ps - 1) / ps));
+    if (bucket > 0) st.max_pages = static_cast<int32_t>(max_pages_cap_);  // fixed shapes for graph replay
     int64_t row = 0;
     for (auto& q : seqs) {
       if (q.decode && q.n != 1) throw Error("decode step with " + std::to_string(q.n) + " tokens", "this is a bug in the runtime");
@@ -153,6 +202,7 @@ class CudaBackend : public Backend {
                     "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
       if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
       const int64_t start = q.kv->num_tokens, total = start + q.n;
+      if (total > o_.max_seq_len) throw Error("sequence of " + std::to_string(total) + " tokens exceeds max_seq_len", "use shorter inputs");
       for (int64_t i = 0; i < q.n; ++i) {
         if (q.tokens[i] < 0 || q.tokens[i] >= V_)
           throw Error("token id " + std::to_string(q.tokens[i]) + " is outside the vocabulary [0, " + std::to_string(V_) + ")", "pass ids produced by this model's tokenizer");
@@ -161,73 +211,133 @@ class CudaBackend : public Backend {
       }
       if (s_.position == PositionKind::kLearned && total > p_.entry("embed_positions").shape[0])
         throw Error("position " + std::to_string(total - 1) + " exceeds the model's learned positions", "use shorter sequences");
-      // Append units: one per page receiving tokens.
-      for (int64_t t = start; t < total;) {
+      for (int64_t t = start; t < total;) {  // one append unit per page receiving tokens
         const int64_t page_idx = t / ps, slot = t % ps, cnt = std::min(total - t, ps - slot);
         units.insert(units.end(), {static_cast<int32_t>(row + (t - start)), static_cast<int32_t>(cnt), q.kv->pages[page_idx], static_cast<int32_t>(slot)});
         t += cnt;
       }
       auto put_pages = [&](std::vector<int32_t>& pt) {
         const size_t at = pt.size();
-        pt.resize(at + static_cast<size_t>(max_pages), 0);
-        for (size_t j = 0; j < q.kv->pages.size() && j < static_cast<size_t>(max_pages); ++j) pt[at + j] = q.kv->pages[j];
+        pt.resize(at + static_cast<size_t>(st.max_pages), scratch_page_);
+        for (size_t j = 0; j < q.kv->pages.size() && j < static_cast<size_t>(st.max_pages); ++j) pt[at + j] = q.kv->pages[j];
       };
       if (q.decode) {
         d_row.push_back(static_cast<int32_t>(row));
         d_lens.push_back(static_cast<int32_t>(total));
         put_pages(d_pt);
-        const int64_t np = (total + ps - 1) / ps;
-        max_kept = std::max<int32_t>(max_kept, static_cast<int32_t>(q.budget > 0 ? std::min(np, q.budget) : np));
+        const int64_t npg = (total + ps - 1) / ps;
+        max_kept = std::max<int32_t>(max_kept, static_cast<int32_t>(q.budget > 0 ? std::min(npg, q.budget) : npg));
         dec_budget.push_back(q.budget);
       } else {
         p_start.push_back(static_cast<int32_t>(row));
         p_len.push_back(static_cast<int32_t>(q.n));
         p_kv.push_back(static_cast<int32_t>(start));
         put_pages(p_pt);
-        max_q = std::max<int32_t>(max_q, static_cast<int32_t>(q.n));
+        st.max_q = std::max<int32_t>(st.max_q, static_cast<int32_t>(q.n));
       }
       if (q.all_logits) for (int64_t i = 0; i < q.n; ++i) rows.push_back(static_cast<int32_t>(row + i));
       else rows.push_back(static_cast<int32_t>(row + q.n - 1));
       row += q.n;
     }
-    const int64_t T = row, R = static_cast<int64_t>(rows.size());
-    // Pack metadata: tok, pos, units, rows, d_row, d_lens, d_pt, p_start, p_len, p_kv, p_pt.
-    std::vector<std::vector<int32_t>*> parts = {&tok, &pos, &units, &rows, &d_row, &d_lens, &d_pt, &p_start, &p_len, &p_kv, &p_pt};
-    size_t total_ints = 0;
-    std::vector<size_t> offs;
-    for (auto* v : parts) {
-      offs.push_back(total_ints);
-      total_ints += (v->size() + 31) / 32 * 32;  // 128-byte aligned sub-arrays
+    // Graph buckets: pad with dummy decode rows (token 0 at position 0 of a scratch page) up to the bucket.
+    if (bucket > 0) {
+      for (int64_t b = static_cast<int64_t>(seqs.size()); b < bucket; ++b) {
+        tok.push_back(0);
+        pos.push_back(0);
+        units.insert(units.end(), {static_cast<int32_t>(row), 1, scratch_page_, 0});
+        d_row.push_back(static_cast<int32_t>(row));
+        d_lens.push_back(1);
+        d_pt.resize(d_pt.size() + static_cast<size_t>(st.max_pages), scratch_page_);
+        dec_budget.push_back(dec_budget.empty() ? 0 : dec_budget.back());
+        rows.push_back(static_cast<int32_t>(row));
+        ++row;
+      }
+      // Splits for the longest context the bucket may see, so one graph serves every step.
+      const int64_t cap = max_pages_cap_;
+      max_kept = static_cast<int32_t>(dec_budget[0] > 0 ? std::min<int64_t>(cap, dec_budget[0]) : cap);
     }
-    ensure_host_meta(total_ints * 4);
-    for (size_t i = 0; i < parts.size(); ++i) std::memcpy(static_cast<int32_t*>(host_meta_) + offs[i], parts[i]->data(), parts[i]->size() * 4);
-    meta_.reserve(std::max<size_t>(total_ints * 4, 128), "allocating step metadata");
-    check(cudaMemcpyAsync(meta_.p, host_meta_, total_ints * 4, cudaMemcpyHostToDevice, stream_), "uploading step metadata");
-    auto dev = [&](size_t i) { return meta_.as<int32_t>() + offs[i]; };
-    const int32_t *d_tok = dev(0), *d_pos = dev(1), *d_units = dev(2), *d_rows = dev(3), *dd_row = dev(4), *dd_lens = dev(5), *dd_pt = dev(6),
-                  *dp_start = dev(7), *dp_len = dev(8), *dp_kv = dev(9), *dp_pt = dev(10);
+    st.T = row;
+    st.R = static_cast<int64_t>(rows.size());
+    st.num_units = static_cast<int64_t>(units.size() / 4);
+    st.nd = static_cast<int64_t>(d_row.size());
+    st.np = static_cast<int64_t>(p_start.size());
+    st.splits = decode_splits(st.nd, max_kept);
+    for (int64_t i = 0; i < st.nd;) {
+      int64_t j = i;
+      while (j < st.nd && dec_budget[j] == dec_budget[i]) ++j;
+      st.decode_runs.emplace_back(i, j);
+      st.run_budget.push_back(static_cast<int32_t>(dec_budget[i]));
+      i = j;
+    }
+    size_t at = 0;
+    auto place = [&](const std::vector<int32_t>& v, size_t& off) {
+      off = at;
+      st.packed.resize(at + (v.size() + 31) / 32 * 32, 0);  // 128-byte aligned sub-arrays
+      std::copy(v.begin(), v.end(), st.packed.begin() + static_cast<std::ptrdiff_t>(at));
+      at = st.packed.size();
+    };
+    place(tok, st.off_tok);
+    place(pos, st.off_pos);
+    place(units, st.off_units);
+    place(rows, st.off_rows);
+    place(d_row, st.off_drow);
+    place(d_lens, st.off_dlen);
+    place(d_pt, st.off_dpt);
+    place(p_start, st.off_ps);
+    place(p_len, st.off_pl);
+    place(p_kv, st.off_pkv);
+    place(p_pt, st.off_ppt);
+    return st;
+  }
 
-    // ---- activations ----
-    const int64_t QKV = Q_ + 2 * KV_, U = s_.mlp_gated ? 2 * I_ : I_;
-    x_.reserve(T * H_ * 4, "activations");
-    h_.reserve(T * H_ * esize_, "activations");
-    qkv_.reserve(T * QKV * esize_, "activations");
-    attn_.reserve(T * Q_ * esize_, "activations");
-    o_buf_.reserve(T * H_ * esize_, "activations");
-    up_.reserve(T * U * esize_, "activations");
-    act_.reserve(T * I_ * esize_, "activations");
-    mlp_.reserve(T * H_ * esize_, "activations");
-    sel_.reserve(std::max<int64_t>(R, 1) * H_ * esize_, "activations");
-    logits_dev_.reserve(std::max<int64_t>(R, 1) * V_ * 4, "logits");
-    const int64_t nd = static_cast<int64_t>(d_row.size());
-    const int32_t splits = decode_splits(nd, max_kept);
-    part_o_.reserve(std::max<int64_t>(nd, 1) * s_.num_attention_heads * splits * s_.head_dim * 4, "decode scratch");
-    part_ml_.reserve(std::max<int64_t>(nd, 1) * s_.num_attention_heads * splits * 2 * 4, "decode scratch");
-    if (counters_cap_ < nd * s_.num_key_value_heads) {
-      counters_buf_.reserve(std::max<int64_t>(nd, 1) * s_.num_key_value_heads * 4, "decode scratch");
-      check(cudaMemsetAsync(counters_buf_.p, 0, counters_buf_.bytes, stream_), "clearing decode counters");
-      counters_cap_ = static_cast<int64_t>(counters_buf_.bytes / 4);
+  // Uploads metadata and runs the step, eagerly or by replaying a captured graph; outputs land in host_out_.
+  void run(const HostStep& st, bool greedy) {
+    reserve_activations(st);
+    const size_t meta_bytes = std::max<size_t>(st.packed.size() * 4, 128);
+    const size_t out_bytes = greedy ? static_cast<size_t>(st.R) * 4 : static_cast<size_t>(st.R * V_) * 4;
+    ensure_pinned(meta_bytes, out_bytes);
+    std::memcpy(host_meta_, st.packed.data(), st.packed.size() * 4);
+    if (st.bucket == 0) {
+      meta_.reserve(meta_bytes, "allocating step metadata");
+      check(cudaMemcpyAsync(meta_.p, host_meta_, st.packed.size() * 4, cudaMemcpyHostToDevice, stream_), "uploading step metadata");
+      launch(st, meta_.as<int32_t>(), greedy);
+      check(cudaStreamSynchronize(stream_), "running the step");
+      return;
     }
+    const GraphKey key{st.bucket, st.run_budget.empty() ? 0 : st.run_budget[0], greedy};
+    GraphEntry& g = graphs_[key];
+    if (g.generation != buffer_generation_) {  // first use or buffers moved: re-capture
+      if (g.exec) cudaGraphExecDestroy(g.exec);
+      g.exec = nullptr;
+      g.seen = 0;
+      g.generation = buffer_generation_;
+      g.meta.reserve(meta_bytes, "allocating graph metadata");
+    }
+    check(cudaMemcpyAsync(g.meta.p, host_meta_, st.packed.size() * 4, cudaMemcpyHostToDevice, stream_), "uploading step metadata");
+    if (!g.exec && g.seen++ == 0) {  // the first step of a shape runs eagerly (one-time setup happens outside capture)
+      launch(st, g.meta.as<int32_t>(), greedy);
+      check(cudaStreamSynchronize(stream_), "running the step");
+      return;
+    }
+    if (!g.exec) {
+      cudaGraph_t graph = nullptr;
+      check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "capturing a CUDA graph");
+      launch(st, g.meta.as<int32_t>(), greedy);
+      check(cudaStreamEndCapture(stream_, &graph), "capturing a CUDA graph");
+      check(cudaGraphInstantiate(&g.exec, graph, 0), "instantiating a CUDA graph");
+      cudaGraphDestroy(graph);
+    }
+    check(cudaGraphLaunch(g.exec, stream_), "replaying a CUDA graph");
+    check(cudaStreamSynchronize(stream_), "running the step");
+  }
+
+  // Every launch of one step; `meta` holds HostStep::packed on the device.
+  void launch(const HostStep& st, const int32_t* meta, bool greedy) {
+    const int32_t *d_tok = meta + st.off_tok, *d_pos = meta + st.off_pos, *d_units = meta + st.off_units, *d_rows = meta + st.off_rows,
+                  *dd_row = meta + st.off_drow, *dd_lens = meta + st.off_dlen, *dd_pt = meta + st.off_dpt, *dp_start = meta + st.off_ps,
+                  *dp_len = meta + st.off_pl, *dp_kv = meta + st.off_pkv, *dp_pt = meta + st.off_ppt;
+    const int64_t T = st.T, R = st.R;
+    const int64_t QKV = Q_ + 2 * KV_, U = s_.mlp_gated ? 2 * I_ : I_;
     const void* pos_table = s_.position == PositionKind::kLearned ? dev_weight("embed_positions") : nullptr;
     check(kt_->embed(d_tok, d_pos, static_cast<int32_t>(T), dev_weight("embed_tokens"), pos_table, static_cast<int32_t>(H_), x_.as<float>(), stream_), "embed");
     const float eps = static_cast<float>(s_.norm_eps);
@@ -241,26 +351,20 @@ class CudaBackend : public Backend {
       cuda::RopeQArgs rq{qkv_.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, inv_freq};
       check(kt_->rope_q(rq, stream_), "rope_q");
       cuda::AppendArgs ap{qkv_.p, static_cast<int32_t>(QKV), static_cast<int32_t>(s_.num_attention_heads), static_cast<int32_t>(s_.num_key_value_heads),
-                          d_pos, inv_freq, d_units, static_cast<int32_t>(units.size() / 4)};
+                          d_pos, inv_freq, d_units, static_cast<int32_t>(st.num_units)};
       check(kt_->append_kv(ap, L.kv, stream_), "append_kv");
-      if (nd > 0) {
-        // Sequences are grouped by budget runs so that one launch has one budget (usually all equal).
-        int64_t i = 0;
-        while (i < nd) {
-          int64_t j = i;
-          while (j < nd && dec_budget[j] == dec_budget[i]) ++j;
-          const int32_t budget = l < o_.dense_layers ? 0 : static_cast<int32_t>(dec_budget[i]);
-          cuda::DecodeArgs da{qkv_.p, static_cast<int32_t>(QKV), dd_row + i, attn_.p, static_cast<int32_t>(Q_), static_cast<int32_t>(j - i),
-                              static_cast<int32_t>(s_.num_attention_heads), dd_pt + i * max_pages, max_pages, dd_lens + i,
-                              static_cast<float>(s_.attention_scale), budget, splits, part_o_.as<float>(), part_ml_.as<float>(),
-                              counters_buf_.as<int32_t>(), stats_dev_ + 3 * l};
-          check(kt_->decode_attention(da, L.kv, stream_), "decode_attention");
-          i = j;
-        }
+      for (size_t r = 0; r < st.decode_runs.size(); ++r) {
+        const auto [i, j] = st.decode_runs[r];
+        const int32_t budget = l < o_.dense_layers ? 0 : st.run_budget[r];
+        cuda::DecodeArgs da{qkv_.p, static_cast<int32_t>(QKV), dd_row + i, attn_.p, static_cast<int32_t>(Q_), static_cast<int32_t>(j - i),
+                            static_cast<int32_t>(s_.num_attention_heads), dd_pt + i * st.max_pages, st.max_pages, dd_lens + i,
+                            static_cast<float>(s_.attention_scale), budget, st.splits, part_o_.as<float>(), part_ml_.as<float>(),
+                            counters_buf_.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l};
+        check(kt_->decode_attention(da, L.kv, stream_), "decode_attention");
       }
-      if (!p_start.empty()) {
-        cuda::PrefillArgs pa{qkv_.p, static_cast<int32_t>(QKV), attn_.p, static_cast<int32_t>(Q_), static_cast<int32_t>(p_start.size()),
-                             static_cast<int32_t>(s_.num_attention_heads), dp_start, dp_len, dp_kv, dp_pt, max_pages, max_q,
+      if (st.np > 0) {
+        cuda::PrefillArgs pa{qkv_.p, static_cast<int32_t>(QKV), attn_.p, static_cast<int32_t>(Q_), static_cast<int32_t>(st.np),
+                             static_cast<int32_t>(s_.num_attention_heads), dp_start, dp_len, dp_kv, dp_pt, st.max_pages, st.max_q,
                              static_cast<float>(s_.attention_scale)};
         check(kt_->prefill_attention(pa, L.kv, stream_), "prefill_attention");
       }
@@ -282,13 +386,80 @@ class CudaBackend : public Backend {
     check(kt_->gather_rows(h_.p, d_rows, static_cast<int32_t>(R), static_cast<int32_t>(H_), sel_.p, stream_), "gather_rows");
     const float* head_b = p_.has("lm_head_b") ? static_cast<const float*>(dev_weight("lm_head_b")) : nullptr;
     linear(sel_.p, R, H_, dev_weight("lm_head"), head_b, V_, logits_dev_.p, 1);
-    ensure_host_logits(static_cast<size_t>(R * V_) * 4);
-    check(cudaMemcpyAsync(host_logits_, logits_dev_.p, static_cast<size_t>(R * V_) * 4, cudaMemcpyDeviceToHost, stream_), "downloading logits");
-    check(cudaStreamSynchronize(stream_), "running the step");
-    logits.assign(static_cast<const float*>(host_logits_), static_cast<const float*>(host_logits_) + R * V_);
+    if (greedy) {
+      check(kt_->argmax(logits_dev_.as<float>(), static_cast<int32_t>(R), static_cast<int32_t>(V_), ids_dev_.as<int32_t>(), stream_), "argmax");
+      check(cudaMemcpyAsync(host_out_, ids_dev_.p, static_cast<size_t>(R) * 4, cudaMemcpyDeviceToHost, stream_), "downloading token ids");
+    } else {
+      check(cudaMemcpyAsync(host_out_, logits_dev_.p, static_cast<size_t>(R * V_) * 4, cudaMemcpyDeviceToHost, stream_), "downloading logits");
+    }
   }
 
- private:
+  // Activation buffers sized for the step; growing one moves it, which invalidates captured graphs.
+  void reserve_activations(const HostStep& st) {
+    const int64_t T = std::max<int64_t>(st.T, 1), R = std::max<int64_t>(st.R, 1), nd = std::max<int64_t>(st.nd, 1);
+    const int64_t QKV = Q_ + 2 * KV_, U = s_.mlp_gated ? 2 * I_ : I_;
+    size_t before = moved_;
+    grow(x_, T * H_ * 4);
+    grow(h_, T * H_ * esize_);
+    grow(qkv_, T * QKV * esize_);
+    grow(attn_, T * Q_ * esize_);
+    grow(o_buf_, T * H_ * esize_);
+    grow(up_, T * U * esize_);
+    grow(act_, T * I_ * esize_);
+    grow(mlp_, T * H_ * esize_);
+    grow(sel_, R * H_ * esize_);
+    grow(logits_dev_, R * V_ * 4);
+    grow(ids_dev_, R * 4);
+    grow(part_o_, nd * s_.num_attention_heads * st.splits * s_.head_dim * 4);
+    grow(part_ml_, nd * s_.num_attention_heads * st.splits * 2 * 4);
+    if (grow(counters_buf_, nd * s_.num_key_value_heads * 4))
+      check(cudaMemsetAsync(counters_buf_.p, 0, counters_buf_.bytes, stream_), "clearing decode counters");
+    if (moved_ != before) ++buffer_generation_;
+  }
+  bool grow(DevBuf& b, int64_t bytes) {
+    if (static_cast<size_t>(bytes) <= b.bytes) return false;
+    // Grow generously so that graphs are rarely re-captured.
+    b.reserve(static_cast<size_t>(bytes) * 2, "allocating activations");
+    ++moved_;
+    return true;
+  }
+
+  void ensure_pinned(size_t meta, size_t out) {
+    if (meta > host_meta_bytes_) {
+      if (host_meta_) cudaFreeHost(host_meta_);
+      check(cudaMallocHost(&host_meta_, meta * 2), "allocating pinned host memory");
+      host_meta_bytes_ = meta * 2;
+    }
+    if (out > host_out_bytes_) {
+      if (host_out_) cudaFreeHost(host_out_);
+      check(cudaMallocHost(&host_out_, out * 2), "allocating pinned host memory");
+      host_out_bytes_ = out * 2;
+    }
+  }
+
+  struct GraphKey {
+    int64_t bucket;
+    int32_t budget;
+    bool greedy;
+    bool operator<(const GraphKey& o) const { return std::tie(bucket, budget, greedy) < std::tie(o.bucket, o.budget, o.greedy); }
+  };
+  struct GraphEntry {
+    cudaGraphExec_t exec = nullptr;
+    DevBuf meta;
+    int seen = 0;
+    uint64_t generation = ~uint64_t{0};
+  };
+  std::map<GraphKey, GraphEntry> graphs_;
+  uint64_t buffer_generation_ = 0;
+  size_t moved_ = 0;
+  bool graphs_enabled_ = true;
+  int64_t max_pages_cap_ = 1;
+  int32_t scratch_page_ = 0;
+  DevBuf ids_dev_;
+  void* host_out_ = nullptr;
+  size_t host_out_bytes_ = 0;
+
+
   const Payload& p_;
   const DecoderSpec& s_;
   const BuildOptions& o_;
@@ -297,6 +468,8 @@ class CudaBackend : public Backend {
   cudaDeviceProp prop_{};
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
+  static constexpr size_t kBlasWorkspace = size_t{32} << 20;
+  void* blas_ws_ = nullptr;
   int64_t H_ = 0, Q_ = 0, KV_ = 0, I_ = 0, V_ = 0;
   size_t esize_ = 2;
   std::vector<void*> owned_;
@@ -305,11 +478,8 @@ class CudaBackend : public Backend {
   unsigned long long* stats_dev_ = nullptr;
   mutable SelectionCounters counters_;
   DevBuf meta_, x_, h_, qkv_, attn_, o_buf_, up_, act_, mlp_, sel_, logits_dev_, part_o_, part_ml_, counters_buf_;
-  int64_t counters_cap_ = 0;
   void* host_meta_ = nullptr;
   size_t host_meta_bytes_ = 0;
-  void* host_logits_ = nullptr;
-  size_t host_logits_bytes_ = 0;
 
   size_t page_bytes() const { return static_cast<size_t>(s_.num_key_value_heads * o_.page_size * s_.head_dim) * esize_; }
   size_t bound_bytes() const { return static_cast<size_t>(s_.num_key_value_heads * 2 * s_.head_dim) * esize_; }
@@ -355,32 +525,22 @@ class CudaBackend : public Backend {
     }
   }
 
+  // One page beyond the pool is a scratch page: padding rows of graph buckets write there.
   void alloc_kv() {
+    scratch_page_ = static_cast<int32_t>(num_pages_);
+    max_pages_cap_ = (o_.max_seq_len + o_.page_size - 1) / o_.page_size;
+    if (const char* g = std::getenv("TSC_CUDA_GRAPHS")) graphs_enabled_ = std::string(g) != "0";
+    const int64_t pages = num_pages_ + 1;
     for (auto& L : layers_) {
       void *k = nullptr, *v = nullptr, *b = nullptr;
-      check(cudaMalloc(&k, page_bytes() * num_pages_), "allocating the KV cache (lower --kv-memory)");
-      check(cudaMalloc(&v, page_bytes() * num_pages_), "allocating the KV cache (lower --kv-memory)");
-      check(cudaMalloc(&b, bound_bytes() * num_pages_), "allocating the KV cache (lower --kv-memory)");
+      check(cudaMalloc(&k, page_bytes() * pages), "allocating the KV cache (lower --kv-memory)");
+      check(cudaMalloc(&v, page_bytes() * pages), "allocating the KV cache (lower --kv-memory)");
+      check(cudaMalloc(&b, bound_bytes() * pages), "allocating the KV cache (lower --kv-memory)");
       owned_.insert(owned_.end(), {k, v, b});
       L.kv = cuda::KvLayerDev{k, v, b, static_cast<int32_t>(s_.num_key_value_heads)};
     }
   }
 
-  void ensure_host_meta(size_t bytes) {
-    if (bytes <= host_meta_bytes_) return;
-    if (host_meta_) {
-      check(cudaStreamSynchronize(stream_), "resizing pinned buffers");
-      cudaFreeHost(host_meta_);
-    }
-    check(cudaMallocHost(&host_meta_, bytes * 2), "allocating pinned host memory");
-    host_meta_bytes_ = bytes * 2;
-  }
-  void ensure_host_logits(size_t bytes) {
-    if (bytes <= host_logits_bytes_) return;
-    if (host_logits_) cudaFreeHost(host_logits_);
-    check(cudaMallocHost(&host_logits_, bytes), "allocating pinned host memory");
-    host_logits_bytes_ = bytes;
-  }
 
   // Blocks per (sequence, KV head): enough to fill the GPU twice over, at least 8 kept pages per block.
   int32_t decode_splits(int64_t nd, int32_t max_kept) const {

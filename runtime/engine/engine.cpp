@@ -37,7 +37,32 @@ Engine::Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt)
   else throw Error("this runtime cannot run target '" + t + "'", "rebuild the executable with tsc for this machine");
 }
 
+void Backend::forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids) {
+  std::vector<float> logits;
+  forward(seqs, logits);
+  const size_t V = seqs.empty() ? 0 : logits.size() / seqs.size();
+  ids.resize(seqs.size());
+  for (size_t r = 0; r < seqs.size(); ++r) {
+    const float* row = logits.data() + r * V;
+    ids[r] = static_cast<int32_t>(std::max_element(row, row + V) - row);  // first maximum: lowest id
+  }
+}
+
+void Engine::step_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids) {
+  for (auto& s : seqs)
+    if (s.all_logits) throw Error("step_greedy needs the last token's logits only", "this is a bug in the runtime");
+  prepare(seqs);
+  backend_->forward_greedy(seqs, ids);
+  for (auto& s : seqs) s.kv->num_tokens += s.n;
+}
+
 void Engine::step(std::span<const StepSeq> seqs, std::vector<float>& logits) {
+  prepare(seqs);
+  backend_->forward(seqs, logits);
+  for (auto& s : seqs) s.kv->num_tokens += s.n;
+}
+
+void Engine::prepare(std::span<const StepSeq> seqs) {
   // A sequence about to write into a page it shares (prefix reuse) gets its own copy first.
   auto shares_tail = [&](const SeqKv& kv) {
     return kv.num_tokens % kv_.page_size() != 0 && !kv.pages.empty() &&
@@ -61,8 +86,6 @@ void Engine::step(std::span<const StepSeq> seqs, std::vector<float>& logits) {
     }
     kv_.reserve(*s.kv, s.n);
   }
-  backend_->forward(seqs, logits);
-  for (auto& s : seqs) s.kv->num_tokens += s.n;
 }
 
 }  // namespace tsc

@@ -31,8 +31,11 @@ class Engine {
   // and advances each sequence's token count. Throws tsc::Error (nothing changed) when the pool lacks
   // pages; the scheduler checks capacity (pages_needed + 1 for a shared tail) before calling.
   void step(std::span<const StepSeq> seqs, std::vector<float>& logits);
+  // The same step returning each sequence's greedy (argmax) token: on the GPU only ids come back.
+  void step_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids);
 
  private:
+  void prepare(std::span<const StepSeq> seqs);  // page reservation and copy-on-write
   std::unique_ptr<Payload> payload_;
   PagePool pool_;
   KvManager kv_;

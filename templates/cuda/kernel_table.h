@@ -101,6 +101,8 @@ struct KernelTable {
   cudaError_t (*gather_rows)(const void* x, const int32_t* rows, int32_t R, int32_t H, void* out, cudaStream_t s);
   // Dynamic shared memory the decode kernel needs for max_pages pages (checked against the device).
   size_t (*decode_smem_bytes)(int32_t max_pages);
+  // ids[r] = argmax logits[r, :] (float32 [R, V]), ties to the lowest id.
+  cudaError_t (*argmax)(const float* logits, int32_t R, int32_t V, int32_t* ids, cudaStream_t s);
 };
 
 }  // namespace tsc::cuda

@@ -7,6 +7,7 @@
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/prefill_attention.cuh"
 #include "templates/cuda/rope_kv.cuh"
+#include "templates/cuda/sample.cuh"
 
 namespace tsc::cuda {
 
@@ -117,11 +118,16 @@ struct Kernels {
     return cudaGetLastError();
   }
   static size_t decode_smem(int32_t max_pages) { return decode_smem_bytes_for(max_pages); }
+  static cudaError_t argmax(const float* logits, int32_t R, int32_t V, int32_t* ids, cudaStream_t s) {
+    if (R == 0) return cudaSuccess;
+    argmax_kernel<<<R, 256, 0, s>>>(logits, V, ids);
+    return cudaGetLastError();
+  }
 
   static const KernelTable* table() {
     static const KernelTable t = {Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<T>(),
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
-                                  &decode_attention, &prefill_attention, &gather_rows, &decode_smem};
+                                  &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &argmax};
     return &t;
   }
 };

@@ -22,6 +22,10 @@ if not hasattr(config, "tsc_build_dir"):
                          "(cmake -S . -B build -G Ninja) or pass --param tsc_site=BUILD/test/lit/lit.site.cfg.py")
     lit_config.load_config(config, site)
 
+# Tests, tools and fixtures come from the checkout this file is in; a build configured from another checkout
+# is allowed (worktrees) but worth a warning.
+if os.path.isdir(getattr(config, "tsc_source_dir", "")) and not os.path.samefile(config.tsc_source_dir, source_dir):
+    lit_config.warning(f"tsc was configured from {config.tsc_source_dir}; tests run from {source_dir}")
 tsc = os.path.join(config.tsc_build_dir, "bin", "tsc")
 if not os.path.exists(tsc):
     lit_config.fatal(f"'{tsc}' does not exist: build it first (ninja -C {config.tsc_build_dir} tsc)")
@@ -42,3 +46,8 @@ config.substitutions += [
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
 # Python tools must not pick up a user's site customizations or write bytecode into the source tree.
 config.environment["PYTHONDONTWRITEBYTECODE"] = "1"
+
+# PTX tests need nvcc (CUDA Toolkit), not a GPU.
+import shutil
+if shutil.which("nvcc", path=config.environment.get("PATH")) or shutil.which("nvcc"):
+    config.available_features.add("nvcc")

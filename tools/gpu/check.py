@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""One run on the GPU machine: builds every fixture and the full-size random models for both targets,
+compares CUDA logits with the CPU target (and onnxruntime), runs compute-sanitizer on a small model and
+times decoding; full logs under $OUT, a short table last.
+
+Usage (on the GPU machine, from the repository root): python3 tools/gpu/check.py [--skip full,sanitizer,bench]
+Environment: TSC (path of tsc), TSC_LIB_DIR, TSC_SOURCE_DIR, OUT (results folder)."""
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.environ.get("OUT", "/tmp/out")
+WORK = os.environ.get("TSC_WORK", "/tmp/tsc-work")
+TSC = os.environ.get("TSC", os.path.join(ROOT, "build", "bin", "tsc"))
+FIX = os.path.join(ROOT, "test", "Inputs", "fixtures")
+LOG = open(os.path.join(OUT, "check.log"), "a")
+ROWS = []
+
+
+def log(*a):
+    msg = " ".join(str(x) for x in a)
+    print(msg, flush=True)
+    LOG.write(msg + "\n")
+    LOG.flush()
+
+
+def sh(cmd, timeout=1200, check=True, env=None):
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    LOG.write(f"$ {' '.join(cmd)}  ({time.time() - t0:.1f} s, rc {p.returncode})\n{p.stdout[-4000:]}{p.stderr[-4000:]}\n")
+    LOG.flush()
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])}... failed rc={p.returncode}: {p.stderr.strip()[-800:]}")
+    return p
+
+
+def row(what, result, detail=""):
+    ROWS.append((what, result, detail))
+    log(f"[{result}] {what} {detail}")
+
+
+def build(model, exe, target, *extra):
+    t0 = time.time()
+    sh([TSC, model, "-o", exe, "--target", target, *extra])
+    return time.time() - t0
+
+
+def score(exe, ids, mode, *extra, prefix=()):
+    out = exe + f".{mode}{''.join(extra).replace('-', '')}.npy"
+    sh([*prefix, exe, "score", "--input-ids", ids, "--out", out, "--mode", mode, *extra], timeout=1800)
+    return np.load(out)
+
+
+def compare(a, ref):
+    if a.shape[1] != ref.shape[1]:
+        a = a[:, -ref.shape[1]:]
+    err = float(np.abs(a - ref).max() / max(np.abs(ref).max(), 1e-30))
+    agree = float((a.argmax(-1) == ref.argmax(-1)).mean())
+    return err, agree
+
+
+def verdict(err, agree, tol, min_agree):
+    return "ok" if err <= tol and agree >= min_agree and np.isfinite(err) else "FAIL"
+
+
+def env_probe():
+    for cmd in (["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], ["nvcc", "--version"],
+                ["sh", "-c", "ldd --version | head -1; ls /usr/lib/x86_64-linux-gnu | grep -E 'libicu|brotli|libssl' | head; nproc; free -g | head -2"]):
+        p = sh(cmd, check=False)
+        log(p.stdout.strip()[-600:])
+
+
+def fixtures():
+    names = sorted(d for d in os.listdir(FIX) if os.path.exists(os.path.join(FIX, d, "model.onnx")))
+    rng = np.random.default_rng(5)
+    jobs = []
+    for n in names:
+        d = os.path.join(WORK, "fx", n)
+        os.makedirs(d, exist_ok=True)
+        m = os.path.join(FIX, n, "model.onnx")
+        for target in ("cpu", "cuda"):
+            jobs.append((m, os.path.join(d, f"{target}"), target, ()))
+            # Page 4, budget up to 8, no dense layers: selection acts on 64-token inputs.
+            jobs.append((m, os.path.join(d, f"{target}_p4"), target, ("--page-size", "4", "--top-k-pages", "8", "--dense-layers", "0")))
+    with cf.ThreadPoolExecutor(8) as ex:
+        futs = {ex.submit(build, *j[:3], *j[3]): j for j in jobs}
+        for f in cf.as_completed(futs):
+            try:
+                f.result()
+            except Exception as e:  # noqa: BLE001
+                row(f"build {futs[f][1]}", "FAIL", str(e)[:300])
+    for n in names:
+        d = os.path.join(WORK, "fx", n)
+        ids = os.path.join(FIX, n, "input_ids.npy")
+        cfg = json.load(open(os.path.join(FIX, n, "config.json")))
+        vocab = cfg.get("vocab_size")
+        long_ids = os.path.join(d, "long_ids.npy")
+        np.save(long_ids, rng.integers(0, vocab, size=(2, 64), dtype=np.int64))
+        ref = np.load(os.path.join(FIX, n, "logits.npy"))
+        try:
+            cpu, gpu = os.path.join(d, "cpu"), os.path.join(d, "cuda")
+            for mode, extra in (("prefill", ()), ("decode", ("--dense",))):
+                c = score(cpu, ids, mode, *extra)
+                g = score(gpu, ids, mode, *extra)
+                err, agree = compare(g, c)
+                oerr, oagree = compare(g, ref)
+                row(f"{n} {mode}{' dense' if extra else ''}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
+                    f"rel {err:.2e} argmax {agree:.3f} | vs onnxruntime rel {oerr:.2e} argmax {oagree:.3f}")
+            cpu4, gpu4 = os.path.join(d, "cpu_p4"), os.path.join(d, "cuda_p4")
+            for extra in (("--dense",), ("--top-k-pages", "4")):
+                c = score(cpu4, long_ids, "decode", *extra)
+                g = score(gpu4, long_ids, "decode", *extra)
+                err, agree = compare(g, c)
+                row(f"{n} decode 64 tok page 4 {' '.join(extra)}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            g_dense = score(gpu4, long_ids, "decode", "--dense")
+            g_full = score(gpu4, long_ids, "decode", "--top-k-pages", "8")
+            # 64 tokens = 16 pages > 8: selection acts; on the first 32 tokens (8 pages) it must equal dense.
+            same = bool(np.array_equal(g_dense[:, :32], g_full[:, :32]))
+            row(f"{n} cuda budget covering all pages == dense", "ok" if same else "FAIL", f"first 32 positions equal: {same}")
+        except Exception as e:  # noqa: BLE001
+            row(f"{n}", "FAIL", str(e)[:400])
+
+
+def full_models():
+    d = os.path.join(WORK, "full")
+    t0 = time.time()
+    sh([sys.executable, os.path.join(ROOT, "tools", "gpu", "export_full.py"), d], timeout=3000)
+    log(f"export: {time.time() - t0:.0f} s")
+    rng = np.random.default_rng(9)
+    for n in ("gpt2_medium", "tinyllama"):
+        m = os.path.join(d, n, "model.onnx")
+        try:
+            tg = build(m, os.path.join(d, n, "cuda"), "cuda", "-v")
+            row(f"{n} tsc compile (cuda)", "ok" if tg <= 60 or n != "tinyllama" else "SLOW", f"{tg:.1f} s")
+            tc = build(m, os.path.join(d, n, "cpu"), "cpu")
+            log(f"{n}: cpu build {tc:.1f} s")
+            ids = os.path.join(d, n, "input_ids.npy")
+            ref = np.load(os.path.join(d, n, "logits_ort.npy"))
+            c = score(os.path.join(d, n, "cpu"), ids, "prefill")
+            g = score(os.path.join(d, n, "cuda"), ids, "prefill")
+            err, agree = compare(c, ref)
+            row(f"{n} prefill cpu vs onnxruntime", verdict(err, agree, 1e-3, 1.0), f"rel {err:.2e} argmax {agree:.3f}")
+            err, agree = compare(g, c)
+            row(f"{n} prefill cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            vocab = ref.shape[-1]
+            long_ids = os.path.join(d, n, "long_ids.npy")
+            np.save(long_ids, rng.integers(0, vocab, size=(1, 96), dtype=np.int64))
+            for extra in (("--dense",), ("--top-k-pages", "3")):
+                c = score(os.path.join(d, n, "cpu"), long_ids, "decode", *extra)
+                g = score(os.path.join(d, n, "cuda"), long_ids, "decode", *extra)
+                err, agree = compare(g, c)
+                row(f"{n} decode 96 tok {' '.join(extra)} cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+        except Exception as e:  # noqa: BLE001
+            row(f"{n}", "FAIL", str(e)[:400])
+
+
+def sanitizer():
+    n = "llama_gqa3_tied_dynamo"
+    d = os.path.join(WORK, "fx", n)
+    exe = os.path.join(d, "cuda_p4")
+    ids = os.path.join(d, "long_ids.npy")
+    for tool in ("memcheck", "racecheck"):
+        for mode, extra in (("prefill", ()), ("decode", ("--top-k-pages", "4"))):
+            try:
+                p = sh(["compute-sanitizer", f"--tool={tool}", "--error-exitcode=9", exe, "score", "--input-ids", ids, "--out", "/tmp/san.npy",
+                        "--mode", mode, *extra], timeout=900, check=False)
+                tail = (p.stdout + p.stderr).strip().splitlines()[-1:] if (p.stdout + p.stderr).strip() else [""]
+                row(f"compute-sanitizer {tool} {mode}", "ok" if p.returncode == 0 else "FAIL", tail[0][:200])
+            except Exception as e:  # noqa: BLE001
+                row(f"compute-sanitizer {tool} {mode}", "FAIL", str(e)[:300])
+
+
+def bench():
+    d = os.path.join(WORK, "full")
+    res = []
+    for n, batches in (("tinyllama", ["1", "64"]), ("gpt2_medium", ["1"])):
+        exe = os.path.join(d, n, "cuda")
+        if not os.path.exists(exe):
+            continue
+        p = sh([exe, "bench", "--batch", *batches, "--prompt-len", "128", "--gen", "256", "--json", "--dense"], check=False, timeout=900)
+        for line in p.stdout.splitlines():
+            if line.startswith("{"):
+                j = json.loads(line)
+                j["model"] = n
+                res.append(j)
+                row(f"bench {n} batch {j['batch']} dense", "info",
+                    f"ttft {j['ttft_ms']:.1f} ms, {j['step_ms_median']:.3f} ms/step, {j['tokens_per_s']:.0f} tok/s, mem {j['device_memory_bytes'] / 2**30:.2f} GiB")
+        if p.returncode != 0:
+            row(f"bench {n}", "FAIL", p.stderr.strip()[-300:])
+    json.dump(res, open(os.path.join(OUT, "bench.json"), "w"), indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip", default="")
+    a = ap.parse_args()
+    skip = set(a.skip.split(","))
+    os.makedirs(WORK, exist_ok=True)
+    env_probe()
+    t0 = time.time()
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("bench", bench)):
+        if name in skip:
+            continue
+        t = time.time()
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001
+            row(name, "FAIL", str(e)[:400])
+        log(f"== {name} done in {time.time() - t:.0f} s")
+    with open(os.path.join(OUT, "summary.txt"), "w") as f:
+        for w, r, dt in ROWS:
+            f.write(f"{r:5} {w} {dt}\n")
+    print("\n==== summary ({:.0f} s) ====".format(time.time() - t0))
+    for w, r, dt in ROWS:
+        print(f"{r:5} {w[:70]:70} {dt[:110]}")
+
+
+if __name__ == "__main__":
+    main()
