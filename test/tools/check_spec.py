@@ -142,10 +142,11 @@ def main():
         sys.exit(f"check_spec: {a.config}: unknown model_type {model_type!r}")
     want["torch_dtype"] = ("dtype (null -> float32)", DTYPES.get(cfg.get("dtype") or cfg.get("torch_dtype"), "?"))
 
-    # attention_scale is no config.json key but what the graph multiplies q.k by: exporters often scale q and
-    # k each by head_dim**-0.25, so it is a product of two constants of the weight type (one float32 ulp off
-    # 1/sqrt(head_dim), or 4e-4 in float16), and that product is what onnxruntime computes.
-    rel = {"attention_scale": 1e-6 if want["torch_dtype"][1] == "float32" else 2e-3}
+    # attention_scale is no config.json key but what the graph multiplies q.k by. Exporters often scale q and k
+    # each by head_dim**-0.25; tsc snaps that product to 1/sqrt(head_dim) in float32 models (compared exactly
+    # here), while in float16 models the two half-precision factors give 0.3537 for 1/sqrt(8) = 0.35355, which
+    # is what onnxruntime computes: allowed within 2e-3.
+    rel = {"attention_scale": 0.0 if want["torch_dtype"][1] == "float32" else 2e-3}
     xfail = set(filter(None, a.xfail.split(",")))
     rows, fixed = [], []
     for key in sorted(set(want) | set(spec)):
