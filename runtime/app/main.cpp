@@ -1,9 +1,12 @@
-// model_server: the executable tsc builds. Subcommands: generate, score, info (serve: the HTTP server).
+// model_server: the executable tsc builds. Subcommands: serve (the default), generate, score, info.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "runtime/app/commands.h"
+#include "runtime/app/serve.h"
 #include "runtime/core/error.h"
 
 // OpenMP threads of the CPU kernels sleep rather than spin between parallel regions unless the user
@@ -14,8 +17,17 @@ static void tsc_default_omp_env(int, char**, char**) { setenv("OMP_WAIT_POLICY",
 __attribute__((section(".preinit_array"), used)) static void (*tsc_preinit)(int, char**, char**) = &tsc_default_omp_env;
 
 int main(int argc, char** argv) {
-  CLI::App app{"model_server: a language model compiled by tsc (weights, tokenizer and kernels inside this file)"};
+  CLI::App app{"model_server: a language model compiled by tsc (weights, tokenizer and kernels inside this file).\n"
+               "Without a subcommand it serves the OpenAI API on 127.0.0.1:8000 (`model_server --port 9000` = `model_server serve --port 9000`)."};
   app.require_subcommand(1);
+  // No subcommand (or serve's flags straight away): serve.
+  std::vector<char*> args(argv, argv + argc);
+  static char serve_word[] = "serve";
+  if (argc == 1 || (argv[1][0] == '-' && std::string(argv[1]) != "-h" && std::string(argv[1]) != "--help" && std::string(argv[1]) != "--help-all"))
+    args.insert(args.begin() + 1, serve_word);
+  tsc::ServeArgs sv;
+  auto* serve = app.add_subcommand("serve", "serve the OpenAI API (completions, chat, models, health, metrics) over HTTP");
+  tsc::add_serve_options(*serve, sv);
   tsc::ScoreArgs sa;
   auto* score = app.add_subcommand("score", "write float32 logits [batch, seq, vocab] for int64 token ids [batch, seq]");
   score->add_option("--input-ids", sa.input_ids, "token ids, .npy int64 [batch, seq]")->required();
@@ -52,11 +64,12 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "print the model spec, build options and payload layout");
   info->add_flag("--json", info_json, "as JSON");
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   try {
+    if (*serve) return tsc::cmd_serve(sv);
     if (*score) return tsc::cmd_score(sa);
     if (*gen) {
       if (ga.prompt.empty() && ga.prompt_ids.empty()) throw tsc::Error("generate needs --prompt or --prompt-ids", "e.g. generate --prompt \"Once upon a time\"");

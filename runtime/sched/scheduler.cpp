@@ -116,11 +116,14 @@ SchedStats Scheduler::stats() const {
   return s;
 }
 
-std::vector<std::shared_ptr<RequestStream>> Scheduler::submit(std::vector<GenerationRequest> reqs) {
+std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> reqs) {
   const int64_t vocab = model_.vocab_size(), max_len = model_.max_seq_len(), ps = model_.page_size();
+  if (reqs.empty()) throw Error("no prompt", "send at least one prompt");
   std::vector<std::unique_ptr<Seq>> seqs;
-  std::vector<std::shared_ptr<RequestStream>> streams;
+  const int32_t n = reqs[0].n;
+  auto stream = std::make_shared<RequestStream>(static_cast<int32_t>(reqs.size()) * std::max(n, 1));
   for (auto& g : reqs) {
+    if (g.n != n) throw Error("every prompt of a request must ask for the same n", "this is a bug in the server");
     if (g.prompt.empty()) throw Error("the prompt is empty", "send at least one token");
     for (int32_t t : g.prompt)
       if (t < 0 || t >= vocab)
@@ -142,10 +145,11 @@ std::vector<std::shared_ptr<RequestStream>> Scheduler::submit(std::vector<Genera
       throw Error("this request needs " + std::to_string(pages) + " KV pages but the server has " + std::to_string(model_.pool().num_pages()),
                   "start the server with more --kv-memory, or shorten the request");
     auto req = std::make_shared<Req>();
-    req->stream = std::make_shared<RequestStream>(g.n);
+    req->stream = stream;
     req->live = g.n;
     auto s = std::make_unique<Seq>();
     s->req = req;
+    s->choice = static_cast<int32_t>(seqs.size()) * n;
     s->tokens = g.prompt;
     s->prompt_len = len;
     s->budget = g.budget;
@@ -153,7 +157,6 @@ std::vector<std::shared_ptr<RequestStream>> Scheduler::submit(std::vector<Genera
     s->prompt_logprobs = g.prompt_logprobs;
     s->sampler = std::make_unique<Sampler>(g.sampling, g.prompt);  // validates the sampling fields
     req->g = std::move(g);
-    streams.push_back(req->stream);
     seqs.push_back(std::move(s));
   }
   {
@@ -161,15 +164,13 @@ std::vector<std::shared_ptr<RequestStream>> Scheduler::submit(std::vector<Genera
     if (stop_) throw QueueFull("the server is shutting down", "retry against another server");
     if (waiting_requests_ + static_cast<int64_t>(seqs.size()) > opt_.max_waiting)
       throw QueueFull("the waiting queue is full (" + std::to_string(waiting_requests_) + " requests)", "retry after a short wait");
-    for (auto& s : seqs) {
-      s->req->order = next_order_++;
-      incoming_.push_back(std::move(s));
-    }
-    waiting_requests_ += static_cast<int64_t>(streams.size());
-    in_flight_ += static_cast<int64_t>(streams.size());
+    for (auto& s : seqs) s->req->order = next_order_++;
+    for (auto& s : seqs) incoming_.push_back(std::move(s));
+    waiting_requests_ += static_cast<int64_t>(seqs.size());
+    in_flight_ += static_cast<int64_t>(seqs.size());
   }
   cv_.notify_all();
-  return streams;
+  return stream;
 }
 
 void Scheduler::loop() {
@@ -515,8 +516,11 @@ void Scheduler::publish() {
   s.kv_pages_total = pool.num_pages();
   s.kv_pages_free = pool.free_pages();
   if (cache_) {
+    // Counting idle cached pages walks the cache: at most every 100 ms while busy, exactly when idle
+    // (so that "every page free" reads true the moment the last request ends).
+    const bool idle = running_.empty() && waiting_.empty();
+    if (idle || rate_.empty() || now - rate_.back().first >= std::chrono::milliseconds(100)) s.kv_pages_cached_idle = cache_->idle();
     s.kv_pages_cached = cache_->size();
-    s.kv_pages_cached_idle = cache_->idle();
     s.prefix_lookup_tokens = cache_->lookups();
     s.prefix_hit_tokens = cache_->hits();
     s.prefix_evictions = cache_->evictions();

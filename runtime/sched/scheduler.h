@@ -49,9 +49,11 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues requests, all or none: throws QueueFull when they do not fit in the waiting queue, and
-  // tsc::Error (naming the field) for a request the model cannot serve. Thread-safe.
-  std::vector<std::shared_ptr<RequestStream>> submit(std::vector<GenerationRequest> reqs);
+  // Queues requests (the prompts of one API call), all or none: throws QueueFull when they do not fit
+  // in the waiting queue, and tsc::Error (naming the field) for a request the model cannot serve. Their
+  // results share one stream; choice c of request r is numbered r * n + c (n of the first request,
+  // which all must share). Thread-safe.
+  std::shared_ptr<RequestStream> submit(std::vector<GenerationRequest> reqs);
 
   // Cancels every request in flight (their streams end with finish "abort"). Thread-safe.
   void cancel_all();

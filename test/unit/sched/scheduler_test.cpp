@@ -92,7 +92,7 @@ TEST(Scheduler, ConcurrentGreedyEqualsReference) {
   std::vector<GenerationRequest> reqs;
   for (int i = 0; i < 60; ++i) reqs.push_back(greedy(random_prompt(rng, 1 + rng() % 70, 97), 1 + rng() % 40));
   std::vector<std::shared_ptr<RequestStream>> streams;
-  for (auto& g : reqs) streams.push_back(s.submit({g})[0]);
+  for (auto& g : reqs) streams.push_back(s.submit({g}));
   for (size_t i = 0; i < reqs.size(); ++i) {
     Result r = collect(*streams[i]);
     EXPECT_EQ(r.tokens[0], reference_greedy(reqs[i].prompt, reqs[i].max_tokens, 97)) << "request " << i;
@@ -113,7 +113,7 @@ TEST(Scheduler, PreemptionKeepsOutputs) {
   std::vector<GenerationRequest> reqs;
   for (int i = 0; i < 20; ++i) reqs.push_back(greedy(random_prompt(rng, 1 + rng() % 30, 61), 5 + rng() % 30));
   std::vector<std::shared_ptr<RequestStream>> streams;
-  for (auto& g : reqs) streams.push_back(s.submit({g})[0]);
+  for (auto& g : reqs) streams.push_back(s.submit({g}));
   for (size_t i = 0; i < reqs.size(); ++i) {
     Result r = collect(*streams[i]);
     EXPECT_EQ(r.tokens[0], reference_greedy(reqs[i].prompt, reqs[i].max_tokens, 61)) << "request " << i;
@@ -137,7 +137,7 @@ TEST(Scheduler, PreemptionKeepsSampledOutputs) {
       g.max_tokens = 40;
       g.sampling.temperature = 0.9f;
       g.sampling.seed = 100 + i;
-      streams.push_back(s.submit({g})[0]);
+      streams.push_back(s.submit({g}));
     }
     std::vector<std::vector<int32_t>> out;
     for (auto& st : streams) out.push_back(collect(*st).tokens[0]);
@@ -160,7 +160,7 @@ TEST(Scheduler, PrefixCacheHitsAndOutputs) {
     auto tail = random_prompt(rng, 1 + rng() % 9, 53);
     p.insert(p.end(), tail.begin(), tail.end());
     auto g = greedy(p, 8);
-    Result r = collect(*s.submit({g})[0]);
+    Result r = collect(*s.submit({g}));
     EXPECT_EQ(r.tokens[0], reference_greedy(p, 8, 53));
   }
   const SchedStats st = s.stats();
@@ -175,7 +175,7 @@ TEST(Scheduler, PrefixCacheEvictsUnderPressure) {
   std::mt19937 rng(5);
   for (int i = 0; i < 12; ++i) {
     auto p = random_prompt(rng, 30, 53);
-    Result r = collect(*s.submit({greedy(p, 20)})[0]);
+    Result r = collect(*s.submit({greedy(p, 20)}));
     EXPECT_EQ(r.tokens[0], reference_greedy(p, 20, 53));
   }
   EXPECT_GT(s.stats().prefix_evictions, 0);
@@ -192,13 +192,13 @@ TEST(Scheduler, ForksShareThePromptAndMatchSeeds) {
   g.n = 4;
   g.sampling.temperature = 1.0f;
   g.sampling.seed = 7;
-  Result all = collect(*s.submit({g})[0]);
+  Result all = collect(*s.submit({g}));
   EXPECT_EQ(m.prefill_tokens.load(), 23);  // the prompt was computed once for four choices
   for (int32_t c = 0; c < 4; ++c) {
     GenerationRequest one = g;
     one.n = 1;
     one.sampling.seed = 7 + c;
-    Result r = collect(*s.submit({one})[0]);
+    Result r = collect(*s.submit({one}));
     EXPECT_EQ(all.tokens[c], r.tokens[0]) << "choice " << c;
   }
   EXPECT_NE(all.tokens[0], all.tokens[1]);
@@ -210,7 +210,7 @@ TEST(Scheduler, GreedyForksAreIdentical) {
   Scheduler s(m, SchedulerOptions{});
   GenerationRequest g = greedy({1, 2, 3, 4, 5, 6}, 10);
   g.n = 3;
-  Result r = collect(*s.submit({g})[0]);
+  Result r = collect(*s.submit({g}));
   for (int c = 0; c < 3; ++c) EXPECT_EQ(r.tokens[c], reference_greedy(g.prompt, 10, 59));
   expect_no_leak(s, m);
 }
@@ -222,13 +222,13 @@ TEST(Scheduler, StopIdsAndLength) {
   auto ref = reference_greedy(p, 20, 31);
   GenerationRequest g = greedy(p, 20);
   g.stop_ids = {ref[5]};
-  Result r = collect(*s.submit({g})[0]);
+  Result r = collect(*s.submit({g}));
   const auto first = std::find(ref.begin(), ref.end(), ref[5]) - ref.begin();
   EXPECT_EQ(r.tokens[0], std::vector<int32_t>(ref.begin(), ref.begin() + first + 1));
   EXPECT_EQ(r.finish[0], FinishReason::kStop);
   // The context ends generation too: 35 + 5 = 40 = max_len.
   GenerationRequest l = greedy(std::vector<int32_t>(35, 2), 5);
-  Result rl = collect(*s.submit({l})[0]);
+  Result rl = collect(*s.submit({l}));
   EXPECT_EQ(rl.tokens[0].size(), 5u);
   EXPECT_EQ(rl.finish[0], FinishReason::kLength);
   expect_no_leak(s, m);
@@ -238,7 +238,7 @@ TEST(Scheduler, CancellationFreesPages) {
   FakeModel m(256, 4, 31, 512);
   m.delay_us = 500;
   Scheduler s(m, SchedulerOptions{});
-  auto st = s.submit({greedy(std::vector<int32_t>(40, 7), 400)})[0];
+  auto st = s.submit({greedy(std::vector<int32_t>(40, 7), 400)});
   std::vector<Event> ev;
   while (ev.empty()) st->wait(ev, std::chrono::milliseconds(100));
   st->cancel();
@@ -253,7 +253,7 @@ TEST(Scheduler, CancelOneChoice) {
   Scheduler s(m, SchedulerOptions{});
   GenerationRequest g = greedy({1, 2, 3}, 300);
   g.n = 2;
-  auto st = s.submit({g})[0];
+  auto st = s.submit({g});
   std::vector<Event> ev;
   while (ev.empty()) st->wait(ev, std::chrono::milliseconds(100));
   st->cancel_choice(1);
@@ -269,8 +269,10 @@ TEST(Scheduler, QueueBound) {
   o.max_waiting = 2;
   Scheduler s(m, o);
   EXPECT_THROW(s.submit({greedy({1}, 1), greedy({1}, 1), greedy({1}, 1)}), QueueFull);
-  auto ok = s.submit({greedy({1}, 1), greedy({2}, 1)});
-  for (auto& st : ok) collect(*st);
+  // Two prompts of one call share a stream: choice r * n + c.
+  Result r = collect(*s.submit({greedy({1, 2}, 3), greedy({3, 4}, 4)}));
+  EXPECT_EQ(r.tokens[0], reference_greedy({1, 2}, 3, 31));
+  EXPECT_EQ(r.tokens[1], reference_greedy({3, 4}, 4, 31));
   expect_no_leak(s, m);
 }
 
@@ -298,7 +300,7 @@ TEST(Scheduler, PromptLogprobs) {
   g.prompt_logprobs = true;
   g.sampling.logprobs = true;
   g.sampling.top_logprobs = 2;
-  Result r = collect(*s.submit({g})[0]);
+  Result r = collect(*s.submit({g}));
   ASSERT_EQ(r.prompt.size(), p.size() - 1);
   std::vector<float> l(29);
   for (size_t j = 1; j < p.size(); ++j) {
@@ -316,7 +318,7 @@ TEST(Scheduler, ShutdownAbortsInFlight) {
   FakeModel m(256, 4, 31, 1024);
   m.delay_us = 1000;
   auto s = std::make_unique<Scheduler>(m, SchedulerOptions{});
-  auto st = s->submit({greedy({1, 2}, 500)})[0];
+  auto st = s->submit({greedy({1, 2}, 500)});
   EXPECT_FALSE(s->wait_idle(std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
   s->cancel_all();
   EXPECT_TRUE(s->wait_idle(std::chrono::steady_clock::now() + std::chrono::seconds(5)));

@@ -1,0 +1,155 @@
+// `model_server serve`: engine + scheduler + HTTP server, with SIGTERM/SIGINT handled by a signal thread
+// (graceful shutdown: stop taking requests, let running ones finish within a grace period, exit 0).
+#include "runtime/app/serve.h"
+
+#include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "runtime/app/commands.h"
+#include "runtime/app/payload_tokenizer.h"
+#include "runtime/core/error.h"
+#include "runtime/engine/engine.h"
+#include "runtime/sched/scheduler.h"
+#include "runtime/server/http_server.h"
+#ifdef TSC_HAVE_CHAT  // defined where runtime/chat is built (runtime/CMakeLists.txt)
+#include "runtime/chat/chat_template.h"
+#endif
+
+namespace tsc {
+
+void add_serve_options(CLI::App& c, ServeArgs& a) {
+  c.add_option("--host", a.host, "address to listen on")->capture_default_str();
+  c.add_option("--port", a.port, "port to listen on (0: any free port, printed at start)")->capture_default_str();
+  c.add_option("--api-key", a.api_key, "require 'Authorization: Bearer KEY' on every route but /health (default: $TSC_API_KEY)");
+  c.add_option("--served-model-name", a.served_model_name, "the model name the API answers to (default: the ONNX model's folder or file name)");
+  c.add_option("--max-batch", a.max_batch, "most sequences in the running batch (default: the build's --max-batch)");
+  c.add_option("--max-queue", a.max_queue, "most requests waiting for the batch; more get 503 with Retry-After")->capture_default_str();
+  c.add_option("--max-step-tokens", a.max_step_tokens, "tokens per engine step, decodes plus prefill chunks (long prompts are chunked)")->capture_default_str();
+  c.add_option("--kv-memory", a.kv_memory, "bytes of KV cache, e.g. 512M or 2G (default: 4 GiB on the CPU)")->transform(CLI::AsSizeValue(false));
+  c.add_flag("--no-prefix-cache", a.no_prefix_cache, "do not reuse the KV pages of prompt prefixes across requests");
+  c.add_option("--log-format", a.log_format, "one line per request on stderr: text, json or off")->check(CLI::IsMember({"text", "json", "off"}))->capture_default_str();
+  c.add_flag("--profile", a.profile, "add per-step timings (prefill, decode, sampling, scheduling) to /metrics");
+  c.add_option("--shutdown-grace", a.shutdown_grace, "seconds running requests get to finish after SIGTERM/SIGINT before they are cancelled")->capture_default_str();
+  c.add_option("--max-body", a.max_body, "largest request body in bytes; larger ones get 413")->transform(CLI::AsSizeValue(false))->capture_default_str();
+}
+
+namespace {
+
+// The name /v1/models reports: "smollm2-135m-instruct" for .../smollm2-135m-instruct/model.onnx.
+std::string default_model_name(const BuildOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path p(o.source_model);
+  if (o.source_model.empty()) return "model";
+  const std::string stem = p.stem().string();
+  if ((stem == "model" || stem.empty()) && p.has_parent_path() && !p.parent_path().filename().empty()) return p.parent_path().filename().string();
+  return stem.empty() ? "model" : stem;
+}
+
+}  // namespace
+
+int cmd_serve(const ServeArgs& a) {
+  // Every thread started from here on (scheduler, HTTP workers, OpenMP) inherits a mask that blocks
+  // SIGINT and SIGTERM, so that only the signal thread below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (a.max_batch < 0 || a.max_queue < 0 || a.max_step_tokens < 1)
+    throw Error("--max-batch, --max-queue and --max-step-tokens must be positive", "e.g. --max-batch 32 --max-queue 256");
+  Engine eng(Payload::open(self_exe()), EngineOptions{0, a.kv_memory});
+  std::unique_ptr<Tokenizer> tok = tokenizer_from_payload(eng.payload());
+  EngineModel model(eng);
+  SchedulerOptions so;
+  so.max_running = a.max_batch > 0 ? a.max_batch : eng.options().max_batch;
+  so.max_waiting = a.max_queue;
+  so.max_step_tokens = a.max_step_tokens;
+  so.prefix_cache = !a.no_prefix_cache;
+  Scheduler sched(model, so);
+
+  ServeContext ctx;
+  ctx.sched = &sched;
+  ctx.tok = tok.get();
+  ctx.model_name = a.served_model_name.empty() ? default_model_name(eng.options()) : a.served_model_name;
+  ctx.max_seq_len = eng.options().max_seq_len;
+  ctx.vocab = eng.spec().vocab_size;
+  ctx.top_k_pages = eng.options().top_k_pages;
+  ctx.max_n = static_cast<int32_t>(std::min<int64_t>(so.max_running, 128));
+#ifdef TSC_HAVE_CHAT
+  std::unique_ptr<ChatTemplate> chat;
+#endif
+  if (tok) {
+    ctx.eos_ids = tok->eos_ids();
+    if (tok->bos_id()) ctx.bos_token = tok->id_to_token(*tok->bos_id());
+    if (tok->eos_id()) ctx.eos_token = tok->id_to_token(*tok->eos_id());
+    if (tok->chat_template().empty()) {
+      ctx.chat_error = "this model has no chat template, so /v1/chat/completions cannot format messages";
+    } else {
+#ifdef TSC_HAVE_CHAT
+      try {
+        chat = std::make_unique<ChatTemplate>(tok->chat_template());
+        ctx.chat = chat.get();
+      } catch (const Error& e) {
+        ctx.chat_error = std::string("the model's chat template cannot be used: ") + e.what();
+        std::cerr << "model_server: warning: " << ctx.chat_error << "\n";
+      }
+#else
+      ctx.chat_error = "this build of model_server cannot render chat templates";
+#endif
+    }
+  } else {
+    ctx.chat_error = "this executable has no tokenizer";
+  }
+
+  ServerOptions opt;
+  opt.host = a.host;
+  opt.port = a.port;
+  opt.api_key = a.api_key;
+  if (opt.api_key.empty() && std::getenv("TSC_API_KEY")) opt.api_key = std::getenv("TSC_API_KEY");
+  opt.log_format = a.log_format;
+  opt.profile = a.profile;
+  opt.max_body_bytes = static_cast<size_t>(std::max<int64_t>(a.max_body, 1024));
+  opt.target = eng.options().target;
+  opt.page_size = eng.options().page_size;
+  HttpServer server(ctx, opt);
+  const int port = server.bind();
+  std::cerr << "model_server: serving '" << ctx.model_name << "' on http://" << a.host << ":" << port << " (target " << eng.options().target << ", "
+            << eng.pool().num_pages() << " KV pages of " << eng.options().page_size << " tokens, max batch " << so.max_running << ", context "
+            << ctx.max_seq_len << (tok ? "" : ", no tokenizer: token-id prompts only") << ")" << std::endl;
+
+  std::atomic<bool> done{false};
+  std::thread signal_thread([&] {
+    std::thread stopper;
+    int received = 0;
+    while (!done) {
+      timespec wait{0, 200 * 1000 * 1000};
+      const int sig = sigtimedwait(&signals, nullptr, &wait);
+      if (sig <= 0) continue;
+      if (received++ == 0) {
+        std::cerr << "model_server: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": not taking new requests; running ones get "
+                  << a.shutdown_grace << " s to finish (signal again to cancel them now)" << std::endl;
+        stopper = std::thread([&] { server.shutdown(std::chrono::milliseconds(static_cast<int64_t>(a.shutdown_grace * 1000))); });
+      } else {
+        std::cerr << "model_server: cancelling running requests" << std::endl;
+        sched.cancel_all();
+      }
+    }
+    if (stopper.joinable()) stopper.join();
+  });
+  server.serve();
+  done = true;
+  signal_thread.join();
+  sched.stop();
+  std::cerr << "model_server: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace tsc
