@@ -20,6 +20,8 @@ std::string generate_cuda_source(const KernelPlan& p, const std::string& model_n
     << "  static constexpr int kGroup = " << p.group << ";\n"
     << "  static constexpr int kRotaryDim = " << p.rotary_dim << ";\n"
     << "  static constexpr int kRopeInterleaved = " << (p.rope_interleaved ? 1 : 0) << ";\n"
+    << "  static constexpr int kNorm = " << p.norm << ";\n"
+    << "  static constexpr int kActivation = " << p.activation << ";\n"
     << "  using Weight = " << weight << ";\n"
     << "};\n"
     << "}  // namespace\n\n"

@@ -45,6 +45,10 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   p.group = s.num_attention_heads / s.num_key_value_heads;
   p.rotary_dim = s.position == PositionKind::kRope ? s.rotary_dim : 0;
   p.rope_interleaved = s.rope_interleaved;
+  p.norm = s.norm == NormKind::kRMSNorm ? 1 : 0;
+  p.activation = s.mlp_gated ? 2 : (s.activation == Activation::kGeluTanh ? 0 : 1);
+  if (s.mlp_gated && s.activation != Activation::kSilu)
+    throw Error("gated MLP with activation " + activation_name(s.activation) + " is not supported by the kernels", "tsc supports SiLU-gated (Llama) and GELU (GPT-2) MLPs");
   const std::string k = p.key();
   p.kernels = {"linear_" + dtype_name(b.weight_dtype), "embed_" + dtype_name(b.weight_dtype), s.norm == NormKind::kLayerNorm ? "layernorm" : "rmsnorm",
                "kv_append_hd" + std::to_string(p.head_dim) + "_ps" + std::to_string(p.page_size),
@@ -61,7 +65,8 @@ std::string plan_to_text(const KernelPlan& p) {
   o << "  weight_dtype: " << dtype_name(p.build.weight_dtype) << "\n";
   o << "  kv_dtype: " << dtype_name(p.build.kv_dtype) << "\n";
   o << "  HEAD_DIM: " << p.head_dim << "\n  PAGE_SIZE: " << p.page_size << "\n  TOP_K: " << p.top_k << "\n  GROUP: " << p.group
-    << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0) << "\n";
+    << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0)
+    << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";
   for (auto& k : p.kernels) o << "  kernel " << k << "\n";
   return o.str();

@@ -13,6 +13,8 @@ struct KernelPlan {
   BuildOptions build;          // recorded in the executable
   int64_t head_dim = 0, page_size = 0, top_k = 0, group = 0, rotary_dim = 0;
   bool rope_interleaved = false;
+  int norm = 0;        // 0 LayerNorm, 1 RMSNorm (selects the fused projections' prologue)
+  int activation = 0;  // 0 gelu_tanh, 1 gelu (erf), 2 silu-gated
   std::vector<std::string> kernels;  // names carrying the specialization key
   // "hd64_ps16_k64_g3_rd64_f16": the key in generated file and kernel names.
   std::string key() const;

@@ -36,6 +36,8 @@ class Backend {
   // instead of logits; the CUDA backend computes it on the device and replays CUDA graphs.
   virtual void forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids);
   virtual const SelectionCounters& counters() const = 0;
+  // Makes storage for page ids [0, n) resident (the CUDA backend maps GPU memory on demand).
+  virtual void ensure_pages(int64_t n) {}
   // Copies page src to page dst in every layer (K, V and key bounds): copy-on-write of shared pages.
   virtual void copy_page(int32_t src, int32_t dst) = 0;
   virtual const char* name() const = 0;
@@ -43,7 +45,8 @@ class Backend {
   virtual int64_t device_memory_used() const { return -1; }
 };
 
-// The CPU backend over the generated kernel table linked into this executable.
+// The CPU backend over the generated kernel table linked into this executable. num_pages counts storage
+// pages, the scratch page 0 included (PagePool::storage_pages()).
 std::unique_ptr<Backend> make_cpu_backend(const Payload& payload, int64_t num_pages);
 // The CUDA backend (runtime/engine/cuda_backend.cpp, linked into CUDA-target executables only).
 std::unique_ptr<Backend> make_cuda_backend(const Payload& payload, int64_t num_pages) __attribute__((weak));

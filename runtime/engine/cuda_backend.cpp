@@ -1,11 +1,14 @@
 // CUDA backend: the decoder forward pass over the generated CUDA kernel table and cuBLAS, weights and
 // paged KV cache in device memory; host work per step is one metadata upload and the kernel launches.
 #include <cublas_v2.h>
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <tuple>
@@ -107,6 +110,7 @@ class CudaBackend : public Backend {
   }
 
   ~CudaBackend() override {
+    print_profile();
     for (void* w : owned_) cudaFree(w);
     if (stats_dev_) cudaFree(stats_dev_);
     if (blas_) cublasDestroy(blas_);
@@ -322,7 +326,9 @@ class CudaBackend : public Backend {
     if (!g.exec) {
       cudaGraph_t graph = nullptr;
       check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "capturing a CUDA graph");
+      capturing_ = true;
       launch(st, g.meta.as<int32_t>(), greedy);
+      capturing_ = false;
       check(cudaStreamEndCapture(stream_, &graph), "capturing a CUDA graph");
       check(cudaGraphInstantiate(&g.exec, graph, 0), "instantiating a CUDA graph");
       cudaGraphDestroy(graph);
@@ -339,55 +345,86 @@ class CudaBackend : public Backend {
     const int64_t T = st.T, R = st.R;
     const int64_t QKV = Q_ + 2 * KV_, U = s_.mlp_gated ? 2 * I_ : I_;
     const void* pos_table = s_.position == PositionKind::kLearned ? dev_weight("embed_positions") : nullptr;
-    check(kt_->embed(d_tok, d_pos, static_cast<int32_t>(T), dev_weight("embed_tokens"), pos_table, static_cast<int32_t>(H_), x_.as<float>(), stream_), "embed");
+    if (profiling_ && !capturing_) {
+      if (prof_begin_) cudaEventDestroy(prof_begin_);
+      check(cudaEventCreate(&prof_begin_), "profiling");
+      check(cudaEventRecord(prof_begin_, stream_), "profiling");
+    }
+    prof_check(kt_->embed(d_tok, d_pos, static_cast<int32_t>(T), dev_weight("embed_tokens"), pos_table, static_cast<int32_t>(H_), x_.as<float>(), stream_), "embed");
     const float eps = static_cast<float>(s_.norm_eps);
     const int32_t rms = s_.norm == NormKind::kRMSNorm ? 1 : 0;
     const float* inv_freq = s_.position == PositionKind::kRope ? static_cast<const float*>(dev_weight("rope_inv_freq")) : nullptr;
     const void* delta = nullptr;
-    for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
-      const LayerDev& L = layers_[l];
-      check(kt_->add_norm(x_.as<float>(), delta, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), h_.p, stream_), "add_norm");
-      linear(h_.p, T, H_, L.qkv_w, L.qkv_b, QKV, qkv_.p, 0);
-      cuda::RopeQArgs rq{qkv_.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, inv_freq};
-      check(kt_->rope_q(rq, stream_), "rope_q");
-      cuda::AppendArgs ap{qkv_.p, static_cast<int32_t>(QKV), static_cast<int32_t>(s_.num_attention_heads), static_cast<int32_t>(s_.num_key_value_heads),
-                          d_pos, inv_freq, d_units, static_cast<int32_t>(st.num_units)};
-      check(kt_->append_kv(ap, L.kv, stream_), "append_kv");
+    // Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer; the residual stream x is
+    // updated by the projections' epilogues. Larger steps use cuBLAS and separate norm kernels.
+    const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0;
+    auto decode_runs = [&](int64_t l, const float* rope) {
       for (size_t r = 0; r < st.decode_runs.size(); ++r) {
         const auto [i, j] = st.decode_runs[r];
         const int32_t budget = l < o_.dense_layers ? 0 : st.run_budget[r];
         cuda::DecodeArgs da{qkv_.p, static_cast<int32_t>(QKV), dd_row + i, attn_.p, static_cast<int32_t>(Q_), static_cast<int32_t>(j - i),
                             static_cast<int32_t>(s_.num_attention_heads), dd_pt + i * st.max_pages, st.max_pages, dd_lens + i,
                             static_cast<float>(s_.attention_scale), budget, st.splits, part_o_.as<float>(), part_ml_.as<float>(),
-                            counters_buf_.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l};
-        check(kt_->decode_attention(da, L.kv, stream_), "decode_attention");
+                            counters_buf_.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l, rope};
+        prof_check(kt_->decode_attention(da, layers_[l].kv, stream_), "decode_attention");
       }
+    };
+    for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
+      const LayerDev& L = layers_[l];
+      cuda::AppendArgs ap{qkv_.p, static_cast<int32_t>(QKV), static_cast<int32_t>(s_.num_attention_heads), static_cast<int32_t>(s_.num_key_value_heads),
+                          d_pos, inv_freq, d_units, static_cast<int32_t>(st.num_units)};
+      if (fused) {
+        const int32_t t = static_cast<int32_t>(T);
+        cuda::GemvArgs qa{x_.p, t, static_cast<int32_t>(H_), L.qkv_w, L.qkv_b, static_cast<int32_t>(QKV), qkv_.p, L.attn_norm_w, L.attn_norm_b, nullptr, eps};
+        prof_check(kt_->gemv_fused(cuda::kRoleQkv, qa, stream_), "qkv projection");
+        prof_check(kt_->append_kv(ap, L.kv, stream_), "append_kv");
+        decode_runs(l, inv_freq);
+        cuda::GemvArgs oa{attn_.p, t, static_cast<int32_t>(Q_), L.o_w, L.o_b, static_cast<int32_t>(H_), x_.p, nullptr, nullptr, nullptr, eps};
+        prof_check(kt_->gemv_fused(cuda::kRoleOut, oa, stream_), "out projection");
+        cuda::GemvArgs ua{x_.p, t, static_cast<int32_t>(H_), L.up_w, L.up_b, static_cast<int32_t>(U), up_.p, L.mlp_norm_w, L.mlp_norm_b, nullptr, eps};
+        prof_check(kt_->gemv_fused(cuda::kRoleUp, ua, stream_), "up projection");
+        cuda::GemvArgs dn{up_.p, t, static_cast<int32_t>(I_), L.down_w, L.down_b, static_cast<int32_t>(H_), x_.p, nullptr, nullptr, nullptr, eps};
+        prof_check(kt_->gemv_fused(cuda::kRoleDown, dn, stream_), "down projection");
+        continue;
+      }
+      prof_check(kt_->add_norm(x_.as<float>(), delta, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), h_.p, stream_), "add_norm");
+      linear(h_.p, T, H_, L.qkv_w, L.qkv_b, QKV, qkv_.p, 0);
+      cuda::RopeQArgs rq{qkv_.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, inv_freq};
+      prof_check(kt_->rope_q(rq, stream_), "rope_q");
+      prof_check(kt_->append_kv(ap, L.kv, stream_), "append_kv");
+      decode_runs(l, nullptr);
       if (st.np > 0) {
         cuda::PrefillArgs pa{qkv_.p, static_cast<int32_t>(QKV), attn_.p, static_cast<int32_t>(Q_), static_cast<int32_t>(st.np),
                              static_cast<int32_t>(s_.num_attention_heads), dp_start, dp_len, dp_kv, dp_pt, st.max_pages, st.max_q,
                              static_cast<float>(s_.attention_scale)};
-        check(kt_->prefill_attention(pa, L.kv, stream_), "prefill_attention");
+        prof_check(kt_->prefill_attention(pa, L.kv, stream_), "prefill_attention");
       }
       linear(attn_.p, T, Q_, L.o_w, L.o_b, H_, o_buf_.p, 0);
-      check(kt_->add_norm(x_.as<float>(), o_buf_.p, L.mlp_norm_w, L.mlp_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), h_.p, stream_), "add_norm");
+      prof_check(kt_->add_norm(x_.as<float>(), o_buf_.p, L.mlp_norm_w, L.mlp_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), h_.p, stream_), "add_norm");
       if (s_.mlp_gated) {
         linear(h_.p, T, H_, L.up_w, nullptr, U, up_.p, 0);
-        check(kt_->silu_mul(up_.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), act_.p, stream_), "silu_mul");
+        prof_check(kt_->silu_mul(up_.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), act_.p, stream_), "silu_mul");
       } else {
         linear(h_.p, T, H_, L.up_w, nullptr, U, act_.p, 0);
-        check(kt_->bias_act(act_.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), s_.activation == Activation::kGeluTanh ? 1 : 2, stream_), "bias_act");
+        prof_check(kt_->bias_act(act_.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), s_.activation == Activation::kGeluTanh ? 1 : 2, stream_), "bias_act");
       }
       linear(act_.p, T, I_, L.down_w, L.down_b, H_, mlp_.p, 0);
       delta = mlp_.p;
     }
     const float* fw = p_.has("final_norm_w") ? static_cast<const float*>(dev_weight("final_norm_w")) : nullptr;
     const float* fb = p_.has("final_norm_b") ? static_cast<const float*>(dev_weight("final_norm_b")) : nullptr;
-    check(kt_->add_norm(x_.as<float>(), delta, fw, fb, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), h_.p, stream_), "final norm");
-    check(kt_->gather_rows(h_.p, d_rows, static_cast<int32_t>(R), static_cast<int32_t>(H_), sel_.p, stream_), "gather_rows");
     const float* head_b = p_.has("lm_head_b") ? static_cast<const float*>(dev_weight("lm_head_b")) : nullptr;
-    linear(sel_.p, R, H_, dev_weight("lm_head"), head_b, V_, logits_dev_.p, 1);
+    if (fused) {
+      // Every row of a pure decode step needs logits: the head reads the residual stream directly.
+      cuda::GemvArgs ha{x_.p, static_cast<int32_t>(T), static_cast<int32_t>(H_), dev_weight("lm_head"), head_b, static_cast<int32_t>(V_), logits_dev_.p, fw, fb, nullptr, eps};
+      prof_check(kt_->gemv_fused(cuda::kRoleHead, ha, stream_), "lm head");
+    } else {
+      prof_check(kt_->add_norm(x_.as<float>(), delta, fw, fb, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), h_.p, stream_), "final norm");
+      prof_check(kt_->gather_rows(h_.p, d_rows, static_cast<int32_t>(R), static_cast<int32_t>(H_), sel_.p, stream_), "gather_rows");
+      linear(sel_.p, R, H_, dev_weight("lm_head"), head_b, V_, logits_dev_.p, 1);
+    }
     if (greedy) {
-      check(kt_->argmax(logits_dev_.as<float>(), static_cast<int32_t>(R), static_cast<int32_t>(V_), ids_dev_.as<int32_t>(), stream_), "argmax");
+      prof_check(kt_->argmax(logits_dev_.as<float>(), static_cast<int32_t>(R), static_cast<int32_t>(V_), ids_dev_.as<int32_t>(), stream_), "argmax");
       check(cudaMemcpyAsync(host_out_, ids_dev_.p, static_cast<size_t>(R) * 4, cudaMemcpyDeviceToHost, stream_), "downloading token ids");
     } else {
       check(cudaMemcpyAsync(host_out_, logits_dev_.p, static_cast<size_t>(R * V_) * 4, cudaMemcpyDeviceToHost, stream_), "downloading logits");
@@ -525,20 +562,102 @@ class CudaBackend : public Backend {
     }
   }
 
-  // One page beyond the pool is a scratch page: padding rows of graph buckets write there.
+  // Page 0 is the pool's scratch page: padding rows of graph buckets write there.
   void alloc_kv() {
-    scratch_page_ = static_cast<int32_t>(num_pages_);
+    scratch_page_ = 0;
     max_pages_cap_ = (o_.max_seq_len + o_.page_size - 1) / o_.page_size;
     if (const char* g = std::getenv("TSC_CUDA_GRAPHS")) graphs_enabled_ = std::string(g) != "0";
-    const int64_t pages = num_pages_ + 1;
+    if (profiling_) graphs_enabled_ = false;  // per-launch events need eager steps
+    // Address space for every page up front; physical memory mapped as pages are first used
+    // (ensure_pages), so a large --kv-memory costs nothing until the cache fills.
+    vmm_ = Vmm::load();
     for (auto& L : layers_) {
-      void *k = nullptr, *v = nullptr, *b = nullptr;
-      check(cudaMalloc(&k, page_bytes() * pages), "allocating the KV cache (lower --kv-memory)");
-      check(cudaMalloc(&v, page_bytes() * pages), "allocating the KV cache (lower --kv-memory)");
-      check(cudaMalloc(&b, bound_bytes() * pages), "allocating the KV cache (lower --kv-memory)");
-      owned_.insert(owned_.end(), {k, v, b});
+      void* k = kv_array(page_bytes());
+      void* v = kv_array(page_bytes());
+      void* b = kv_array(bound_bytes());
       L.kv = cuda::KvLayerDev{k, v, b, static_cast<int32_t>(s_.num_key_value_heads)};
     }
+    ensure_pages(1);
+  }
+
+ public:
+  void ensure_pages(int64_t n) override {
+    if (n <= mapped_pages_) return;
+    for (auto& a : arrays_) a.grow(n, vmm_);
+    mapped_pages_ = n;
+  }
+
+ private:
+  // CUDA virtual memory management through driver entry points (no link-time libcuda dependency).
+  struct Vmm {
+    using Reserve = CUresult (*)(CUdeviceptr*, size_t, size_t, CUdeviceptr, unsigned long long);
+    using Create = CUresult (*)(CUmemGenericAllocationHandle*, size_t, const CUmemAllocationProp*, unsigned long long);
+    using Map = CUresult (*)(CUdeviceptr, size_t, size_t, CUmemGenericAllocationHandle, unsigned long long);
+    using Access = CUresult (*)(CUdeviceptr, size_t, const CUmemAccessDesc*, size_t);
+    using Gran = CUresult (*)(size_t*, const CUmemAllocationProp*, CUmemAllocationGranularity_flags);
+    Reserve reserve = nullptr;
+    Create create = nullptr;
+    Map map = nullptr;
+    Access access = nullptr;
+    size_t granularity = 0;
+    CUmemAllocationProp prop{};
+    static Vmm load() {
+      Vmm v;
+      auto get = [](const char* name, void** fn) {
+        cudaDriverEntryPointQueryResult q;
+        return cudaGetDriverEntryPoint(name, fn, cudaEnableDefault, &q) == cudaSuccess && q == cudaDriverEntryPointSuccess && *fn;
+      };
+      Gran gran = nullptr;
+      if (!get("cuMemAddressReserve", reinterpret_cast<void**>(&v.reserve)) || !get("cuMemCreate", reinterpret_cast<void**>(&v.create)) ||
+          !get("cuMemMap", reinterpret_cast<void**>(&v.map)) || !get("cuMemSetAccess", reinterpret_cast<void**>(&v.access)) ||
+          !get("cuMemGetAllocationGranularity", reinterpret_cast<void**>(&gran)))
+        return Vmm{};
+      v.prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+      v.prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+      v.prop.location.id = 0;
+      if (gran(&v.granularity, &v.prop, CU_MEM_ALLOC_GRANULARITY_MINIMUM) != CUDA_SUCCESS) return Vmm{};
+      return v;
+    }
+    bool ok() const { return reserve != nullptr; }
+  };
+  struct KvArray {
+    CUdeviceptr base = 0;
+    size_t elem_bytes = 0, reserved = 0, mapped = 0;
+    void grow(int64_t pages, const Vmm& vmm) {
+      const size_t want = static_cast<size_t>(pages) * elem_bytes;
+      if (want <= mapped) return;
+      const size_t g = vmm.granularity;
+      const size_t to = std::min(reserved, (want + g - 1) / g * g);
+      CUmemGenericAllocationHandle h;
+      if (vmm.create(&h, to - mapped, &vmm.prop, 0) != CUDA_SUCCESS)
+        throw Error("out of GPU memory growing the KV cache to " + std::to_string(pages) + " pages", "serve fewer or shorter sequences, or lower --kv-memory");
+      if (vmm.map(base + mapped, to - mapped, 0, h, 0) != CUDA_SUCCESS) throw Error("mapping KV-cache memory failed", "this is a bug in tsc's CUDA backend");
+      CUmemAccessDesc acc{};
+      acc.location = vmm.prop.location;
+      acc.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+      if (vmm.access(base + mapped, to - mapped, &acc, 1) != CUDA_SUCCESS) throw Error("enabling KV-cache memory failed", "this is a bug in tsc's CUDA backend");
+      mapped = to;
+    }
+  };
+  Vmm vmm_;
+  std::vector<KvArray> arrays_;
+  int64_t mapped_pages_ = 0;
+
+  // One KV array of num_pages_ pages: reserved address space where the driver supports it, else cudaMalloc.
+  void* kv_array(size_t elem_bytes) {
+    if (!vmm_.ok()) {
+      void* p = nullptr;
+      check(cudaMalloc(&p, elem_bytes * num_pages_), "allocating the KV cache (lower --kv-memory)");
+      owned_.push_back(p);
+      return p;
+    }
+    KvArray a;
+    a.elem_bytes = elem_bytes;
+    a.reserved = (elem_bytes * num_pages_ + vmm_.granularity - 1) / vmm_.granularity * vmm_.granularity;
+    if (vmm_.reserve(&a.base, a.reserved, 0, 0, 0) != CUDA_SUCCESS)
+      throw Error("reserving address space for the KV cache failed", "lower --kv-memory");
+    arrays_.push_back(a);
+    return reinterpret_cast<void*>(a.base);
   }
 
 
@@ -551,11 +670,42 @@ class CudaBackend : public Backend {
     return static_cast<int32_t>(std::clamp<int64_t>(s, 1, 32));
   }
 
+  // TSC_PROFILE=1: eager steps time every launch with CUDA events (per kernel family), printed at exit.
+  bool profiling_ = std::getenv("TSC_PROFILE") != nullptr;
+  bool capturing_ = false;
+  struct ProfEntry { double ms = 0; int64_t calls = 0; };
+  std::map<std::string, ProfEntry> prof_;
+  cudaEvent_t prof_begin_ = nullptr;
+  void prof_check(cudaError_t e, const char* what) {
+    check(e, what);
+    if (!profiling_ || capturing_) return;
+    cudaEvent_t end;
+    check(cudaEventCreate(&end), "profiling");
+    check(cudaEventRecord(end, stream_), "profiling");
+    check(cudaEventSynchronize(end), "profiling");
+    float ms = 0;
+    if (prof_begin_) cudaEventElapsedTime(&ms, prof_begin_, end);
+    auto& p = prof_[what];
+    p.ms += ms;
+    ++p.calls;
+    if (prof_begin_) cudaEventDestroy(prof_begin_);
+    prof_begin_ = end;
+  }
+  void print_profile() const {
+    if (prof_.empty()) return;
+    double total = 0;
+    for (auto& [k, v] : prof_) total += v.ms;
+    std::fprintf(stderr, "tsc profile (eager steps, CUDA events between launches):\n");
+    for (auto& [k, v] : prof_)
+      std::fprintf(stderr, "  %-20s %10.3f ms %8lld calls %8.1f us/call %5.1f%%\n", k.c_str(), v.ms, static_cast<long long>(v.calls),
+                   1000.0 * v.ms / static_cast<double>(std::max<int64_t>(v.calls, 1)), 100.0 * v.ms / std::max(total, 1e-9));
+  }
+
   // y[M, N] = x[M, K] W[N, K]^T (+ bias): generated GEMV for small M, cuBLAS otherwise.
   void linear(const void* x, int64_t M, int64_t K, const void* W, const float* bias, int64_t N, void* y, int32_t out_f32) {
     if (M == 0) return;
     if (M <= 8 && K % 8 == 0) {
-      check(kt_->gemv(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W, bias, static_cast<int32_t>(N), y, out_f32, stream_), "gemv");
+      prof_check(kt_->gemv(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W, bias, static_cast<int32_t>(N), y, out_f32, stream_), "gemv");
       return;
     }
     const float alpha = 1.f, beta = 0.f;
@@ -565,9 +715,10 @@ class CudaBackend : public Backend {
                        static_cast<int>(K), x, t, static_cast<int>(K), &beta, y, out_f32 ? CUDA_R_32F : t, static_cast<int>(N),
                        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
           "cublasGemmEx");
+    prof_check(cudaSuccess, "cublas gemm");
     if (bias) {
       if (out_f32) throw Error("LM head bias with cuBLAS output is not supported", "this is a bug in tsc's CUDA backend");
-      check(kt_->bias_act(y, bias, static_cast<int32_t>(M), static_cast<int32_t>(N), 0, stream_), "bias");
+      prof_check(kt_->bias_act(y, bias, static_cast<int32_t>(M), static_cast<int32_t>(N), 0, stream_), "bias");
     }
   }
 };

@@ -32,8 +32,8 @@ Engine::Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt)
       pool_(kv_pool_pages(payload_->spec(), payload_->options(), with_default_memory(*payload_, opt))),
       kv_(pool_, payload_->options().page_size) {
   const std::string& t = payload_->options().target;
-  if (t == "cpu") backend_ = make_cpu_backend(*payload_, pool_.num_pages());
-  else if (t == "cuda" && make_cuda_backend) backend_ = make_cuda_backend(*payload_, pool_.num_pages());
+  if (t == "cpu") backend_ = make_cpu_backend(*payload_, pool_.storage_pages());
+  else if (t == "cuda" && make_cuda_backend) backend_ = make_cuda_backend(*payload_, pool_.storage_pages());
   else throw Error("this runtime cannot run target '" + t + "'", "rebuild the executable with tsc for this machine");
 }
 
@@ -86,6 +86,7 @@ void Engine::prepare(std::span<const StepSeq> seqs) {
     }
     kv_.reserve(*s.kv, s.n);
   }
+  backend_->ensure_pages(pool_.high_water());
 }
 
 }  // namespace tsc

@@ -1,13 +1,16 @@
 // PagePool and KvManager.
 #include "runtime/kv/page_pool.h"
 
+#include <algorithm>
+
 #include "runtime/core/error.h"
 
 namespace tsc {
 
-PagePool::PagePool(int64_t num_pages) : refs_(static_cast<size_t>(num_pages), 0) {
+PagePool::PagePool(int64_t num_pages) : refs_(static_cast<size_t>(num_pages) + 1, 0) {
   free_.reserve(static_cast<size_t>(num_pages));
-  for (int64_t p = num_pages - 1; p >= 0; --p) free_.push_back(static_cast<int32_t>(p));
+  for (int64_t p = num_pages; p >= 1; --p) free_.push_back(static_cast<int32_t>(p));
+  refs_[0] = 1;  // the scratch page, never free
 }
 
 std::optional<int32_t> PagePool::alloc() {
@@ -15,6 +18,7 @@ std::optional<int32_t> PagePool::alloc() {
   int32_t p = free_.back();
   free_.pop_back();
   refs_[p] = 1;
+  high_water_ = std::max<int64_t>(high_water_, p + 1);
   return p;
 }
 

@@ -7,13 +7,18 @@
 
 namespace tsc {
 
+// Page id 0 is never handed out: it is the backends' scratch page (padding rows of CUDA-graph batches
+// write there), so storage holds storage_pages() = num_pages() + 1 pages.
 class PagePool {
  public:
   explicit PagePool(int64_t num_pages);
   std::optional<int32_t> alloc();          // refcount 1, or nullopt when none is free
   void retain(int32_t page);               // another owner
   void release(int32_t page);              // drops one owner; the page is free at 0
-  int64_t num_pages() const { return static_cast<int64_t>(refs_.size()); }
+  int64_t num_pages() const { return static_cast<int64_t>(refs_.size()) - 1; }
+  int64_t storage_pages() const { return static_cast<int64_t>(refs_.size()); }
+  // Highest page id handed out so far, plus one (storage that has ever been touched).
+  int64_t high_water() const { return high_water_; }
   int64_t free_pages() const { return static_cast<int64_t>(free_.size()); }
   int64_t used_pages() const { return num_pages() - free_pages(); }
   int32_t refcount(int32_t page) const { return refs_.at(page); }
@@ -21,6 +26,7 @@ class PagePool {
  private:
   std::vector<int32_t> refs_;
   std::vector<int32_t> free_;  // stack; lowest ids handed out first
+  int64_t high_water_ = 1;
 };
 
 // One sequence's cache: its pages in token order and the number of tokens they hold.

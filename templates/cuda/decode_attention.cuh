@@ -5,6 +5,7 @@
 #pragma once
 #include "templates/cuda/common.cuh"
 #include "templates/cuda/kernel_table.h"
+#include "templates/cuda/rope_kv.cuh"
 
 namespace tsc::cuda {
 
@@ -21,8 +22,9 @@ __device__ __forceinline__ void merge_weights(float m1, float m2, float& w1, flo
 // Dynamic shared memory: scores of up to max_pages pages (float).
 inline size_t decode_smem_bytes_for(int32_t max_pages) { return static_cast<size_t>(max_pages) * sizeof(float); }
 
-// grid: (num_splits, hkv, batch); block: kDecodeThreads.
-template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT>
+// grid: (num_splits, hkv, batch); block: kDecodeThreads. RD/INTERLEAVED: rotary applied to q here when
+// a.inv_freq is set (the query sits at position len - 1).
+template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
 __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(DecodeArgs a, KvLayerDev kv) {
   static_assert(D % 8 == 0 && D / 8 <= 32 && 32 % (D / 8) == 0, "head_dim must be 8..256, 256/8 dividing 32 lanes");
   constexpr int LPK = D / 8;     // lanes per key: each lane holds 8 channels (one 16-byte load)
@@ -45,6 +47,22 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
   const T* qg = static_cast<const T*>(a.q) + static_cast<int64_t>(a.q_row[b]) * a.q_stride + h * GROUP * D;
   for (int i = tid; i < GROUP * D; i += kDecodeThreads) q_s[i / D][i % D] = Elem<T>::to_float(qg[i]);
   __syncthreads();
+  if constexpr (RD > 0) {
+    if (a.inv_freq) {
+      // Same arithmetic as rope_q_kernel (fp32 angle, rotate, round to T) so both paths agree.
+      const float p = static_cast<float>(len - 1);
+      for (int idx = tid; idx < GROUP * (RD / 2); idx += kDecodeThreads) {
+        const int g = idx / (RD / 2), i = idx % (RD / 2);
+        const int ca = INTERLEAVED ? 2 * i : i, cb = INTERLEAVED ? 2 * i + 1 : i + RD / 2;
+        float sn, cs;
+        rope_sincos(p * a.inv_freq[i], &sn, &cs);
+        const float x0 = q_s[g][ca], x1 = q_s[g][cb];
+        q_s[g][ca] = Elem<T>::to_float(Elem<T>::from_float(x0 * cs - x1 * sn));
+        q_s[g][cb] = Elem<T>::to_float(Elem<T>::from_float(x1 * cs + x0 * sn));
+      }
+      __syncthreads();
+    }
+  }
 
   const int sg = lane / LPK, sl = lane % LPK;  // key slot within the warp, channel chunk within the key
   float qr[GROUP][8];

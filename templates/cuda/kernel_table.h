@@ -59,6 +59,7 @@ struct DecodeArgs {
   float* part_ml;           // scratch [batch, hq, num_splits, 2]
   int32_t* counters;        // scratch [batch, hkv], zero; the last split block of each resets it
   unsigned long long* stats;  // [3] pages total, scored, kept (accumulated), or null
+  const float* inv_freq;    // non-null: rotate q here (pure decode steps skip the rope_q kernel)
 };
 
 // Prefill: causal attention of each sequence's new tokens over its cache (new tokens included).
@@ -76,9 +77,28 @@ struct PrefillArgs {
   float scale;
 };
 
+// A decode-sized projection with its neighbours fused in (templates/cuda/gemv_fused.cuh).
+struct GemvArgs {
+  const void* in;        // kProNone: T [M, K]; norms: float x [M, K]; kProSiluMul: T [M, 2K] = [gate | up]
+  int32_t M, K;
+  const void* W;         // [N, K]
+  const float* bias;     // [N] or null
+  int32_t N;
+  void* out;             // T or float [M, N]; kEpiResidual: float x [M, N] (+=)
+  const float* norm_w;   // [K]
+  const float* norm_b;   // [K] or null
+  const float* in_bias;  // kProSiluMul: bias of [gate | up] [2K] or null
+  float eps;
+};
+
+
+// Roles of the fused decode projections (templates/cuda/gemv_fused.cuh); the prologue and epilogue of
+// each follow from the model's norm and activation, which are compile-time constants.
+enum GemvRole : int32_t { kRoleQkv = 0, kRoleOut = 1, kRoleUp = 2, kRoleDown = 3, kRoleHead = 4 };
+
 struct KernelTable {
   const char* key;  // "hd64_ps16_k64_g8_rd64_f16"
-  int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype;
+  int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype, norm, activation;
 
   // x[T, H] (f32) = E[tok] (+ P[pos]) ; E, P in the weight type.
   cudaError_t (*embed)(const int32_t* tok, const int32_t* pos, int32_t T, const void* E, const void* P, int32_t H,
@@ -101,6 +121,8 @@ struct KernelTable {
   cudaError_t (*gather_rows)(const void* x, const int32_t* rows, int32_t R, int32_t H, void* out, cudaStream_t s);
   // Dynamic shared memory the decode kernel needs for max_pages pages (checked against the device).
   size_t (*decode_smem_bytes)(int32_t max_pages);
+  // Decode-sized projections (M <= 8) with norm / gating prologues and residual epilogues fused.
+  cudaError_t (*gemv_fused)(int32_t role, const GemvArgs& a, cudaStream_t s);
   // ids[r] = argmax logits[r, :] (float32 [R, V]), ties to the lowest id.
   cudaError_t (*argmax)(const float* logits, int32_t R, int32_t V, int32_t* ids, cudaStream_t s);
 };

@@ -4,6 +4,7 @@
 #include "templates/cuda/decode_attention.cuh"
 #include "templates/cuda/elementwise.cuh"
 #include "templates/cuda/gemv.cuh"
+#include "templates/cuda/gemv_fused.cuh"
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/prefill_attention.cuh"
 #include "templates/cuda/rope_kv.cuh"
@@ -15,13 +16,18 @@ template <typename T> constexpr int32_t dtype_code();
 template <> constexpr int32_t dtype_code<half>() { return 10; }
 template <> constexpr int32_t dtype_code<__nv_bfloat16>() { return 16; }
 
-// Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, `using Weight`.
+// Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
+// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated), `using Weight`.
 template <typename Config>
 struct Kernels {
   using T = typename Config::Weight;
   static constexpr int D = Config::kHeadDim, PS = Config::kPageSize, K = Config::kTopK, G = Config::kGroup;
   static constexpr int RD = Config::kRotaryDim > 0 ? Config::kRotaryDim : 2;
   static constexpr bool IL = Config::kRopeInterleaved != 0, ROPE = Config::kRotaryDim > 0;
+  static constexpr int RDQ = Config::kRotaryDim;  // 0: no rotary in the decode kernel
+  static constexpr int NORM_PRO = Config::kNorm == 1 ? kProRmsNorm : kProLayerNorm;
+  static constexpr int UP_EPI = Config::kActivation == 2 ? kEpiStore : (Config::kActivation == 0 ? kEpiStoreGeluTanh : kEpiStoreGelu);
+  static constexpr int DOWN_PRO = Config::kActivation == 2 ? kProSiluMul : kProNone;
 
   static cudaError_t embed(const int32_t* tok, const int32_t* pos, int32_t n, const void* E, const void* P, int32_t H,
                            float* x, cudaStream_t s) {
@@ -83,12 +89,12 @@ struct Kernels {
     const size_t smem = decode_smem_bytes_for(a.max_pages);
     static size_t configured = 0;  // raise the dynamic shared-memory limit once per kernel
     if (smem > 48 * 1024 && smem > configured) {
-      cudaError_t e = cudaFuncSetAttribute(decode_attention_kernel<T, D, PS, K, G, SELECT>,
+      cudaError_t e = cudaFuncSetAttribute(decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
       if (e != cudaSuccess) return e;
       configured = smem;
     }
-    decode_attention_kernel<T, D, PS, K, G, SELECT><<<dim3(a.num_splits, kv.num_kv_heads, a.batch), kDecodeThreads, smem, s>>>(a, kv);
+    decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL><<<dim3(a.num_splits, kv.num_kv_heads, a.batch), kDecodeThreads, smem, s>>>(a, kv);
     return cudaGetLastError();
   }
   static cudaError_t decode_attention(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s) {
@@ -118,6 +124,39 @@ struct Kernels {
     return cudaGetLastError();
   }
   static size_t decode_smem(int32_t max_pages) { return decode_smem_bytes_for(max_pages); }
+
+  template <int MAX_M, int PRO, int EPI>
+  static cudaError_t fused_launch(const GemvArgs& a, cudaStream_t s) {
+    const size_t smem = gemv_fused_smem<MAX_M>(a.K);
+    static size_t configured = 0;
+    if (smem > 48 * 1024 && smem > configured) {
+      cudaError_t e = cudaFuncSetAttribute(gemv_fused_kernel<T, MAX_M, PRO, EPI>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+      if (e != cudaSuccess) return e;
+      configured = smem;
+    }
+    gemv_fused_kernel<T, MAX_M, PRO, EPI><<<(a.N + kFusedWarps - 1) / kFusedWarps, 32 * kFusedWarps, smem, s>>>(a);
+    return cudaGetLastError();
+  }
+  template <int PRO, int EPI>
+  static cudaError_t fused_m(const GemvArgs& a, cudaStream_t s) {
+    if (a.M == 1) return fused_launch<1, PRO, EPI>(a, s);
+    if (a.M <= 2) return fused_launch<2, PRO, EPI>(a, s);
+    if (a.M <= 4) return fused_launch<4, PRO, EPI>(a, s);
+    if (a.M <= 8) return fused_launch<8, PRO, EPI>(a, s);
+    return cudaErrorInvalidValue;
+  }
+  static cudaError_t gemv_fused(int32_t role, const GemvArgs& a, cudaStream_t s) {
+    if (a.M <= 0 || a.N <= 0) return cudaSuccess;
+    if (a.K % 8 != 0) return cudaErrorInvalidValue;
+    switch (role) {
+      case kRoleQkv: return fused_m<NORM_PRO, kEpiStore>(a, s);
+      case kRoleOut: return fused_m<kProNone, kEpiResidual>(a, s);
+      case kRoleUp: return fused_m<NORM_PRO, UP_EPI>(a, s);
+      case kRoleDown: return fused_m<DOWN_PRO, kEpiResidual>(a, s);
+      case kRoleHead: return fused_m<NORM_PRO, kEpiStoreF32>(a, s);
+      default: return cudaErrorInvalidValue;
+    }
+  }
   static cudaError_t argmax(const float* logits, int32_t R, int32_t V, int32_t* ids, cudaStream_t s) {
     if (R == 0) return cudaSuccess;
     argmax_kernel<<<R, 256, 0, s>>>(logits, V, ids);
@@ -126,8 +165,9 @@ struct Kernels {
 
   static const KernelTable* table() {
     static const KernelTable t = {Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<T>(),
+                                  Config::kNorm, Config::kActivation,
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
-                                  &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &argmax};
+                                  &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax};
     return &t;
   }
 };

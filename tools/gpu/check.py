@@ -48,6 +48,8 @@ def row(what, result, detail=""):
 
 
 def build(model, exe, target, *extra):
+    if os.environ.get("TSC_CHECK_DRY_RUN") and target == "cuda":  # exercise this script on a machine without a GPU
+        target = "cpu"
     t0 = time.time()
     sh([TSC, model, "-o", exe, "--target", target, *extra])
     return time.time() - t0
@@ -74,8 +76,11 @@ def verdict(err, agree, tol, min_agree):
 def env_probe():
     for cmd in (["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], ["nvcc", "--version"],
                 ["sh", "-c", "ldd --version | head -1; ls /usr/lib/x86_64-linux-gnu | grep -E 'libicu|brotli|libssl' | head; nproc; free -g | head -2"]):
-        p = sh(cmd, check=False)
-        log(p.stdout.strip()[-600:])
+        try:
+            p = sh(cmd, check=False)
+            log(p.stdout.strip()[-600:])
+        except OSError as e:
+            log(f"{cmd[0]}: {e}")
 
 
 def fixtures():
@@ -86,10 +91,12 @@ def fixtures():
         d = os.path.join(WORK, "fx", n)
         os.makedirs(d, exist_ok=True)
         m = os.path.join(FIX, n, "model.onnx")
-        for target in ("cpu", "cuda"):
-            jobs.append((m, os.path.join(d, f"{target}"), target, ()))
-            # Page 4, budget up to 8, no dense layers: selection acts on 64-token inputs.
-            jobs.append((m, os.path.join(d, f"{target}_p4"), target, ("--page-size", "4", "--top-k-pages", "8", "--dense-layers", "0")))
+        p4 = ("--page-size", "4", "--top-k-pages", "8", "--dense-layers", "0")
+        for name, target, extra in (("cpu", "cpu", ()), ("cpu16", "cpu", ("--dtype", "f16")), ("cuda", "cuda", ()),
+                                    ("cpu16_p4", "cpu", ("--dtype", "f16") + p4), ("cuda_p4", "cuda", p4)):
+            # Page 4, budget up to 8, no dense layers: selection acts on 64-token inputs. cpu16 = the CPU target
+            # with the same fp16 weights as the GPU build, so that only kernel arithmetic differs.
+            jobs.append((m, os.path.join(d, name), target, extra))
     with cf.ThreadPoolExecutor(8) as ex:
         futs = {ex.submit(build, *j[:3], *j[3]): j for j in jobs}
         for f in cf.as_completed(futs):
@@ -106,15 +113,17 @@ def fixtures():
         np.save(long_ids, rng.integers(0, vocab, size=(2, 64), dtype=np.int64))
         ref = np.load(os.path.join(FIX, n, "logits.npy"))
         try:
-            cpu, gpu = os.path.join(d, "cpu"), os.path.join(d, "cuda")
+            cpu, cpu16, gpu = os.path.join(d, "cpu"), os.path.join(d, "cpu16"), os.path.join(d, "cuda")
             for mode, extra in (("prefill", ()), ("decode", ("--dense",))):
                 c = score(cpu, ids, mode, *extra)
+                c16 = score(cpu16, ids, mode, *extra)
                 g = score(gpu, ids, mode, *extra)
-                err, agree = compare(g, c)
+                err, agree = compare(g, c16)
+                ferr, fagree = compare(g, c)
                 oerr, oagree = compare(g, ref)
                 row(f"{n} {mode}{' dense' if extra else ''}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
-                    f"rel {err:.2e} argmax {agree:.3f} | vs onnxruntime rel {oerr:.2e} argmax {oagree:.3f}")
-            cpu4, gpu4 = os.path.join(d, "cpu_p4"), os.path.join(d, "cuda_p4")
+                    f"rel {err:.2e} argmax {agree:.3f} | vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f} | vs onnxruntime rel {oerr:.2e} argmax {oagree:.3f}")
+            cpu4, gpu4 = os.path.join(d, "cpu16_p4"), os.path.join(d, "cuda_p4")
             for extra in (("--dense",), ("--top-k-pages", "4")):
                 c = score(cpu4, long_ids, "decode", *extra)
                 g = score(gpu4, long_ids, "decode", *extra)
@@ -138,23 +147,32 @@ def full_models():
     for n in ("gpt2_medium", "tinyllama"):
         m = os.path.join(d, n, "model.onnx")
         try:
+            p = sh([sys.executable, "-c", "import resource, subprocess, sys, time; t = time.time(); "
+                    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+                    "print(time.time() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)", TSC, m, "--emit=spec"])
+            secs, rss_kb = p.stdout.split()
+            row(f"{n} import + lift (--emit=spec)", "ok" if float(secs) < 10 and int(rss_kb) < 2**20 else "SLOW",
+                f"{float(secs):.2f} s, max RSS {int(rss_kb) / 1024:.0f} MiB (model.onnx.data {os.path.getsize(m + '.data') / 2**30:.2f} GiB, mapped)")
             tg = build(m, os.path.join(d, n, "cuda"), "cuda", "-v")
             row(f"{n} tsc compile (cuda)", "ok" if tg <= 60 or n != "tinyllama" else "SLOW", f"{tg:.1f} s")
             tc = build(m, os.path.join(d, n, "cpu"), "cpu")
+            build(m, os.path.join(d, n, "cpu16"), "cpu", "--dtype", "f16")
             log(f"{n}: cpu build {tc:.1f} s")
             ids = os.path.join(d, n, "input_ids.npy")
             ref = np.load(os.path.join(d, n, "logits_ort.npy"))
             c = score(os.path.join(d, n, "cpu"), ids, "prefill")
+            c16 = score(os.path.join(d, n, "cpu16"), ids, "prefill")
             g = score(os.path.join(d, n, "cuda"), ids, "prefill")
             err, agree = compare(c, ref)
             row(f"{n} prefill cpu vs onnxruntime", verdict(err, agree, 1e-3, 1.0), f"rel {err:.2e} argmax {agree:.3f}")
-            err, agree = compare(g, c)
-            row(f"{n} prefill cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            err, agree = compare(g, c16)
+            ferr, fagree = compare(g, c)
+            row(f"{n} prefill cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f} | vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f}")
             vocab = ref.shape[-1]
             long_ids = os.path.join(d, n, "long_ids.npy")
             np.save(long_ids, rng.integers(0, vocab, size=(1, 96), dtype=np.int64))
             for extra in (("--dense",), ("--top-k-pages", "3")):
-                c = score(os.path.join(d, n, "cpu"), long_ids, "decode", *extra)
+                c = score(os.path.join(d, n, "cpu16"), long_ids, "decode", *extra)
                 g = score(os.path.join(d, n, "cuda"), long_ids, "decode", *extra)
                 err, agree = compare(g, c)
                 row(f"{n} decode 96 tok {' '.join(extra)} cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
@@ -178,24 +196,83 @@ def sanitizer():
                 row(f"compute-sanitizer {tool} {mode}", "FAIL", str(e)[:300])
 
 
+def kernel():
+    exe = os.path.join(WORK, "attn_bench")
+    sh(["nvcc", "-std=c++17", "-O3", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", ROOT,
+        os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+    res = []
+    for ctx in (2048, 4096, 8192, 16384, 32768):
+        p = sh([exe, "--batch", "16", "--context", str(ctx), "--budget-tokens", "2048"], check=False)
+        j = next((json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")), None)
+        if not j:
+            row(f"attn_bench ctx {ctx}", "FAIL", (p.stdout + p.stderr)[-300:])
+            continue
+        q = sh([sys.executable, os.path.join(ROOT, "tools", "gpu", "sdpa_bench.py"), "--batch", "16", "--context", str(ctx)], check=False)
+        sd = next((json.loads(l) for l in q.stdout.splitlines() if l.startswith("{")), {})
+        j.update(sd)
+        res.append(j)
+        ok = p.returncode == 0
+        row(f"attn decode b16 ctx {ctx} budget 2048", "ok" if ok else "FAIL",
+            f"sparse {j['sparse_us']:.1f} us, dense {j['dense_us']:.1f} us ({j['dense_us'] / j['sparse_us']:.2f}x), "
+            f"sdpa {sd.get('sdpa_best_us', float('nan')):.1f} us ({sd.get('sdpa_best_us', float('nan')) / j['sparse_us']:.2f}x), "
+            f"floor {j['sparse_floor_mb'] / j['sparse_us']:.2f} TB/s, err {j['sparse_err']:.1e}")
+    json.dump(res, open(os.path.join(OUT, "attn.json"), "w"), indent=1)
+
+
+def bench_json(cmd, timeout=900):
+    p = sh(cmd, check=False, timeout=timeout)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode != 0:
+        row(" ".join(os.path.basename(c) for c in cmd[:3]), "FAIL", p.stderr.strip()[-300:])
+    return out
+
+
 def bench():
     d = os.path.join(WORK, "full")
     res = []
-    for n, batches in (("tinyllama", ["1", "64"]), ("gpt2_medium", ["1"])):
+    hf = os.path.join(ROOT, "tools", "gpu", "hf_baseline.py")
+    for n, batches in (("tinyllama", ["1", "32", "64"]), ("gpt2_medium", ["1", "32"])):
         exe = os.path.join(d, n, "cuda")
         if not os.path.exists(exe):
             continue
-        p = sh([exe, "bench", "--batch", *batches, "--prompt-len", "128", "--gen", "256", "--json", "--dense"], check=False, timeout=900)
-        for line in p.stdout.splitlines():
-            if line.startswith("{"):
-                j = json.loads(line)
-                j["model"] = n
-                res.append(j)
-                row(f"bench {n} batch {j['batch']} dense", "info",
-                    f"ttft {j['ttft_ms']:.1f} ms, {j['step_ms_median']:.3f} ms/step, {j['tokens_per_s']:.0f} tok/s, mem {j['device_memory_bytes'] / 2**30:.2f} GiB")
-        if p.returncode != 0:
-            row(f"bench {n}", "FAIL", p.stderr.strip()[-300:])
+        for j in bench_json([exe, "bench", "--batch", *batches, "--prompt-len", "128", "--gen", "256", "--json", "--dense"]):
+            j["model"], j["impl"] = n, "tsc"
+            res.append(j)
+        for j in bench_json([sys.executable, hf, "--model", n, "--batch", *batches, "--prompt", "128", "--gen", "256"], timeout=1200):
+            res.append(j)
+    # Mixed workload memory: 64 requests, prompts 64..2048, 256 new tokens; HF at the same batch size.
+    exe = os.path.join(d, "tinyllama", "cuda")
+    for j in bench_json([exe, "bench", "--batch", "64", "--mixed", "--mixed-min", "64", "--mixed-max", "2048", "--gen", "256", "--json", "--dense"]):
+        j["model"], j["impl"], j["workload"] = "tinyllama", "tsc", "mixed"
+        res.append(j)
+    for j in bench_json([sys.executable, hf, "--model", "tinyllama", "--batch", "64", "--mixed", "--gen", "256"], timeout=1200):
+        j["workload"] = "mixed"
+        res.append(j)
+    for j in res:
+        row(f"bench {j['model']} {j.get('impl')} batch {j['batch']}{' mixed' if j.get('workload') else ''}", "info",
+            f"ttft {j['ttft_ms']:.1f} ms, {j.get('step_ms_median', j.get('step_ms', 0)):.3f} ms/step, {j['tokens_per_s']:.0f} tok/s, "
+            f"mem {j.get('device_memory_bytes', j.get('peak_memory_bytes', 0)) / 2**30:.2f} GiB")
     json.dump(res, open(os.path.join(OUT, "bench.json"), "w"), indent=1)
+
+
+def long_context():
+    """TinyLlama shape at 2k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one."""
+    d = os.path.join(WORK, "full", "tinyllama")
+    m = os.path.join(d, "model.onnx")
+    exe = os.path.join(d, "cuda_long")
+    build(m, exe, "cuda", "--max-seq-len", "33024", "--top-k-pages", "128", "--max-batch", "16")
+    res = []
+    for ctx in (2048, 8192, 16384, 32768):
+        for mode in (["--dense"], ["--top-k-pages", "128"]):
+            out = bench_json([exe, "bench", "--batch", "16", "--prompt-len", str(ctx - 64), "--gen", "48", "--warmup", "8", "--json", *mode], timeout=900)
+            for j in out:
+                j["context"], j["mode"] = ctx, "dense" if mode == ["--dense"] else "sparse"
+                res.append(j)
+        pair = [j for j in res if j["context"] == ctx]
+        if len(pair) == 2:
+            dn, sp = pair[0]["step_ms_median"], pair[1]["step_ms_median"]
+            row(f"tinyllama b16 ctx {ctx} decode step sparse vs dense", "info", f"dense {dn:.3f} ms, sparse {sp:.3f} ms, {dn / sp:.2f}x")
+    json.dump(res, open(os.path.join(OUT, "long.json"), "w"), indent=1)
 
 
 def main():
@@ -206,7 +283,8 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
-    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("bench", bench)):
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("bench", bench),
+                     ("long", long_context)):
         if name in skip:
             continue
         t = time.time()
