@@ -15,7 +15,7 @@ struct ServeArgs {
   std::string api_key;            // also read from $TSC_API_KEY
   std::string served_model_name;  // default: the ONNX model's folder or file name
   int64_t max_batch = 0;          // sequences in the running batch; 0 = the build's --max-batch
-  int64_t max_queue = 256;        // requests waiting for the batch; beyond: 503
+  int64_t max_queue = 1024;       // requests waiting for the batch; beyond: 503
   int64_t max_step_tokens = 512;  // tokens per engine step (decodes + prefill chunks)
   int64_t kv_memory = 0;          // bytes of KV cache; 0 = the engine's default
   bool no_prefix_cache = false;

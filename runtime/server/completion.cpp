@@ -76,6 +76,8 @@ Completion::Completion(const ServeContext& ctx, ApiRequest req) : ctx_(ctx), req
   if (req_.model && *req_.model != ctx_.model_name)
     throw ApiError{404, "The model '" + *req_.model + "' does not exist", "model", "this server serves '" + ctx_.model_name + "' (GET /v1/models)", "model_not_found"};
   return_ids_ = req_.return_token_ids.value_or(ctx_.tok == nullptr);
+  if (!ctx_.tok && !req_.stop.empty())
+    throw bad_request("this executable has no tokenizer, so it cannot match stop strings", "stop", "leave stop out, or rebuild with tsc --tokenizer DIR");
   tokenize();
   std::vector<GenerationRequest> gens;
   for (auto& p : prompts_) {

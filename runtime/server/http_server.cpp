@@ -182,6 +182,7 @@ struct HttpServer::Impl {
     svr.set_read_timeout(30, 0);
     svr.set_write_timeout(30, 0);
     svr.set_tcp_nodelay(true);  // SSE chunks are small and latency matters
+    svr.set_keep_alive_max_count(1000);  // clients pool connections; httplib's default closes after 5 requests
 
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       tl_req = ThreadRequest{clock_type::now(), std::nullopt, {}};
