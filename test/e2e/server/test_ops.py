@@ -87,8 +87,14 @@ def api_key(exe, t):
 
 def queue_full(exe, t):
     with Server(exe, "--max-batch", "1", "--max-queue", "1") as srv:
+        start = threading.Barrier(12)
+
+        def send(_):
+            start.wait()  # all at once: one runs, one waits, the rest find the queue full
+            return srv.post("/v1/completions", body(max_tokens=200))
+
         with concurrent.futures.ThreadPoolExecutor(12) as pool:
-            results = list(pool.map(lambda _: srv.post("/v1/completions", body(max_tokens=150)), range(12)))
+            results = list(pool.map(send, range(12)))
         codes = [c for c, _, _ in results]
         t.check(codes.count(200) >= 2 and codes.count(503) >= 1 and set(codes) <= {200, 503}, f"a full queue answers 503 ({codes})")
         busy = [(text, h) for c, text, h in results if c == 503]

@@ -47,11 +47,14 @@ class FakeModel : public StepModel {
  public:
   FakeModel(int64_t num_pages, int64_t page_size, int64_t vocab, int64_t max_len)
       : pool_(num_pages), kv_(pool_, page_size), ps_(page_size), vocab_(vocab), max_len_(max_len),
-        data_(static_cast<size_t>(num_pages * page_size), -1) {}
+        data_(static_cast<size_t>(pool_.storage_pages() * page_size), -1) {}
 
   void step(std::span<const StepSeq> seqs, std::vector<float>& logits) override {
     if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
     int64_t need = 0;
+    for (auto& s : seqs)
+      for (int32_t p : s.kv->pages)
+        if (p <= 0 || p >= pool_.storage_pages() || pool_.refcount(p) <= 0) throw Error("fake: step given page " + std::to_string(p));
     for (auto& s : seqs) need += pages_for(*s.kv, s.n);
     if (need > pool_.free_pages()) throw Error("fake: the KV cache is full");
     int64_t rows = 0;
@@ -65,7 +68,7 @@ class FakeModel : public StepModel {
         pool_.release(s.kv->pages[last]);
         s.kv->pages[last] = copy;
       }
-      kv_.reserve(*s.kv, s.n);
+      if (!kv_.reserve(*s.kv, s.n)) throw Error("fake: reserve failed after the capacity check");
       rows += s.all_logits ? s.n : 1;
     }
     logits.assign(static_cast<size_t>(rows * vocab_), 0.f);
@@ -73,12 +76,13 @@ class FakeModel : public StepModel {
     for (auto& s : seqs) {
       for (int64_t i = 0; i < s.n; ++i) {
         const int64_t pos = s.kv->num_tokens + i;
-        if (pool_.refcount(s.kv->pages[static_cast<size_t>(pos / ps_)]) != 1) throw Error("fake: writing into a shared page");
-        data_[static_cast<size_t>(s.kv->pages[static_cast<size_t>(pos / ps_)] * ps_ + pos % ps_)] = s.tokens[i];
+        const int32_t page = s.kv->pages.at(static_cast<size_t>(pos / ps_));
+        if (pool_.refcount(page) != 1) throw Error("fake: writing into a shared page");
+        data_.at(static_cast<size_t>(page * ps_ + pos % ps_)) = s.tokens[i];
       }
       for (int64_t i = s.all_logits ? 0 : s.n - 1; i < s.n; ++i, ++r) {
         std::vector<int32_t> hist;
-        for (int64_t p = 0; p <= s.kv->num_tokens + i; ++p) hist.push_back(data_[static_cast<size_t>(s.kv->pages[static_cast<size_t>(p / ps_)] * ps_ + p % ps_)]);
+        for (int64_t p = 0; p <= s.kv->num_tokens + i; ++p) hist.push_back(data_.at(static_cast<size_t>(s.kv->pages.at(static_cast<size_t>(p / ps_)) * ps_ + p % ps_)));
         fake_logits(hist, vocab_, logits.data() + r * vocab_);
       }
       decode_tokens += s.decode ? s.n : 0;
@@ -106,7 +110,7 @@ class FakeModel : public StepModel {
   PagePool pool_;
   KvManager kv_;
   int64_t ps_, vocab_, max_len_;
-  std::vector<int32_t> data_;  // [num_pages, page_size] token ids
+  std::vector<int32_t> data_;  // [storage_pages, page_size] token ids (page 0 is the pool's scratch page)
 };
 
 }  // namespace tsc::test

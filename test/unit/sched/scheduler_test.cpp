@@ -44,6 +44,7 @@ Result collect(RequestStream& s, std::chrono::seconds limit = std::chrono::secon
         r.logprobs[e.choice].push_back(e.token.logprob);
       } else if (e.kind == Event::Kind::kFinish) {
         r.finish[e.choice] = e.finish;
+        if (!e.error.empty()) ADD_FAILURE() << "error: " << e.error;
         ++done;
       } else {
         r.prompt = e.prompt;
