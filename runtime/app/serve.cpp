@@ -35,7 +35,7 @@ void add_serve_options(CLI::App& c, ServeArgs& a) {
   c.add_option("--kv-memory", a.kv_memory, "bytes of KV cache, e.g. 512M or 2G (default: 4 GiB on the CPU)")->transform(CLI::AsSizeValue(false));
   c.add_flag("--no-prefix-cache", a.no_prefix_cache, "do not reuse the KV pages of prompt prefixes across requests");
   c.add_option("--log-format", a.log_format, "one line per request on stderr: text, json or off")->check(CLI::IsMember({"text", "json", "off"}))->capture_default_str();
-  c.add_flag("--profile", a.profile, "add per-step timings (prefill, decode, sampling, scheduling) to /metrics");
+  c.add_flag("--profile", a.profile, "add per-step timings (prefill, decode, sampling, scheduling) to /metrics; CUDA: per-kernel times at exit");
   c.add_option("--shutdown-grace", a.shutdown_grace, "seconds running requests get to finish after SIGTERM/SIGINT before they are cancelled")->capture_default_str();
   c.add_option("--max-body", a.max_body, "largest request body in bytes; larger ones get 413")->transform(CLI::AsSizeValue(false))->capture_default_str();
 }
@@ -63,6 +63,9 @@ int cmd_serve(const ServeArgs& a) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // --profile also turns on the engine's own per-kernel timing (the CUDA backend reads TSC_PROFILE and
+  // prints its launch families' times at exit).
+  if (a.profile) setenv("TSC_PROFILE", "1", /*overwrite=*/0);
   if (a.max_batch < 0 || a.max_queue < 0 || a.max_step_tokens < 1)
     throw Error("--max-batch, --max-queue and --max-step-tokens must be positive", "e.g. --max-batch 32 --max-queue 256");
   Engine eng(Payload::open(self_exe()), EngineOptions{0, a.kv_memory});
