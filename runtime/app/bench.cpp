@@ -78,33 +78,37 @@ int cmd_bench(const BenchArgs& a) {
       if (b == 0) ttft = since_ms(tb);
     }
     const double prefill_ms = since_ms(t0);
-    std::vector<double> ms;
-    for (int64_t i = 0; i < a.gen; ++i) {
-      std::vector<StepSeq> step;
-      for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], &next[b], 1, true, budget, false});
-      auto s0 = clock_t_::now();
-      eng.step_greedy(step, ids);
-      ms.push_back(since_ms(s0));
-      next = ids;
+    // One decode run per mode on the same prefilled sequences (--modes sparse,dense compares them on one prefill).
+    for (const std::string& mode : a.modes.empty() ? std::vector<std::string>{a.dense ? "dense" : "sparse"} : a.modes) {
+      const int64_t bud = mode == "dense" ? 0 : budget;
+      std::vector<double> ms;
+      for (int64_t i = 0; i < a.gen; ++i) {
+        std::vector<StepSeq> step;
+        for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], &next[b], 1, true, bud, false});
+        auto s0 = clock_t_::now();
+        eng.step_greedy(step, ids);
+        ms.push_back(since_ms(s0));
+        next = ids;
+      }
+      const int64_t peak_pages = eng.pool().used_pages();
+      const int64_t mem = eng.backend().device_memory_used();
+      std::vector<double> steady(ms.begin() + std::min<int64_t>(a.warmup, static_cast<int64_t>(ms.size())), ms.end());
+      std::sort(steady.begin(), steady.end());
+      const double med = steady.empty() ? 0 : steady[steady.size() / 2];
+      double mean = 0;
+      for (double v : steady) mean += v;
+      mean = steady.empty() ? 0 : mean / static_cast<double>(steady.size());
+      nlohmann::json j = {{"backend", eng.backend().name()}, {"batch", B}, {"prompt_len", a.mixed ? -1 : a.prompt_len},
+                          {"prompt_tokens", total_prompt}, {"gen", a.gen}, {"mode", mode}, {"budget", bud}, {"dense_layers", eng.options().dense_layers},
+                          {"ttft_ms", ttft}, {"prefill_ms", prefill_ms}, {"step_ms_median", med}, {"step_ms_mean", mean},
+                          {"tokens_per_s", med > 0 ? static_cast<double>(B) * 1000.0 / med : 0.0}, {"device_memory_bytes", mem},
+                          {"kv_pages_used", peak_pages}, {"kv_page_bytes", kv_page_bytes(eng.spec(), eng.options())}, {"kv_pages", eng.pool().num_pages()}};
+      if (a.json) std::cout << j.dump() << std::endl;
+      else
+        std::cout << "batch " << B << " " << mode << ": ttft " << ttft << " ms, decode " << med << " ms/step (median; mean " << mean << "), "
+                  << j["tokens_per_s"].get<double>() << " tokens/s, device memory " << mem / (1 << 20) << " MiB" << std::endl;
     }
-    const int64_t peak_pages = eng.pool().used_pages();
-    const int64_t mem = eng.backend().device_memory_used();
     for (auto& s : seqs) eng.kv().free(s);
-    std::vector<double> steady(ms.begin() + std::min<int64_t>(a.warmup, static_cast<int64_t>(ms.size())), ms.end());
-    std::sort(steady.begin(), steady.end());
-    const double med = steady.empty() ? 0 : steady[steady.size() / 2];
-    double mean = 0;
-    for (double v : steady) mean += v;
-    mean = steady.empty() ? 0 : mean / static_cast<double>(steady.size());
-    nlohmann::json j = {{"backend", eng.backend().name()}, {"batch", B}, {"prompt_len", a.mixed ? -1 : a.prompt_len},
-                        {"prompt_tokens", total_prompt}, {"gen", a.gen}, {"budget", budget}, {"dense_layers", eng.options().dense_layers},
-                        {"ttft_ms", ttft}, {"prefill_ms", prefill_ms}, {"step_ms_median", med}, {"step_ms_mean", mean},
-                        {"tokens_per_s", med > 0 ? static_cast<double>(B) * 1000.0 / med : 0.0}, {"device_memory_bytes", mem},
-                        {"kv_pages_used", peak_pages}, {"kv_page_bytes", kv_page_bytes(eng.spec(), eng.options())}, {"kv_pages", eng.pool().num_pages()}};
-    if (a.json) std::cout << j.dump() << std::endl;
-    else
-      std::cout << "batch " << B << ": ttft " << ttft << " ms, decode " << med << " ms/step (median; mean " << mean << "), "
-                << j["tokens_per_s"].get<double>() << " tokens/s, device memory " << mem / (1 << 20) << " MiB" << std::endl;
   }
   return 0;
 }

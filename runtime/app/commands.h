@@ -32,6 +32,7 @@ struct BenchArgs {
   std::vector<int64_t> batches = {1};
   int64_t prompt_len = 128, gen = 256, warmup = 8, chunk = 2048;
   bool mixed = false;                    // prompt lengths uniform in [mixed_min, mixed_max]
+  std::vector<std::string> modes;        // decode runs on the same prefill: "sparse", "dense" (default: per --dense)
   int64_t mixed_min = 64, mixed_max = 2048;
   bool dense = false, json = false;
   int64_t top_k_pages = -1;

@@ -1,4 +1,4 @@
-// model_server: the executable tsc builds. Subcommands: serve (the default), generate, score, info.
+// model_server: the executable tsc builds. Subcommands: serve (the default), generate, score, bench, info.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -60,6 +60,21 @@ int main(int argc, char** argv) {
   gen->add_option("--top-k-pages", ga.top_k_pages, "decode page budget per KV head and layer (default: the build's)")->excludes(gdense);
   gen->add_option("--kv-memory", ga.kv_memory, "bytes of KV cache (default 4 GiB)");
   gen->add_flag("--stats", ga.stats, "print timings and page-selection figures to stderr");
+  tsc::BenchArgs ba;
+  auto* bench = app.add_subcommand("bench", "time batched greedy decoding of random prompts (TTFT, ms/step, tokens/s, memory)");
+  bench->add_option("--batch", ba.batches, "batch sizes to run, e.g. --batch 1 64")->capture_default_str();
+  bench->add_option("--prompt-len", ba.prompt_len, "prompt tokens per sequence")->capture_default_str();
+  bench->add_option("--gen", ba.gen, "decode steps")->capture_default_str();
+  bench->add_option("--warmup", ba.warmup, "decode steps left out of the statistics")->capture_default_str();
+  bench->add_option("--chunk", ba.chunk, "prefill chunk in tokens")->capture_default_str();
+  bench->add_flag("--mixed", ba.mixed, "prompt lengths uniform in [--mixed-min, --mixed-max] instead of --prompt-len");
+  bench->add_option("--mixed-min", ba.mixed_min, "shortest mixed prompt")->capture_default_str();
+  bench->add_option("--mixed-max", ba.mixed_max, "longest mixed prompt")->capture_default_str();
+  auto* bdense = bench->add_flag("--dense", ba.dense, "decode attends to every page");
+  bench->add_option("--top-k-pages", ba.top_k_pages, "decode page budget (default: the build's)")->excludes(bdense);
+  bench->add_option("--kv-memory", ba.kv_memory, "bytes of KV cache");
+  bench->add_flag("--json", ba.json, "one JSON line per batch size");
+  bench->add_option("--modes", ba.modes, "decode runs on the same prefilled batch, e.g. --modes sparse dense")->check(CLI::IsMember({"sparse", "dense"}));
   bool info_json = false;
   auto* info = app.add_subcommand("info", "print the model spec, build options and payload layout");
   info->add_flag("--json", info_json, "as JSON");
@@ -77,6 +92,7 @@ int main(int argc, char** argv) {
       return tsc::cmd_generate(ga);
     }
     if (*info) return tsc::cmd_info(info_json);
+    if (*bench) return tsc::cmd_bench(ba);
   } catch (const tsc::Error& e) {
     std::cerr << tsc::format_error("model_server", e);
     return 1;

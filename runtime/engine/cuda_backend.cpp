@@ -365,7 +365,8 @@ class CudaBackend : public Backend {
         cuda::DecodeArgs da{qkv_.p, static_cast<int32_t>(QKV), dd_row + i, attn_.p, static_cast<int32_t>(Q_), static_cast<int32_t>(j - i),
                             static_cast<int32_t>(s_.num_attention_heads), dd_pt + i * st.max_pages, st.max_pages, dd_lens + i,
                             static_cast<float>(s_.attention_scale), budget, st.splits, part_o_.as<float>(), part_ml_.as<float>(),
-                            counters_buf_.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l, rope};
+                            counters_buf_.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l, rope,
+                            scores_buf_.as<float>() + i * s_.num_key_value_heads * st.max_pages, arrive_buf_.as<int32_t>() + i * s_.num_key_value_heads};
         prof_check(kt_->decode_attention(da, layers_[l].kv, stream_), "decode_attention");
       }
     };
@@ -451,6 +452,9 @@ class CudaBackend : public Backend {
     grow(part_ml_, nd * s_.num_attention_heads * st.splits * 2 * 4);
     if (grow(counters_buf_, nd * s_.num_key_value_heads * 4))
       check(cudaMemsetAsync(counters_buf_.p, 0, counters_buf_.bytes, stream_), "clearing decode counters");
+    if (grow(arrive_buf_, nd * s_.num_key_value_heads * 4))
+      check(cudaMemsetAsync(arrive_buf_.p, 0, arrive_buf_.bytes, stream_), "clearing decode barriers");
+    grow(scores_buf_, nd * s_.num_key_value_heads * st.max_pages * 4);
     if (moved_ != before) ++buffer_generation_;
   }
   bool grow(DevBuf& b, int64_t bytes) {
@@ -514,7 +518,7 @@ class CudaBackend : public Backend {
   std::vector<LayerDev> layers_;
   unsigned long long* stats_dev_ = nullptr;
   mutable SelectionCounters counters_;
-  DevBuf meta_, x_, h_, qkv_, attn_, o_buf_, up_, act_, mlp_, sel_, logits_dev_, part_o_, part_ml_, counters_buf_;
+  DevBuf meta_, x_, h_, qkv_, attn_, o_buf_, up_, act_, mlp_, sel_, logits_dev_, part_o_, part_ml_, counters_buf_, arrive_buf_, scores_buf_;
   void* host_meta_ = nullptr;
   size_t host_meta_bytes_ = 0;
 

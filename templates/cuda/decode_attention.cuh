@@ -1,178 +1,152 @@
-// CUDA decode attention, one fused kernel: score every page of a sequence from its key bounds, select the
-// top pages (first and last always kept), and attend only to them with an online softmax; pages are split
-// across blocks for long contexts and the last block of each (sequence, KV head) merges the partials.
-// SELECT = false is the dense paged decode kernel (dense layers, dense mode).
+// CUDA decode attention, one fused kernel per launch: the blocks of each (sequence, KV head) score its pages
+// from their key bounds, select the top pages (first and last always kept; decode_select.cuh), and attend
+// only to the kept pages with an online softmax; kept pages are split across the pair's blocks and the last
+// block to finish merges the partial results. SELECT = false is the dense paged decode kernel.
+// Two bodies: tensor cores (the GQA group's queries x a page of keys as one 16x16 tile; head dim a multiple
+// of 16, group <= 16) and SIMT (any head dim that is a multiple of 8).
 #pragma once
+#include <mma.h>
+
 #include "templates/cuda/common.cuh"
+#include "templates/cuda/decode_select.cuh"
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/rope_kv.cuh"
 
 namespace tsc::cuda {
 
-constexpr int kDecodeThreads = 128;
-constexpr int kDecodeWarps = kDecodeThreads / 32;
-
-// Online-softmax state merge: (m1, l1, a1) <- (m1, l1, a1) + (m2, l2, a2); -inf maxima mean "empty".
-__device__ __forceinline__ void merge_weights(float m1, float m2, float& w1, float& w2, float& m) {
-  m = fmaxf(m1, m2);
-  w1 = m1 == -INFINITY ? 0.f : __expf(m1 - m);
-  w2 = m2 == -INFINITY ? 0.f : __expf(m2 - m);
-}
-
-// Dynamic shared memory: scores of up to max_pages pages (float).
+// Dynamic shared memory of the SIMT decode kernel: candidate scores, one float per page.
 inline size_t decode_smem_bytes_for(int32_t max_pages) { return static_cast<size_t>(max_pages) * sizeof(float); }
 
-// grid: (num_splits, hkv, batch); block: kDecodeThreads. RD/INTERLEAVED: rotary applied to q here when
-// a.inv_freq is set (the query sits at position len - 1).
-template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
-__global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(DecodeArgs a, KvLayerDev kv) {
-  static_assert(D % 8 == 0 && D / 8 <= 32 && 32 % (D / 8) == 0, "head_dim must be 8..256, 256/8 dividing 32 lanes");
-  constexpr int LPK = D / 8;     // lanes per key: each lane holds 8 channels (one 16-byte load)
-  constexpr int KPW = 32 / LPK;  // keys a warp reads at once
-  extern __shared__ float smem_scores[];
-  __shared__ float q_s[GROUP][D];
-  __shared__ int kept_s[SELECT ? (TOP_K > 0 ? TOP_K : 1) : 1];
-  __shared__ float w_m[kDecodeWarps][GROUP], w_l[kDecodeWarps][GROUP];
-  __shared__ float w_acc[kDecodeWarps][GROUP][D];
-  __shared__ unsigned hist[256];
-  __shared__ int sel_bin, sel_need, run_eq, run_kept, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
-
-  const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int len = a.seq_lens[b];
-  const int n_pages = (len + PS - 1) / PS;
-  const int32_t* pt = a.page_table + static_cast<int64_t>(b) * a.max_pages;
-  const int hkv = kv.num_kv_heads;
-
+// Loads the GROUP query rows of KV head h (rotating them when a.inv_freq is set) as float [GROUP][D].
+template <typename T, int D, int GROUP, int RD, bool INTERLEAVED>
+__device__ __forceinline__ void load_group_queries(const DecodeArgs& a, int b, int h, int len, float (*q)[D]) {
   const T* qg = static_cast<const T*>(a.q) + static_cast<int64_t>(a.q_row[b]) * a.q_stride + h * GROUP * D;
-  for (int i = tid; i < GROUP * D; i += kDecodeThreads) q_s[i / D][i % D] = Elem<T>::to_float(qg[i]);
+  for (int i = threadIdx.x; i < GROUP * D; i += kDecodeThreads) q[i / D][i % D] = Elem<T>::to_float(qg[i]);
   __syncthreads();
   if constexpr (RD > 0) {
     if (a.inv_freq) {
       // Same arithmetic as rope_q_kernel (fp32 angle, rotate, round to T) so both paths agree.
       const float p = static_cast<float>(len - 1);
-      for (int idx = tid; idx < GROUP * (RD / 2); idx += kDecodeThreads) {
+      for (int idx = threadIdx.x; idx < GROUP * (RD / 2); idx += kDecodeThreads) {
         const int g = idx / (RD / 2), i = idx % (RD / 2);
         const int ca = INTERLEAVED ? 2 * i : i, cb = INTERLEAVED ? 2 * i + 1 : i + RD / 2;
         float sn, cs;
         rope_sincos(p * a.inv_freq[i], &sn, &cs);
-        const float x0 = q_s[g][ca], x1 = q_s[g][cb];
-        q_s[g][ca] = Elem<T>::to_float(Elem<T>::from_float(x0 * cs - x1 * sn));
-        q_s[g][cb] = Elem<T>::to_float(Elem<T>::from_float(x1 * cs + x0 * sn));
+        const float x0 = q[g][ca], x1 = q[g][cb];
+        q[g][ca] = Elem<T>::to_float(Elem<T>::from_float(x0 * cs - x1 * sn));
+        q[g][cb] = Elem<T>::to_float(Elem<T>::from_float(x1 * cs + x0 * sn));
       }
       __syncthreads();
     }
   }
+}
 
-  const int sg = lane / LPK, sl = lane % LPK;  // key slot within the warp, channel chunk within the key
+// Final step shared by both bodies: this block's (m, l, acc) per query head -> the output, or a partial that
+// the pair's last block merges. m, l: [GROUP]; acc(g, c) gives the unnormalized sum.
+template <typename T, int D, int GROUP, typename Acc>
+__device__ void finish_decode(const DecodeArgs& a, int b, int h, int split, const float* m, const float* l, Acc acc, int32_t* arrive) {
+  const int S = a.num_splits, hq = a.hq, hkv = hq / GROUP, tid = threadIdx.x;
+  T* outb = static_cast<T*>(a.out) + static_cast<int64_t>(a.q_row[b]) * a.out_stride;
+  for (int idx = tid; idx < GROUP * D; idx += kDecodeThreads) {
+    const int g = idx / D, c = idx % D, head = h * GROUP + g;
+    if (S == 1) {
+      outb[head * D + c] = Elem<T>::from_float(acc(g, c) / l[g]);
+    } else {
+      const int64_t pidx = (static_cast<int64_t>(b) * hq + head) * S + split;
+      a.part_o[pidx * D + c] = acc(g, c);
+      if (c == 0) {
+        a.part_ml[pidx * 2] = m[g];
+        a.part_ml[pidx * 2 + 1] = l[g];
+      }
+    }
+  }
+  if (S == 1) {
+    if (tid == 0 && arrive) *arrive = 0;
+    return;
+  }
+  __threadfence();
+  __syncthreads();
+  __shared__ int last;
+  if (tid == 0) last = atomicAdd(&a.counters[b * hkv + h], 1) == S - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  for (int idx = tid; idx < GROUP * D; idx += kDecodeThreads) {
+    const int g = idx / D, c = idx % D, head = h * GROUP + g;
+    const int64_t p0 = (static_cast<int64_t>(b) * hq + head) * S;
+    float M = -INFINITY;
+    for (int s = 0; s < S; ++s) M = fmaxf(M, __ldcg(&a.part_ml[(p0 + s) * 2]));
+    float L = 0.f, A = 0.f;
+    for (int s = 0; s < S; ++s) {
+      const float ms = __ldcg(&a.part_ml[(p0 + s) * 2]);
+      const float wt = ms == -INFINITY ? 0.f : __expf(ms - M);
+      L += __ldcg(&a.part_ml[(p0 + s) * 2 + 1]) * wt;
+      A += __ldcg(&a.part_o[(p0 + s) * D + c]) * wt;
+    }
+    outb[head * D + c] = Elem<T>::from_float(A / L);
+  }
+  if (tid == 0) {
+    a.counters[b * hkv + h] = 0;  // ready for the next launch (graph replays)
+    if (arrive) *arrive = 0;
+  }
+}
+
+// Which pages this (sequence, KV head) attends to, and the slice [p_begin, p_end) of them this block takes.
+template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT>
+__device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev& kv, const float (*q)[D], const int32_t* pt, int n_pages,
+                                          int b, int h, int split, float* scores_s, SelectShared<TOP_K>& sh, bool& select,
+                                          int32_t*& arrive) {
+  const int S = a.num_splits;
+  select = false;
+  arrive = nullptr;
+  int num_kept = n_pages;
+  if constexpr (SELECT) {
+    select = a.budget > 0 && n_pages > a.budget;
+    if (select) {
+      const int pair = b * kv.num_kv_heads + h;
+      arrive = a.arrive + pair;
+      num_kept = select_pages_coop<T, D, PS, TOP_K, GROUP>(a, kv, q, pt, n_pages, h, split, S, a.scores + static_cast<int64_t>(pair) * a.max_pages,
+                                                           arrive, scores_s, sh);
+      if (split == 0 && threadIdx.x == 0 && a.stats) atomicAdd(&a.stats[1], static_cast<unsigned long long>(n_pages - 2));
+    }
+  }
+  if (split == 0 && threadIdx.x == 0 && a.stats) {
+    atomicAdd(&a.stats[0], static_cast<unsigned long long>(n_pages));
+    atomicAdd(&a.stats[2], static_cast<unsigned long long>(num_kept));
+  }
+  return num_kept;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SIMT body: LPK lanes per key (8 channels each), online softmax per key slot, merged across the warp.
+// grid: (num_splits, hkv, batch).
+template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
+__global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(DecodeArgs a, KvLayerDev kv) {
+  static_assert(D % 8 == 0 && D / 8 <= 32 && 32 % (D / 8) == 0, "head_dim must be 8..256 with 256/8 dividing 32 lanes");
+  constexpr int LPK = D / 8, KPW = 32 / LPK;
+  extern __shared__ float smem_scores[];
+  __shared__ float q_s[GROUP][D];
+  __shared__ SelectShared<SELECT ? TOP_K : 1> sh;
+  __shared__ float w_m[kDecodeWarps][GROUP], w_l[kDecodeWarps][GROUP];
+  __shared__ float w_acc[kDecodeWarps][GROUP][D];
+  __shared__ float f_m[GROUP], f_l[GROUP];
+  const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int len = a.seq_lens[b], n_pages = (len + PS - 1) / PS, hkv = kv.num_kv_heads;
+  const int32_t* pt = a.page_table + static_cast<int64_t>(b) * a.max_pages;
+  pdl_launch_dependents();
+  load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
+  bool select;
+  int32_t* arrive;
+  const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
+  const int S = a.num_splits, chunk = (num_kept + S - 1) / S;
+  const int p_begin = split * chunk, p_end = min(num_kept, p_begin + chunk);
+  const int sg = lane / LPK, sl = lane % LPK;
   float qr[GROUP][8];
 #pragma unroll
   for (int g = 0; g < GROUP; ++g)
 #pragma unroll
     for (int i = 0; i < 8; ++i) qr[g][i] = q_s[g][sl * 8 + i];
-
-  // ---- selection: which pages this (sequence, KV head) attends to ----
-  bool select = false;
-  int num_kept = n_pages;
-  if constexpr (SELECT) {
-    select = a.budget > 0 && n_pages > a.budget;
-    if (select) {
-      const T* bounds = static_cast<const T*>(kv.bounds);
-      const int C = n_pages - 2;  // candidates: pages 1 .. n_pages - 2
-      // Score: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c), one page per LPK-lane group.
-      for (int base = warp * KPW; base < C; base += kDecodeWarps * KPW) {
-        const int ci = base + sg;
-        float s = 0.f;
-        if (ci < C) {
-          const T* bp = bounds + (static_cast<int64_t>(pt[1 + ci]) * hkv + h) * 2 * D + sl * 8;
-          float mn[8], mx[8];
-          load8(bp, mn);
-          load8(bp + D, mx);
-#pragma unroll
-          for (int g = 0; g < GROUP; ++g)
-#pragma unroll
-            for (int i = 0; i < 8; ++i) s += fmaxf(qr[g][i] * mn[i], qr[g][i] * mx[i]);
-        }
-#pragma unroll
-        for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        if (ci < C && sl == 0) smem_scores[ci] = s;
-      }
-      __syncthreads();
-      // Radix-select the (budget - 2)-th largest score: 4 passes of 8 bits over order-preserving keys.
-      const int want = a.budget - 2;
-      uint32_t prefix = 0, mask = 0;
-      int need = want;
-      for (int shift = 24; shift >= 0; shift -= 8) {
-        for (int i = tid; i < 256; i += kDecodeThreads) hist[i] = 0;
-        __syncthreads();
-        for (int i = tid; i < C; i += kDecodeThreads) {
-          const uint32_t key = ordered_bits(smem_scores[i]);
-          if ((key & mask) == prefix) atomicAdd(&hist[(key >> shift) & 255u], 1u);
-        }
-        __syncthreads();
-        if (tid == 0) {
-          int cum = 0, bin = 255;
-          for (; bin > 0; --bin) {
-            if (cum + static_cast<int>(hist[bin]) >= need) break;
-            cum += static_cast<int>(hist[bin]);
-          }
-          sel_bin = bin;
-          sel_need = need - cum;
-        }
-        __syncthreads();
-        prefix |= static_cast<uint32_t>(sel_bin) << shift;
-        mask |= 255u << shift;
-        need = sel_need;
-        __syncthreads();
-      }
-      // Keys above the threshold are kept; of those equal to it, the `need` lowest page indices
-      // (the CPU target's tie rule). A block scan over candidates keeps page order ascending.
-      if (tid == 0) {
-        run_eq = 0;
-        run_kept = 0;
-        kept_s[0] = 0;
-        kept_s[a.budget - 1] = n_pages - 1;
-      }
-      __syncthreads();
-      const unsigned lt_mask = (1u << lane) - 1u;
-      for (int base = 0; base < C; base += kDecodeThreads) {
-        const int i = base + tid;
-        const uint32_t key = i < C ? ordered_bits(smem_scores[i]) : 0u;
-        const bool gt = i < C && key > prefix, eq = i < C && key == prefix;
-        const unsigned beq = __ballot_sync(0xffffffffu, eq);
-        if (lane == 0) warp_eq[warp] = __popc(beq);
-        __syncthreads();
-        int eq_before = run_eq + __popc(beq & lt_mask);
-        for (int w = 0; w < warp; ++w) eq_before += warp_eq[w];
-        const bool keep = gt || (eq && eq_before < need);
-        const unsigned bk = __ballot_sync(0xffffffffu, keep);
-        if (lane == 0) warp_keep[warp] = __popc(bk);
-        __syncthreads();
-        int pos = run_kept + __popc(bk & lt_mask);
-        for (int w = 0; w < warp; ++w) pos += warp_keep[w];
-        if (keep) kept_s[1 + pos] = 1 + i;
-        __syncthreads();
-        if (tid == 0) {
-          for (int w = 0; w < kDecodeWarps; ++w) {
-            run_eq += warp_eq[w];
-            run_kept += warp_keep[w];
-          }
-        }
-        __syncthreads();
-      }
-      num_kept = a.budget;
-      if (split == 0 && tid == 0 && a.stats) atomicAdd(&a.stats[1], static_cast<unsigned long long>(C));
-    }
-  }
-  if (split == 0 && tid == 0 && a.stats) {
-    atomicAdd(&a.stats[0], static_cast<unsigned long long>(n_pages));
-    atomicAdd(&a.stats[2], static_cast<unsigned long long>(num_kept));
-  }
-
-  // ---- attention over this split's share of the kept pages ----
-  const int S = a.num_splits;
-  const int chunk = (num_kept + S - 1) / S;
-  const int p_begin = split * chunk, p_end = min(num_kept, p_begin + chunk);
   float m[GROUP], l[GROUP], acc[GROUP][8];
 #pragma unroll
   for (int g = 0; g < GROUP; ++g) {
@@ -184,13 +158,12 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
   const T* kbase = static_cast<const T*>(kv.k);
   const T* vbase = static_cast<const T*>(kv.v);
   for (int pi = p_begin + warp; pi < p_end; pi += kDecodeWarps) {
-    int page_idx = pi;
-    if constexpr (SELECT) page_idx = select ? kept_s[pi] : pi;
+    const int page_idx = select ? sh.kept[pi] : pi;
     const int64_t page = pt[page_idx];
     const int valid = min(PS, len - page_idx * PS);
     const T* kp = kbase + (page * hkv + h) * PS * D + sl * 8;
     const T* vp = vbase + (page * hkv + h) * PS * D + sl * 8;
-#pragma unroll 2
+#pragma unroll
     for (int t0 = 0; t0 < PS; t0 += KPW) {
       const int t = t0 + sg;
       const bool ok = t < valid;
@@ -219,14 +192,14 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
       }
     }
   }
-  // Merge the KPW key slots of the warp (lanes with the same channel chunk).
+  // Merge the KPW key slots of the warp (lanes with the same channel chunk), then the warps.
 #pragma unroll
   for (int o = LPK; o < 32; o <<= 1) {
 #pragma unroll
     for (int g = 0; g < GROUP; ++g) {
       const float m2 = __shfl_xor_sync(0xffffffffu, m[g], o), l2 = __shfl_xor_sync(0xffffffffu, l[g], o);
-      float w1, w2, mn;
-      merge_weights(m[g], m2, w1, w2, mn);
+      const float mn = fmaxf(m[g], m2);
+      const float w1 = m[g] == -INFINITY ? 0.f : __expf(m[g] - mn), w2 = m2 == -INFINITY ? 0.f : __expf(m2 - mn);
       l[g] = l[g] * w1 + l2 * w2;
 #pragma unroll
       for (int i = 0; i < 8; ++i) acc[g][i] = acc[g][i] * w1 + __shfl_xor_sync(0xffffffffu, acc[g][i], o) * w2;
@@ -245,56 +218,200 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
     }
   }
   __syncthreads();
-  // Merge warps; thread handles (g, c) pairs.
-  const int hq = a.hq;
-  T* outb = static_cast<T*>(a.out) + static_cast<int64_t>(a.q_row[b]) * a.out_stride;
-  for (int idx = tid; idx < GROUP * D; idx += kDecodeThreads) {
-    const int g = idx / D, c = idx % D;
-    float M = -INFINITY;
-    for (int w = 0; w < kDecodeWarps; ++w) M = fmaxf(M, w_m[w][g]);
-    float L = 0.f, A = 0.f;
+  // Warp merge: rescale each warp's accumulators in place, then sum them in the finish step.
+  if (tid < GROUP) {
+    float M = -INFINITY, L = 0.f;
+    for (int w = 0; w < kDecodeWarps; ++w) M = fmaxf(M, w_m[w][tid]);
     for (int w = 0; w < kDecodeWarps; ++w) {
-      const float wt = w_m[w][g] == -INFINITY ? 0.f : __expf(w_m[w][g] - M);
-      L += w_l[w][g] * wt;
-      A += w_acc[w][g][c] * wt;
+      const float wt = w_m[w][tid] == -INFINITY ? 0.f : __expf(w_m[w][tid] - M);
+      L += w_l[w][tid] * wt;
+      w_l[w][tid] = wt;  // reused as the warp's weight
     }
-    const int head = h * GROUP + g;
-    if (S == 1) {
-      outb[head * D + c] = Elem<T>::from_float(A / L);
-    } else {
-      const int64_t pidx = (static_cast<int64_t>(b) * hq + head) * S + split;
-      a.part_o[pidx * D + c] = A;
-      if (c == 0) {
-        a.part_ml[pidx * 2] = M;
-        a.part_ml[pidx * 2 + 1] = L;
+    f_m[tid] = M;
+    f_l[tid] = L;
+  }
+  __syncthreads();
+  auto accf = [&](int g, int c) {
+    float A = 0.f;
+    for (int w = 0; w < kDecodeWarps; ++w) A += w_acc[w][g][c] * w_l[w][g];
+    return A;
+  };
+  finish_decode<T, D, GROUP>(a, b, h, split, f_m, f_l, accf, arrive);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tensor-core body: each warp takes chunks of up to 4 kept pages (64 keys): S = Q K^T for the GQA group's
+// queries (padded to 16 rows) on WMMA tiles straight from the page, softmax over the chunk in shared memory,
+// O += P V on WMMA tiles. grid: (num_splits, hkv, batch).
+template <int D, int KEYS>
+struct TcWarpSmem {
+  static constexpr int SW = D > KEYS ? D : KEYS;
+  float s[16][SW];      // scores of the chunk, then P·V staging
+  float o[16][D];       // running output of the warp's query rows
+  float m[16], l[16];
+};
+
+// Pages per warp chunk of the tensor-core body (64 keys, at least one page).
+template <int PS>
+__host__ __device__ constexpr int tc_chunk_pages() { return 64 / PS > 0 ? 64 / PS : 1; }
+
+// Dynamic shared memory of the tensor-core decode kernel: per-warp tiles, then the candidate scores.
+template <int D, int PS>
+size_t decode_tc_smem_bytes(int32_t max_pages) {
+  return kDecodeWarps * sizeof(TcWarpSmem<D, tc_chunk_pages<PS>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
+}
+
+template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
+__global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(DecodeArgs a, KvLayerDev kv) {
+  using namespace nvcuda;
+  static_assert(D % 16 == 0 && GROUP <= 16 && PS % 16 == 0, "tensor-core decode needs head_dim % 16, group <= 16, page % 16");
+  constexpr int CH = tc_chunk_pages<PS>();  // pages per warp chunk
+  constexpr int KEYS = CH * PS;
+  using WarpSmem = TcWarpSmem<D, KEYS>;
+  extern __shared__ __align__(128) unsigned char dyn_smem[];
+  WarpSmem* ws = reinterpret_cast<WarpSmem*>(dyn_smem);
+  float* smem_scores = reinterpret_cast<float*>(dyn_smem + kDecodeWarps * sizeof(WarpSmem));
+  __shared__ float q_s[GROUP][D];
+  __shared__ __align__(32) T q16[16][D];       // queries as the A operand, rows >= GROUP zero
+  __shared__ __align__(32) T p16[kDecodeWarps][16][KEYS];
+  __shared__ int valid_s[kDecodeWarps][CH];  // tokens present in each chunk page (only a last page is partial)
+  __shared__ SelectShared<SELECT ? TOP_K : 1> sh;
+  __shared__ float f_m[16], f_l[16], w_wt[kDecodeWarps][16];
+  const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int len = a.seq_lens[b], n_pages = (len + PS - 1) / PS, hkv = kv.num_kv_heads;
+  const int32_t* pt = a.page_table + static_cast<int64_t>(b) * a.max_pages;
+  pdl_launch_dependents();
+  load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
+  for (int i = tid; i < 16 * D; i += kDecodeThreads) q16[i / D][i % D] = Elem<T>::from_float(i / D < GROUP ? q_s[i / D][i % D] : 0.f);
+  WarpSmem& w = ws[warp];
+  for (int i = lane; i < 16 * D; i += 32) w.o[i / D][i % D] = 0.f;
+  if (lane < 16) {
+    w.m[lane] = -INFINITY;
+    w.l[lane] = 0.f;
+  }
+  bool select;
+  int32_t* arrive;
+  const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
+  __syncthreads();
+  const int S = a.num_splits, share = (num_kept + S - 1) / S;
+  const int p_begin = split * share, p_end = min(num_kept, p_begin + share);
+  const T* kbase = static_cast<const T*>(kv.k);
+  const T* vbase = static_cast<const T*>(kv.v);
+  for (int c0 = p_begin + warp * CH; c0 < p_end; c0 += kDecodeWarps * CH) {
+    // S = Q K^T for up to CH pages.
+    int64_t pages[CH];
+#pragma unroll
+    for (int j = 0; j < CH; ++j) {
+      const int pi = c0 + j;
+      const int page_idx = pi < p_end ? (select ? sh.kept[pi] : pi) : -1;
+      pages[j] = page_idx >= 0 ? pt[page_idx] : -1;
+      if (lane == 0) valid_s[warp][j] = page_idx >= 0 ? min(PS, len - page_idx * PS) : 0;
+    }
+#pragma unroll
+    for (int j = 0; j < CH; ++j) {
+#pragma unroll
+      for (int t = 0; t < PS / 16; ++t) {
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
+        wmma::fill_fragment(c, 0.f);
+        if (pages[j] >= 0) {
+          const T* kp = kbase + (pages[j] * hkv + h) * PS * D + t * 16 * D;
+#pragma unroll
+          for (int k = 0; k < D / 16; ++k) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> fb;
+            wmma::load_matrix_sync(fa, &q16[0][0] + k * 16, D);
+            wmma::load_matrix_sync(fb, kp + k * 16, D);
+            wmma::mma_sync(c, fa, fb, c);
+          }
+        }
+        wmma::store_matrix_sync(&w.s[0][0] + j * PS + t * 16, c, WarpSmem::SW, wmma::mem_row_major);
       }
     }
-  }
-  if (S == 1) return;
-  // The last split block of this (sequence, KV head) merges every split's partial result.
-  __threadfence();
-  __syncthreads();
-  __shared__ int last;
-  if (tid == 0) last = atomicAdd(&a.counters[b * hkv + h], 1) == S - 1;
-  __syncthreads();
-  if (!last) return;
-  __threadfence();
-  for (int idx = tid; idx < GROUP * D; idx += kDecodeThreads) {
-    const int g = idx / D, c = idx % D;
-    const int head = h * GROUP + g;
-    const int64_t p0 = (static_cast<int64_t>(b) * hq + head) * S;
-    float M = -INFINITY;
-    for (int s = 0; s < S; ++s) M = fmaxf(M, __ldcg(&a.part_ml[(p0 + s) * 2]));
-    float L = 0.f, A = 0.f;
-    for (int s = 0; s < S; ++s) {
-      const float ms = __ldcg(&a.part_ml[(p0 + s) * 2]);
-      const float wt = ms == -INFINITY ? 0.f : __expf(ms - M);
-      L += __ldcg(&a.part_ml[(p0 + s) * 2 + 1]) * wt;
-      A += __ldcg(&a.part_o[(p0 + s) * D + c]) * wt;
+    __syncwarp();
+    // Softmax over the chunk: two lanes per query row, KEYS/2 columns each.
+    {
+      const int r = lane >> 1, half = lane & 1;
+      float mx = -INFINITY;
+      for (int i = 0; i < KEYS / 2; ++i) {
+        const int col = half * (KEYS / 2) + i, j = col / PS;
+        const bool ok = r < GROUP && (col % PS) < valid_s[warp][j];
+        const float s = ok ? w.s[r][col] * a.scale : -INFINITY;
+        w.s[r][col] = s;
+        mx = fmaxf(mx, s);
+      }
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      const float m_old = w.m[r], m_new = fmaxf(m_old, mx);
+      const float corr = m_old == -INFINITY ? 0.f : __expf(m_old - m_new);
+      float sum = 0.f;
+      for (int i = 0; i < KEYS / 2; ++i) {
+        const int col = half * (KEYS / 2) + i;
+        const float s = w.s[r][col];
+        const float p = s == -INFINITY ? 0.f : __expf(s - m_new);
+        sum += p;
+        p16[warp][r][col] = Elem<T>::from_float(p);
+      }
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      for (int c = half; c < D; c += 2) w.o[r][c] *= corr;
+      __syncwarp();
+      if (half == 0) {
+        w.m[r] = m_new;
+        w.l[r] = w.l[r] * corr + sum;
+      }
     }
-    outb[head * D + c] = Elem<T>::from_float(A / L);
+    __syncwarp();
+    // O += P V over the chunk's pages (16-key steps).
+    {
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[D / 16];
+#pragma unroll
+      for (int n = 0; n < D / 16; ++n) wmma::fill_fragment(o[n], 0.f);
+#pragma unroll
+      for (int j = 0; j < CH; ++j) {
+        if (pages[j] < 0) continue;
+#pragma unroll
+        for (int t = 0; t < PS / 16; ++t) {
+          const T* vp = vbase + (pages[j] * hkv + h) * PS * D + t * 16 * D;
+          wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+          wmma::load_matrix_sync(fa, &p16[warp][0][0] + j * PS + t * 16, KEYS);
+#pragma unroll
+          for (int n = 0; n < D / 16; ++n) {
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
+            wmma::load_matrix_sync(fb, vp + n * 16, D);
+            wmma::mma_sync(o[n], fa, fb, o[n]);
+          }
+        }
+      }
+#pragma unroll
+      for (int n = 0; n < D / 16; ++n) wmma::store_matrix_sync(&w.s[0][0] + n * 16, o[n], WarpSmem::SW, wmma::mem_row_major);
+      __syncwarp();
+      for (int i = lane; i < 16 * D; i += 32) w.o[i / D][i % D] += w.s[i / D][i % D];
+      __syncwarp();
+    }
   }
-  if (tid == 0) a.counters[b * hkv + h] = 0;  // ready for the next launch (graph replays)
+  __syncthreads();
+  // Merge warps into (f_m, f_l) and per-warp weights.
+  if (tid < GROUP) {
+    float M = -INFINITY, L = 0.f;
+    for (int v = 0; v < kDecodeWarps; ++v) M = fmaxf(M, ws[v].m[tid]);
+    for (int v = 0; v < kDecodeWarps; ++v) {
+      const float wt = ws[v].m[tid] == -INFINITY ? 0.f : __expf(ws[v].m[tid] - M);
+      L += ws[v].l[tid] * wt;
+      w_wt[v][tid] = wt;
+    }
+    f_m[tid] = M;
+    f_l[tid] = L;
+  }
+  __syncthreads();
+  auto accf = [&](int g, int c) {
+    float A = 0.f;
+    for (int v = 0; v < kDecodeWarps; ++v) A += ws[v].o[g][c] * w_wt[v][g];
+    return A;
+  };
+  finish_decode<T, D, GROUP>(a, b, h, split, f_m, f_l, accf, arrive);
 }
+
+// The body a specialization uses: tensor cores where the shapes allow.
+template <int D, int PS, int GROUP>
+__host__ __device__ constexpr bool decode_uses_tc() { return D % 16 == 0 && GROUP <= 16 && PS % 16 == 0; }
 
 }  // namespace tsc::cuda

@@ -9,6 +9,7 @@ namespace tsc::cuda {
 template <typename T>
 __global__ void embed_kernel(const int32_t* tok, const int32_t* pos, const T* E, const T* P, int32_t H, float* x) {
   const int64_t t = blockIdx.x;
+  pdl_launch_dependents();
   const T* e = E + static_cast<int64_t>(tok[t]) * H;
   const T* p = P ? P + static_cast<int64_t>(pos[t]) * H : nullptr;
   for (int32_t j = threadIdx.x; j < H; j += blockDim.x)

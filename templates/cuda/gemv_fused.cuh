@@ -26,6 +26,20 @@ __global__ void __launch_bounds__(32 * kFusedWarps) gemv_fused_kernel(GemvArgs a
   __shared__ float red[32];
   const int tid = threadIdx.x, lane = tid & 31;
   const int32_t K = a.K;
+  pdl_launch_dependents();
+  // Weights do not depend on the previous kernel: the first U chunks of this warp's row are requested
+  // before waiting for it (programmatic dependent launch overlaps them with its tail).
+  constexpr int U = 8;  // 16-byte W loads in flight per lane
+  const int64_t n = static_cast<int64_t>(blockIdx.x) * kFusedWarps + (tid >> 5);
+  const bool active = n < a.N;
+  const T* w = static_cast<const T*>(a.W) + (active ? n : 0) * K;
+  float wv[U][8];
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    const int32_t k = lane * 8 + u * 256;
+    if (active && k < K) load8(w + k, wv[u]);
+  }
+  pdl_wait();
   // ---- prologue: stage the input rows ----
   for (int m = 0; m < a.M; ++m) {
     if constexpr (PRO == kProNone) {
@@ -66,19 +80,17 @@ __global__ void __launch_bounds__(32 * kFusedWarps) gemv_fused_kernel(GemvArgs a
   }
   __syncthreads();
   // ---- body: one output row per warp ----
-  const int64_t n = static_cast<int64_t>(blockIdx.x) * kFusedWarps + (tid >> 5);
-  if (n >= a.N) return;
-  const T* w = static_cast<const T*>(a.W) + n * K;
+  if (!active) return;
   float acc[MAX_M];
 #pragma unroll
   for (int m = 0; m < MAX_M; ++m) acc[m] = 0.f;
-  constexpr int U = 4;  // 16-byte W loads in flight per lane
   for (int32_t k0 = lane * 8; k0 < K; k0 += 32 * 8 * U) {
-    float wv[U][8];
+    if (k0 != lane * 8) {
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int32_t k = k0 + u * 256;
-      if (k < K) load8(w + k, wv[u]);
+      for (int u = 0; u < U; ++u) {
+        const int32_t k = k0 + u * 256;
+        if (k < K) load8(w + k, wv[u]);
+      }
     }
 #pragma unroll
     for (int u = 0; u < U; ++u) {

@@ -60,6 +60,8 @@ struct DecodeArgs {
   int32_t* counters;        // scratch [batch, hkv], zero; the last split block of each resets it
   unsigned long long* stats;  // [3] pages total, scored, kept (accumulated), or null
   const float* inv_freq;    // non-null: rotate q here (pure decode steps skip the rope_q kernel)
+  float* scores;            // scratch [batch, hkv, max_pages]: page scores shared by a pair's blocks
+  int32_t* arrive;          // scratch [batch, hkv], zero: the pair's scoring barrier (reset by its last block)
 };
 
 // Prefill: causal attention of each sequence's new tokens over its cache (new tokens included).

@@ -1,6 +1,7 @@
 // Kernels<Config>: host launchers for every CUDA kernel template, instantiated with one model's
 // specialization constants; fills the KernelTable. Generated files define Config and instantiate this.
 #pragma once
+#include <algorithm>
 #include "templates/cuda/decode_attention.cuh"
 #include "templates/cuda/elementwise.cuh"
 #include "templates/cuda/gemv.cuh"
@@ -84,17 +85,42 @@ struct Kernels {
     append_kv_kernel<T, D, PS, RD, IL, ROPE><<<dim3(a.num_units, a.hkv), D, 0, s>>>(a, kv);
     return cudaGetLastError();
   }
+  // Tensor-core body where the shapes allow (decode_attention.cuh), SIMT otherwise.
+  static constexpr bool TC = decode_uses_tc<D, PS, G>();
   template <bool SELECT>
-  static cudaError_t decode_launch(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s) {
-    const size_t smem = decode_smem_bytes_for(a.max_pages);
+  static auto decode_kernel() {
+    if constexpr (TC) return decode_attention_tc_kernel<T, D, PS, K, G, SELECT, RDQ, IL>;
+    else return decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL>;
+  }
+  static size_t decode_smem(int32_t max_pages) {
+    if constexpr (TC) return decode_tc_smem_bytes<D, PS>(max_pages);
+    else return decode_smem_bytes_for(max_pages);
+  }
+  template <bool SELECT>
+  static cudaError_t decode_launch(DecodeArgs a, const KvLayerDev& kv, cudaStream_t s) {
+    auto kernel = decode_kernel<SELECT>();
+    const size_t smem = decode_smem(a.max_pages);
     static size_t configured = 0;  // raise the dynamic shared-memory limit once per kernel
     if (smem > 48 * 1024 && smem > configured) {
-      cudaError_t e = cudaFuncSetAttribute(decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL>,
-                                           cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+      cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
       if (e != cudaSuccess) return e;
       configured = smem;
     }
-    decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL><<<dim3(a.num_splits, kv.num_kv_heads, a.batch), kDecodeThreads, smem, s>>>(a, kv);
+    // The blocks of a pair meet at a barrier after scoring: the whole grid must be resident at once.
+    static size_t occ_smem = ~size_t{0};
+    static int capacity = 0;
+    if (occ_smem != smem) {
+      int per_sm = 0, sms = 0, dev = 0;
+      cudaError_t e = cudaGetDevice(&dev);
+      if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+      if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kDecodeThreads, smem);
+      if (e != cudaSuccess) return e;
+      capacity = per_sm * sms;
+      occ_smem = smem;
+    }
+    const int pairs = a.batch * kv.num_kv_heads;
+    a.num_splits = std::max(1, std::min(a.num_splits, capacity / std::max(pairs, 1)));
+    kernel<<<dim3(a.num_splits, kv.num_kv_heads, a.batch), kDecodeThreads, smem, s>>>(a, kv);
     return cudaGetLastError();
   }
   static cudaError_t decode_attention(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s) {
@@ -123,8 +149,6 @@ struct Kernels {
     gather_rows_kernel<T><<<R, 256, 0, s>>>(static_cast<const T*>(x), rows, H, static_cast<T*>(out));
     return cudaGetLastError();
   }
-  static size_t decode_smem(int32_t max_pages) { return decode_smem_bytes_for(max_pages); }
-
   template <int MAX_M, int PRO, int EPI>
   static cudaError_t fused_launch(const GemvArgs& a, cudaStream_t s) {
     const size_t smem = gemv_fused_smem<MAX_M>(a.K);
@@ -134,8 +158,24 @@ struct Kernels {
       if (e != cudaSuccess) return e;
       configured = smem;
     }
-    gemv_fused_kernel<T, MAX_M, PRO, EPI><<<(a.N + kFusedWarps - 1) / kFusedWarps, 32 * kFusedWarps, smem, s>>>(a);
-    return cudaGetLastError();
+    // Programmatic dependent launch on Hopper: the projection streams its weights while the kernel before
+    // it finishes (the kernel waits before reading that kernel's outputs).
+    static int pdl = -1;
+    if (pdl < 0) {
+      int dev = 0, major = 0;
+      pdl = cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major >= 9;
+    }
+    cudaLaunchConfig_t cfg{};
+    cfg.gridDim = dim3((a.N + kFusedWarps - 1) / kFusedWarps);
+    cfg.blockDim = dim3(32 * kFusedWarps);
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = s;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = pdl ? 1 : 0;
+    return cudaLaunchKernelEx(&cfg, gemv_fused_kernel<T, MAX_M, PRO, EPI>, a);
   }
   template <int PRO, int EPI>
   static cudaError_t fused_m(const GemvArgs& a, cudaStream_t s) {

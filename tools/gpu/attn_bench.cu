@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "templates/cpu/attention.h"
-#include "templates/cuda/decode_attention.cuh"
+#include "templates/cuda/kernels.cuh"
 
 namespace {
 
@@ -32,12 +32,18 @@ constexpr int D = 64, PS = 16, HQ = 32, HKV = 4, G = HQ / HKV, TOPK = 512;
     }                                                                                         \
   } while (0)
 
+// The same launcher a generated build uses (split cap, shared-memory setup, tensor-core or SIMT body).
+struct Config {
+  static constexpr const char* kKey = "bench";
+  static constexpr int kHeadDim = D, kPageSize = PS, kTopK = TOPK, kGroup = G, kRotaryDim = 0, kRopeInterleaved = 0, kNorm = 1, kActivation = 2;
+  using Weight = half;
+};
+using K_ = tsc::cuda::Kernels<Config>;
+
 template <bool SELECT>
-float time_kernel(tsc::cuda::DecodeArgs a, tsc::cuda::KvLayerDev kv, int iters, size_t smem) {
-  auto k = tsc::cuda::decode_attention_kernel<half, D, PS, TOPK, G, SELECT, 0, false>;
-  if (smem > 48 * 1024) CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  const dim3 grid(a.num_splits, HKV, a.batch);
-  for (int i = 0; i < 3; ++i) k<<<grid, tsc::cuda::kDecodeThreads, smem>>>(a, kv);
+float time_kernel(tsc::cuda::DecodeArgs a, tsc::cuda::KvLayerDev kv, int iters, size_t) {
+  auto launch = [&] { CK(K_::decode_launch<SELECT>(a, kv, nullptr)); };
+  for (int i = 0; i < 3; ++i) launch();
   CK(cudaGetLastError());
   CK(cudaDeviceSynchronize());
   std::vector<float> ms;
@@ -46,7 +52,7 @@ float time_kernel(tsc::cuda::DecodeArgs a, tsc::cuda::KvLayerDev kv, int iters, 
   CK(cudaEventCreate(&e1));
   for (int i = 0; i < iters; ++i) {
     CK(cudaEventRecord(e0));
-    k<<<grid, tsc::cuda::kDecodeThreads, smem>>>(a, kv);
+    launch();
     CK(cudaEventRecord(e1));
     CK(cudaEventSynchronize(e1));
     float t = 0;
@@ -113,8 +119,8 @@ int main(int argc, char** argv) {
         Bnd[(static_cast<size_t>(p) * HKV + h) * 2 * D + D + c] = __float2half(mx);
       }
   half *dK, *dV, *dB, *dQ, *dO, *dO2;
-  int32_t *dpt, *dlen, *drow, *dcnt;
-  float *dpo, *dpml;
+  int32_t *dpt, *dlen, *drow, *dcnt, *darr;
+  float *dpo, *dpml, *dsc;
   const int max_splits = 32;
   CK(cudaMalloc(&dK, K.size() * 2));
   CK(cudaMalloc(&dV, V.size() * 2));
@@ -126,6 +132,9 @@ int main(int argc, char** argv) {
   CK(cudaMalloc(&dlen, B * 4));
   CK(cudaMalloc(&drow, B * 4));
   CK(cudaMalloc(&dcnt, B * HKV * 4));
+  CK(cudaMalloc(&darr, B * HKV * 4));
+  CK(cudaMalloc(&dsc, static_cast<size_t>(B) * HKV * pages_per_seq * 4));
+  CK(cudaMemset(darr, 0, B * HKV * 4));
   CK(cudaMalloc(&dpo, static_cast<size_t>(B) * HQ * max_splits * D * 4));
   CK(cudaMalloc(&dpml, static_cast<size_t>(B) * HQ * max_splits * 2 * 4));
   CK(cudaMemcpy(dK, K.data(), K.size() * 2, cudaMemcpyHostToDevice));
@@ -140,10 +149,11 @@ int main(int argc, char** argv) {
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   tsc::cuda::KvLayerDev kv{dK, dV, dB, HKV};
   auto args = [&](half* out, int bud, int splits) {
-    return tsc::cuda::DecodeArgs{dQ, HQ * D, drow, out, HQ * D, B, HQ, dpt, pages_per_seq, dlen, 1.f / 8.f, bud, splits, dpo, dpml, dcnt, nullptr, nullptr};
+    return tsc::cuda::DecodeArgs{dQ, HQ * D, drow, out, HQ * D, B, HQ, dpt, pages_per_seq, dlen, 1.f / 8.f, bud, splits, dpo, dpml, dcnt, nullptr, nullptr,
+                                 dsc, darr};
   };
-  const size_t smem = tsc::cuda::decode_smem_bytes_for(pages_per_seq);
-  auto splits_for = [&](int kept) { return std::clamp((2 * sms + B * HKV - 1) / (B * HKV), 1, std::max(1, std::min(max_splits, (kept + 7) / 8))); };
+  const size_t smem = 0;
+  auto splits_for = [&](int kept) { return std::clamp((4 * sms + B * HKV - 1) / (B * HKV), 1, std::max(1, std::min(max_splits, (kept + 3) / 4))); };
   const int s_sparse = splits_for(budget), s_dense = splits_for(pages_per_seq);
   const float t_sparse = time_kernel<true>(args(dO, budget, s_sparse), kv, iters, smem);
   const float t_dense = time_kernel<false>(args(dO2, 0, s_dense), kv, iters, smem);

@@ -240,14 +240,14 @@ def bench():
             res.append(j)
         for j in bench_json([sys.executable, hf, "--model", n, "--batch", *batches, "--prompt", "128", "--gen", "256"], timeout=1200):
             res.append(j)
-    # Mixed workload memory: 64 requests, prompts 64..2048, 256 new tokens; HF at the same batch size.
+    # Where a decode step's time goes: eager steps with CUDA events between launches (no graphs).
     exe = os.path.join(d, "tinyllama", "cuda")
-    for j in bench_json([exe, "bench", "--batch", "64", "--mixed", "--mixed-min", "64", "--mixed-max", "2048", "--gen", "256", "--json", "--dense"]):
-        j["model"], j["impl"], j["workload"] = "tinyllama", "tsc", "mixed"
-        res.append(j)
-    for j in bench_json([sys.executable, hf, "--model", "tinyllama", "--batch", "64", "--mixed", "--gen", "256"], timeout=1200):
-        j["workload"] = "mixed"
-        res.append(j)
+    for b in ("1", "64"):
+        p = sh([exe, "bench", "--batch", b, "--prompt-len", "128", "--gen", "24", "--dense"], check=False, env={**os.environ, "TSC_PROFILE": "1"})
+        prof = [l.strip() for l in p.stderr.splitlines() if "calls" in l]
+        log(f"profile tinyllama batch {b}:\n" + "\n".join(prof))
+        for l in sorted(prof, key=lambda x: -float(x.split("%")[0].split()[-1]) if "%" in x else 0)[:6]:
+            row(f"profile b{b} {l.split()[0]}", "info", " ".join(l.split()[1:]))
     for j in res:
         row(f"bench {j['model']} {j.get('impl')} batch {j['batch']}{' mixed' if j.get('workload') else ''}", "info",
             f"ttft {j['ttft_ms']:.1f} ms, {j.get('step_ms_median', j.get('step_ms', 0)):.3f} ms/step, {j['tokens_per_s']:.0f} tok/s, "
@@ -256,22 +256,36 @@ def bench():
 
 
 def long_context():
-    """TinyLlama shape at 2k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one."""
+    """TinyLlama shape at 4k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one on the
+    same prefilled batch; then the mixed-workload memory comparison with HF transformers."""
     d = os.path.join(WORK, "full", "tinyllama")
     m = os.path.join(d, "model.onnx")
-    exe = os.path.join(d, "cuda_long")
-    build(m, exe, "cuda", "--max-seq-len", "33024", "--top-k-pages", "128", "--max-batch", "16")
     res = []
-    for ctx in (2048, 8192, 16384, 32768):
-        for mode in (["--dense"], ["--top-k-pages", "128"]):
-            out = bench_json([exe, "bench", "--batch", "16", "--prompt-len", str(ctx - 64), "--gen", "48", "--warmup", "8", "--json", *mode], timeout=900)
+    for dl in ("2", "0"):
+        exe = os.path.join(d, f"cuda_long_dl{dl}")
+        build(m, exe, "cuda", "--max-seq-len", "33024", "--top-k-pages", "128", "--max-batch", "16", "--dense-layers", dl)
+        for ctx in ((4096, 16384, 32768) if dl == "2" else (32768,)):
+            out = bench_json([exe, "bench", "--batch", "16", "--prompt-len", str(ctx - 48), "--gen", "40", "--warmup", "8", "--json",
+                              "--modes", "sparse", "dense"], timeout=900)
             for j in out:
-                j["context"], j["mode"] = ctx, "dense" if mode == ["--dense"] else "sparse"
+                j["context"] = ctx
                 res.append(j)
-        pair = [j for j in res if j["context"] == ctx]
-        if len(pair) == 2:
-            dn, sp = pair[0]["step_ms_median"], pair[1]["step_ms_median"]
-            row(f"tinyllama b16 ctx {ctx} decode step sparse vs dense", "info", f"dense {dn:.3f} ms, sparse {sp:.3f} ms, {dn / sp:.2f}x")
+            pair = {j["mode"]: j["step_ms_median"] for j in out}
+            if len(pair) == 2:
+                row(f"tinyllama b16 ctx {ctx} dense_layers {dl}: sparse vs dense step", "info",
+                    f"dense {pair['dense']:.3f} ms, sparse {pair['sparse']:.3f} ms, {pair['dense'] / pair['sparse']:.2f}x")
+    # Mixed workload memory: 64 requests, prompts 64..2048, 256 new tokens; HF at the same batch size.
+    exe = os.path.join(d, "cuda_mixed")
+    build(m, exe, "cuda", "--max-seq-len", "2304")
+    hf = os.path.join(ROOT, "tools", "gpu", "hf_baseline.py")
+    for j in bench_json([exe, "bench", "--batch", "64", "--mixed", "--mixed-min", "64", "--mixed-max", "2048", "--gen", "256", "--json", "--dense"]):
+        j["workload"] = "mixed"
+        res.append(j)
+        row("mixed 64 requests tsc", "info", f"device memory {j['device_memory_bytes'] / 2**30:.2f} GiB, {j['kv_pages_used']} KV pages, {j['tokens_per_s']:.0f} tok/s")
+    for j in bench_json([sys.executable, hf, "--model", "tinyllama", "--batch", "64", "--mixed", "--gen", "256"], timeout=1200):
+        j["workload"] = "mixed"
+        res.append(j)
+        row("mixed 64 requests hf", "info", f"peak memory {j['peak_memory_bytes'] / 2**30:.2f} GiB, {j['tokens_per_s']:.0f} tok/s")
     json.dump(res, open(os.path.join(OUT, "long.json"), "w"), indent=1)
 
 

@@ -1,0 +1,144 @@
+// Query-aware page selection inside the fused decode-attention kernels (shared by the tensor-core and the
+// SIMT variant): the blocks of one (sequence, KV head) score disjoint slices of the candidate pages from
+// their key bounds, meet at a barrier, then each selects the same top pages by radix select over the
+// scores with the CPU target's tie rule (lower page index first).
+#pragma once
+#include "templates/cuda/common.cuh"
+#include "templates/cuda/kernel_table.h"
+
+namespace tsc::cuda {
+
+constexpr int kDecodeThreads = 128;
+constexpr int kDecodeWarps = kDecodeThreads / 32;
+
+// Shared-memory scratch of the selection; lives in the kernel's static shared memory.
+template <int TOP_K>
+struct SelectShared {
+  unsigned hist[256];
+  int kept[TOP_K > 0 ? TOP_K : 1];
+  int sel_bin, sel_need, run_eq, run_kept, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
+};
+
+// Score of one page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c), an upper bound of Σ_g q_g·k for its keys.
+// q: float [GROUP][D] in shared memory. LPK lanes share a page, 8 channels each.
+template <typename T, int D, int GROUP>
+__device__ __forceinline__ float page_bound_score(const float (*q)[D], const T* bounds_page, int sl) {
+  constexpr int LPK = D / 8;
+  float s = 0.f;
+  float mn[8], mx[8];
+  load8(bounds_page + sl * 8, mn);
+  load8(bounds_page + D + sl * 8, mx);
+#pragma unroll
+  for (int g = 0; g < GROUP; ++g)
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const float qc = q[g][sl * 8 + i];
+      s += fmaxf(qc * mn[i], qc * mx[i]);
+    }
+#pragma unroll
+  for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  return s;
+}
+
+// Selects the kept pages of one (sequence, KV head) into sh.kept (ascending; first and last included).
+// Every block of the pair runs it: it scores candidates [lo, hi) of 1 .. n_pages - 2 into the global scratch
+// row `scores_g`, waits for the pair's other `S` blocks at `arrive`, then reads every score back.
+// scores_s: shared float [n_pages - 2]. Returns the number kept (= budget).
+template <typename T, int D, int PS, int TOP_K, int GROUP>
+__device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, const float (*q)[D], const int32_t* pt, int n_pages,
+                                 int h, int split, int S, float* scores_g, int32_t* arrive, float* scores_s, SelectShared<TOP_K>& sh) {
+  constexpr int LPK = D / 8, KPW = 32 / LPK;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, sg = lane / LPK, sl = lane % LPK;
+  const int C = n_pages - 2;
+  const int lo = static_cast<int>(static_cast<int64_t>(C) * split / S), hi = static_cast<int>(static_cast<int64_t>(C) * (split + 1) / S);
+  const T* bounds = static_cast<const T*>(kv.bounds);
+  const int hkv = kv.num_kv_heads;
+  for (int base = lo + warp * KPW; base < hi; base += kDecodeWarps * KPW) {
+    const int ci = base + sg;
+    float s = 0.f;
+    if (ci < hi) s = page_bound_score<T, D, GROUP>(q, bounds + (static_cast<int64_t>(pt[1 + ci]) * hkv + h) * 2 * D, sl);
+    else {
+#pragma unroll
+      for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);  // keep the shuffles uniform
+    }
+    if (ci < hi && sl == 0) {
+      if (S == 1) scores_s[ci] = s;
+      else scores_g[ci] = s;
+    }
+  }
+  if (S > 1) {
+    // Barrier of the pair's S blocks (all resident: the host caps the grid at the occupancy limit).
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) {
+      atomicAdd(arrive, 1);
+      while (atomicAdd(arrive, 0) < S) __nanosleep(64);
+    }
+    __syncthreads();
+    for (int i = tid; i < C; i += kDecodeThreads) scores_s[i] = __ldcg(scores_g + i);
+  }
+  __syncthreads();
+  // Radix-select the (budget - 2)-th largest score: 4 passes of 8 bits over order-preserving keys.
+  const int want = a.budget - 2;
+  uint32_t prefix = 0, mask = 0;
+  int need = want;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int i = tid; i < 256; i += kDecodeThreads) sh.hist[i] = 0;
+    __syncthreads();
+    for (int i = tid; i < C; i += kDecodeThreads) {
+      const uint32_t key = ordered_bits(scores_s[i]);
+      if ((key & mask) == prefix) atomicAdd(&sh.hist[(key >> shift) & 255u], 1u);
+    }
+    __syncthreads();
+    if (tid == 0) {
+      int cum = 0, bin = 255;
+      for (; bin > 0; --bin) {
+        if (cum + static_cast<int>(sh.hist[bin]) >= need) break;
+        cum += static_cast<int>(sh.hist[bin]);
+      }
+      sh.sel_bin = bin;
+      sh.sel_need = need - cum;
+    }
+    __syncthreads();
+    prefix |= static_cast<uint32_t>(sh.sel_bin) << shift;
+    mask |= 255u << shift;
+    need = sh.sel_need;
+    __syncthreads();
+  }
+  // Keys above the threshold are kept; of those equal to it, the `need` lowest page indices.
+  if (tid == 0) {
+    sh.run_eq = 0;
+    sh.run_kept = 0;
+    sh.kept[0] = 0;
+    sh.kept[a.budget - 1] = n_pages - 1;
+  }
+  __syncthreads();
+  const unsigned lt_mask = (1u << lane) - 1u;
+  for (int base = 0; base < C; base += kDecodeThreads) {
+    const int i = base + tid;
+    const uint32_t key = i < C ? ordered_bits(scores_s[i]) : 0u;
+    const bool gt = i < C && key > prefix, eq = i < C && key == prefix;
+    const unsigned beq = __ballot_sync(0xffffffffu, eq);
+    if (lane == 0) sh.warp_eq[warp] = __popc(beq);
+    __syncthreads();
+    int eq_before = sh.run_eq + __popc(beq & lt_mask);
+    for (int w = 0; w < warp; ++w) eq_before += sh.warp_eq[w];
+    const bool keep = gt || (eq && eq_before < need);
+    const unsigned bk = __ballot_sync(0xffffffffu, keep);
+    if (lane == 0) sh.warp_keep[warp] = __popc(bk);
+    __syncthreads();
+    int pos = sh.run_kept + __popc(bk & lt_mask);
+    for (int w = 0; w < warp; ++w) pos += sh.warp_keep[w];
+    if (keep) sh.kept[1 + pos] = 1 + i;
+    __syncthreads();
+    if (tid == 0)
+      for (int w = 0; w < kDecodeWarps; ++w) {
+        sh.run_eq += sh.warp_eq[w];
+        sh.run_kept += sh.warp_keep[w];
+      }
+    __syncthreads();
+  }
+  return a.budget;
+}
+
+}  // namespace tsc::cuda
