@@ -1,5 +1,6 @@
 // CUDA backend: the decoder forward pass over the generated CUDA kernel table and cuBLAS, weights and
 // paged KV cache in device memory; host work per step is one metadata upload and the kernel launches.
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda.h>
 #include <cuda_runtime_api.h>
@@ -705,6 +706,68 @@ class CudaBackend : public Backend {
                    1000.0 * v.ms / static_cast<double>(std::max<int64_t>(v.calls, 1)), 100.0 * v.ms / std::max(total, 1e-9));
   }
 
+  // cuBLASLt, with the algorithm for each (M, N, K) chosen by timing the library's candidates once (the
+  // default heuristic picked split-K plans that ran several times slower than a single pass at decode batches).
+  struct LtPlan {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+    bool has_algo = false;
+  };
+  cublasLtHandle_t lt_ = nullptr;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int32_t>, LtPlan> lt_plans_;
+
+  void lt_matmul(const void* x, int64_t M, int64_t K, const void* W, int64_t N, void* y, int32_t out_f32) {
+    if (!lt_) check(cublasLtCreate(&lt_), "cublasLtCreate");
+    const cudaDataType_t t = o_.weight_dtype == DType::kBF16 ? CUDA_R_16BF : CUDA_R_16F;
+    const cudaDataType_t ct = out_f32 ? CUDA_R_32F : t;
+    const float alpha = 1.f, beta = 0.f;
+    auto key = std::make_tuple(M, N, K, out_f32);
+    auto it = lt_plans_.find(key);
+    if (it == lt_plans_.end()) {
+      // Row-major y[M,N] = x[M,K] W^T is column-major y^T[N,M] = op_T(W as col-major [K,N]) x^T ([K,M]).
+      LtPlan p;
+      check(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+      const cublasOperation_t tr = CUBLAS_OP_T;
+      check(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &tr, sizeof tr), "cublasLt transa");
+      check(cublasLtMatrixLayoutCreate(&p.a, t, static_cast<uint64_t>(K), static_cast<uint64_t>(N), K), "cublasLt layout");
+      check(cublasLtMatrixLayoutCreate(&p.b, t, static_cast<uint64_t>(K), static_cast<uint64_t>(M), K), "cublasLt layout");
+      check(cublasLtMatrixLayoutCreate(&p.c, ct, static_cast<uint64_t>(N), static_cast<uint64_t>(M), N), "cublasLt layout");
+      cublasLtMatmulPreference_t pref;
+      check(cublasLtMatmulPreferenceCreate(&pref), "cublasLt preference");
+      const size_t ws = kBlasWorkspace;
+      check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws), "cublasLt preference");
+      cublasLtMatmulHeuristicResult_t res[8];
+      int n = 0;
+      cublasLtMatmulAlgoGetHeuristic(lt_, p.op, p.a, p.b, p.c, p.c, pref, 8, res, &n);
+      cublasLtMatmulPreferenceDestroy(pref);
+      float best = 1e30f;
+      const bool tune = M <= 512 && !capturing_;  // decode-sized shapes repeat every step: time them
+      for (int i = 0; i < n; ++i) {
+        if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
+        if (!tune) { p.algo = res[i].algo; p.has_algo = true; break; }
+        cudaEvent_t e0, e1;
+        cudaEventCreate(&e0);
+        cudaEventCreate(&e1);
+        bool ok = cublasLtMatmul(lt_, p.op, &alpha, W, p.a, x, p.b, &beta, y, p.c, y, p.c, &res[i].algo, blas_ws_, ws, stream_) == CUBLAS_STATUS_SUCCESS;
+        cudaEventRecord(e0, stream_);
+        for (int r = 0; ok && r < 3; ++r)
+          ok = cublasLtMatmul(lt_, p.op, &alpha, W, p.a, x, p.b, &beta, y, p.c, y, p.c, &res[i].algo, blas_ws_, ws, stream_) == CUBLAS_STATUS_SUCCESS;
+        cudaEventRecord(e1, stream_);
+        cudaEventSynchronize(e1);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, e0, e1);
+        cudaEventDestroy(e0);
+        cudaEventDestroy(e1);
+        if (ok && ms < best) { best = ms; p.algo = res[i].algo; p.has_algo = true; }
+      }
+      it = lt_plans_.emplace(key, p).first;
+    }
+    const LtPlan& p = it->second;
+    check(cublasLtMatmul(lt_, p.op, &alpha, W, p.a, x, p.b, &beta, y, p.c, y, p.c, p.has_algo ? &p.algo : nullptr, blas_ws_, kBlasWorkspace, stream_),
+          "cublasLtMatmul");
+  }
+
   // y[M, N] = x[M, K] W[N, K]^T (+ bias): generated GEMV for small M, cuBLAS otherwise.
   void linear(const void* x, int64_t M, int64_t K, const void* W, const float* bias, int64_t N, void* y, int32_t out_f32) {
     if (M == 0) return;
@@ -712,13 +775,7 @@ class CudaBackend : public Backend {
       prof_check(kt_->gemv(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W, bias, static_cast<int32_t>(N), y, out_f32, stream_), "gemv");
       return;
     }
-    const float alpha = 1.f, beta = 0.f;
-    const cudaDataType_t t = o_.weight_dtype == DType::kBF16 ? CUDA_R_16BF : CUDA_R_16F;
-    // Row-major y[M,N] = x[M,K] W^T is column-major y^T[N,M] = W[N,K] (as col-major [K,N], transposed) x^T.
-    check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha, W, t,
-                       static_cast<int>(K), x, t, static_cast<int>(K), &beta, y, out_f32 ? CUDA_R_32F : t, static_cast<int>(N),
-                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-          "cublasGemmEx");
+    lt_matmul(x, M, K, W, N, y, out_f32);
     prof_check(cudaSuccess, "cublas gemm");
     if (bias) {
       if (out_f32) throw Error("LM head bias with cuBLAS output is not supported", "this is a bug in tsc's CUDA backend");

@@ -44,15 +44,15 @@ __device__ __forceinline__ void load_group_queries(const DecodeArgs& a, int b, i
 // Final step shared by both bodies: this block's (m, l, acc) per query head -> the output, or a partial that
 // the pair's last block merges. m, l: [GROUP]; acc(g, c) gives the unnormalized sum.
 template <typename T, int D, int GROUP, typename Acc>
-__device__ void finish_decode(const DecodeArgs& a, int b, int h, int split, const float* m, const float* l, Acc acc, int32_t* arrive) {
-  const int S = a.num_splits, hq = a.hq, hkv = hq / GROUP, tid = threadIdx.x;
+__device__ void finish_decode(const DecodeArgs& a, int b, int h, int split, int S, const float* m, const float* l, Acc acc, int32_t* arrive) {
+  const int hq = a.hq, hkv = hq / GROUP, tid = threadIdx.x;
   T* outb = static_cast<T*>(a.out) + static_cast<int64_t>(a.q_row[b]) * a.out_stride;
   for (int idx = tid; idx < GROUP * D; idx += kDecodeThreads) {
     const int g = idx / D, c = idx % D, head = h * GROUP + g;
     if (S == 1) {
       outb[head * D + c] = Elem<T>::from_float(acc(g, c) / l[g]);
     } else {
-      const int64_t pidx = (static_cast<int64_t>(b) * hq + head) * S + split;
+      const int64_t pidx = (static_cast<int64_t>(b) * hq + head) * a.num_splits + split;
       a.part_o[pidx * D + c] = acc(g, c);
       if (c == 0) {
         a.part_ml[pidx * 2] = m[g];
@@ -73,7 +73,7 @@ __device__ void finish_decode(const DecodeArgs& a, int b, int h, int split, cons
   __threadfence();
   for (int idx = tid; idx < GROUP * D; idx += kDecodeThreads) {
     const int g = idx / D, c = idx % D, head = h * GROUP + g;
-    const int64_t p0 = (static_cast<int64_t>(b) * hq + head) * S;
+    const int64_t p0 = (static_cast<int64_t>(b) * hq + head) * a.num_splits;
     float M = -INFINITY;
     for (int s = 0; s < S; ++s) M = fmaxf(M, __ldcg(&a.part_ml[(p0 + s) * 2]));
     float L = 0.f, A = 0.f;
@@ -91,12 +91,21 @@ __device__ void finish_decode(const DecodeArgs& a, int b, int h, int split, cons
   }
 }
 
+// Blocks a (sequence, KV head) uses: at least kMinPagesPerSplit kept pages each, at most the launch's splits.
+// Every block of the pair derives the same value from the pair's pages and budget.
+constexpr int kMinPagesPerSplit = 16;
+__device__ __forceinline__ int effective_splits(const DecodeArgs& a, int n_pages) {
+  const bool select = a.budget > 0 && n_pages > a.budget;
+  const int kept = select ? a.budget : n_pages;
+  return max(1, min(a.num_splits, (kept + kMinPagesPerSplit - 1) / kMinPagesPerSplit));
+}
+
 // Which pages this (sequence, KV head) attends to, and the slice [p_begin, p_end) of them this block takes.
 template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT>
 __device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev& kv, const float (*q)[D], const int32_t* pt, int n_pages,
                                           int b, int h, int split, float* scores_s, SelectShared<TOP_K>& sh, bool& select,
                                           int32_t*& arrive) {
-  const int S = a.num_splits;
+  const int S = effective_splits(a, n_pages);
   select = false;
   arrive = nullptr;
   int num_kept = n_pages;
@@ -135,11 +144,13 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
   const int len = a.seq_lens[b], n_pages = (len + PS - 1) / PS, hkv = kv.num_kv_heads;
   const int32_t* pt = a.page_table + static_cast<int64_t>(b) * a.max_pages;
   pdl_launch_dependents();
+  const int S = effective_splits(a, n_pages);
+  if (split >= S) return;  // short sequences use fewer blocks than the launch has
   load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
   bool select;
   int32_t* arrive;
   const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
-  const int S = a.num_splits, chunk = (num_kept + S - 1) / S;
+  const int chunk = (num_kept + S - 1) / S;
   const int p_begin = split * chunk, p_end = min(num_kept, p_begin + chunk);
   const int sg = lane / LPK, sl = lane % LPK;
   float qr[GROUP][8];
@@ -236,7 +247,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
     for (int w = 0; w < kDecodeWarps; ++w) A += w_acc[w][g][c] * w_l[w][g];
     return A;
   };
-  finish_decode<T, D, GROUP>(a, b, h, split, f_m, f_l, accf, arrive);
+  finish_decode<T, D, GROUP>(a, b, h, split, S, f_m, f_l, accf, arrive);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -282,6 +293,8 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   const int len = a.seq_lens[b], n_pages = (len + PS - 1) / PS, hkv = kv.num_kv_heads;
   const int32_t* pt = a.page_table + static_cast<int64_t>(b) * a.max_pages;
   pdl_launch_dependents();
+  const int S = effective_splits(a, n_pages);
+  if (split >= S) return;  // short sequences use fewer blocks than the launch has
   load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
   for (int i = tid; i < 16 * D; i += kDecodeThreads) q16[i / D][i % D] = Elem<T>::from_float(i / D < GROUP ? q_s[i / D][i % D] : 0.f);
   WarpSmem& w = ws[warp];
@@ -294,7 +307,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   int32_t* arrive;
   const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
   __syncthreads();
-  const int S = a.num_splits, share = (num_kept + S - 1) / S;
+  const int share = (num_kept + S - 1) / S;
   const int p_begin = split * share, p_end = min(num_kept, p_begin + share);
   const T* kbase = static_cast<const T*>(kv.k);
   const T* vbase = static_cast<const T*>(kv.v);
@@ -407,7 +420,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
     for (int v = 0; v < kDecodeWarps; ++v) A += ws[v].o[g][c] * w_wt[v][g];
     return A;
   };
-  finish_decode<T, D, GROUP>(a, b, h, split, f_m, f_l, accf, arrive);
+  finish_decode<T, D, GROUP>(a, b, h, split, S, f_m, f_l, accf, arrive);
 }
 
 // The body a specialization uses: tensor cores where the shapes allow.

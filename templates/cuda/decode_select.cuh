@@ -19,26 +19,8 @@ struct SelectShared {
   int sel_bin, sel_need, run_eq, run_kept, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
 };
 
-// Score of one page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c), an upper bound of Σ_g q_g·k for its keys.
-// q: float [GROUP][D] in shared memory. LPK lanes share a page, 8 channels each.
-template <typename T, int D, int GROUP>
-__device__ __forceinline__ float page_bound_score(const float (*q)[D], const T* bounds_page, int sl) {
-  constexpr int LPK = D / 8;
-  float s = 0.f;
-  float mn[8], mx[8];
-  load8(bounds_page + sl * 8, mn);
-  load8(bounds_page + D + sl * 8, mx);
-#pragma unroll
-  for (int g = 0; g < GROUP; ++g)
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const float qc = q[g][sl * 8 + i];
-      s += fmaxf(qc * mn[i], qc * mx[i]);
-    }
-#pragma unroll
-  for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-  return s;
-}
+// Score of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c), an upper bound of Σ_g q_g·k for its keys; LPK lanes
+// share a page, 8 channels each, and sum with shuffles.
 
 // Selects the kept pages of one (sequence, KV head) into sh.kept (ascending; first and last included).
 // Every block of the pair runs it: it scores candidates [lo, hi) of 1 .. n_pages - 2 into the global scratch
@@ -53,17 +35,39 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
   const int lo = static_cast<int>(static_cast<int64_t>(C) * split / S), hi = static_cast<int>(static_cast<int64_t>(C) * (split + 1) / S);
   const T* bounds = static_cast<const T*>(kv.bounds);
   const int hkv = kv.num_kv_heads;
-  for (int base = lo + warp * KPW; base < hi; base += kDecodeWarps * KPW) {
-    const int ci = base + sg;
-    float s = 0.f;
-    if (ci < hi) s = page_bound_score<T, D, GROUP>(q, bounds + (static_cast<int64_t>(pt[1 + ci]) * hkv + h) * 2 * D, sl);
-    else {
+  // Four page groups per warp iteration: 8 independent 16-byte bound loads in flight per lane (the loop is
+  // latency-bound otherwise: a warp scores KPW pages per round trip).
+  constexpr int U = 4;
+  for (int base = lo + warp * KPW * U; base < hi; base += kDecodeWarps * KPW * U) {
+    float mn[U][8], mx[U][8];
 #pragma unroll
-      for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);  // keep the shuffles uniform
+    for (int u = 0; u < U; ++u) {
+      const int ci = base + u * KPW + sg;
+      if (ci < hi) {
+        const T* bp = bounds + (static_cast<int64_t>(pt[1 + ci]) * hkv + h) * 2 * D + sl * 8;
+        load8(bp, mn[u]);
+        load8(bp + D, mx[u]);
+      }
     }
-    if (ci < hi && sl == 0) {
-      if (S == 1) scores_s[ci] = s;
-      else scores_g[ci] = s;
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int ci = base + u * KPW + sg;
+      float s = 0.f;
+      if (ci < hi) {
+#pragma unroll
+        for (int g = 0; g < GROUP; ++g)
+#pragma unroll
+          for (int i = 0; i < 8; ++i) {
+            const float qc = q[g][sl * 8 + i];
+            s += fmaxf(qc * mn[u][i], qc * mx[u][i]);
+          }
+      }
+#pragma unroll
+      for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+      if (ci < hi && sl == 0) {
+        if (S == 1) scores_s[ci] = s;
+        else scores_g[ci] = s;
+      }
     }
   }
   if (S > 1) {

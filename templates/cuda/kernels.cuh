@@ -100,8 +100,8 @@ struct Kernels {
   static cudaError_t decode_launch(DecodeArgs a, const KvLayerDev& kv, cudaStream_t s) {
     auto kernel = decode_kernel<SELECT>();
     const size_t smem = decode_smem(a.max_pages);
-    static size_t configured = 0;  // raise the dynamic shared-memory limit once per kernel
-    if (smem > 48 * 1024 && smem > configured) {
+    static size_t configured = 0;  // raise the dynamic shared-memory limit (static + dynamic may pass 48 KiB)
+    if (smem > configured) {
       cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
       if (e != cudaSuccess) return e;
       configured = smem;
@@ -199,7 +199,7 @@ struct Kernels {
   }
   static cudaError_t argmax(const float* logits, int32_t R, int32_t V, int32_t* ids, cudaStream_t s) {
     if (R == 0) return cudaSuccess;
-    argmax_kernel<<<R, 256, 0, s>>>(logits, V, ids);
+    argmax_kernel<<<R, 1024, 0, s>>>(logits, V, ids);
     return cudaGetLastError();
   }
 

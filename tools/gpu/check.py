@@ -227,7 +227,18 @@ def bench_json(cmd, timeout=900):
     return out
 
 
+def ensure_full(names=("tinyllama", "gpt2_medium")):
+    """Exports (once per machine) and builds the full-size models for timing, without the correctness runs."""
+    d = os.path.join(WORK, "full")
+    for n in names:
+        if not os.path.exists(os.path.join(d, n, "model.onnx")):
+            sh([sys.executable, os.path.join(ROOT, "tools", "gpu", "export_full.py"), d, "--only", n], timeout=3000)
+        if not os.path.exists(os.path.join(d, n, "cuda")):
+            build(os.path.join(d, n, "model.onnx"), os.path.join(d, n, "cuda"), "cuda")
+
+
 def bench():
+    ensure_full()
     d = os.path.join(WORK, "full")
     res = []
     hf = os.path.join(ROOT, "tools", "gpu", "hf_baseline.py")
@@ -258,13 +269,14 @@ def bench():
 def long_context():
     """TinyLlama shape at 4k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one on the
     same prefilled batch; then the mixed-workload memory comparison with HF transformers."""
+    ensure_full(("tinyllama",))
     d = os.path.join(WORK, "full", "tinyllama")
     m = os.path.join(d, "model.onnx")
     res = []
     for dl in ("2", "0"):
         exe = os.path.join(d, f"cuda_long_dl{dl}")
         build(m, exe, "cuda", "--max-seq-len", "33024", "--top-k-pages", "128", "--max-batch", "16", "--dense-layers", dl)
-        for ctx in ((4096, 16384, 32768) if dl == "2" else (32768,)):
+        for ctx in ((8192, 32768) if dl == "2" else (32768,)):
             out = bench_json([exe, "bench", "--batch", "16", "--prompt-len", str(ctx - 48), "--gen", "40", "--warmup", "8", "--json",
                               "--modes", "sparse", "dense"], timeout=900)
             for j in out:
@@ -274,7 +286,14 @@ def long_context():
             if len(pair) == 2:
                 row(f"tinyllama b16 ctx {ctx} dense_layers {dl}: sparse vs dense step", "info",
                     f"dense {pair['dense']:.3f} ms, sparse {pair['sparse']:.3f} ms, {pair['dense'] / pair['sparse']:.2f}x")
-    # Mixed workload memory: 64 requests, prompts 64..2048, 256 new tokens; HF at the same batch size.
+    json.dump(res, open(os.path.join(OUT, "long.json"), "w"), indent=1)
+
+
+def mixed():
+    """Mixed workload memory: 64 requests, prompts 64..2048, 256 new tokens; HF at the same batch size."""
+    d = os.path.join(WORK, "full", "tinyllama")
+    m = os.path.join(d, "model.onnx")
+    res = []
     exe = os.path.join(d, "cuda_mixed")
     build(m, exe, "cuda", "--max-seq-len", "2304")
     hf = os.path.join(ROOT, "tools", "gpu", "hf_baseline.py")
@@ -286,7 +305,7 @@ def long_context():
         j["workload"] = "mixed"
         res.append(j)
         row("mixed 64 requests hf", "info", f"peak memory {j['peak_memory_bytes'] / 2**30:.2f} GiB, {j['tokens_per_s']:.0f} tok/s")
-    json.dump(res, open(os.path.join(OUT, "long.json"), "w"), indent=1)
+    json.dump(res, open(os.path.join(OUT, "mixed.json"), "w"), indent=1)
 
 
 def main():
@@ -298,7 +317,7 @@ def main():
     env_probe()
     t0 = time.time()
     for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("bench", bench),
-                     ("long", long_context)):
+                     ("long", long_context), ("mixed", mixed)):
         if name in skip:
             continue
         t = time.time()
