@@ -13,6 +13,8 @@ struct ScoreArgs {
   bool dense = false;
   int64_t top_k_pages = -1;  // -1: the build's budget
   int64_t kv_pages = 0;
+  std::string select_reduce = "sum";  // ablation: "max" scores pages by the max over the GQA group
+  bool no_sink = false;               // ablation: the first page is not always kept
 };
 int cmd_score(const ScoreArgs& a);
 int cmd_info(bool json);

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
   auto* dense = score->add_flag("--dense", sa.dense, "decode attends to every page (no page selection)");
   score->add_option("--top-k-pages", sa.top_k_pages, "decode page budget per KV head and layer (default: the build's)")->excludes(dense);
   score->add_option("--kv-pages", sa.kv_pages, "KV-cache pages to allocate (default: max_batch x max_seq_len worth)");
+  score->add_option("--select-reduce", sa.select_reduce, "ablation (CPU target): score pages by the sum or the max over the GQA group")
+      ->check(CLI::IsMember({"sum", "max"}))->capture_default_str();
+  score->add_flag("--no-sink", sa.no_sink, "ablation (CPU target): do not always keep the first page");
   tsc::GenerateArgs ga;
   ga.sampling.temperature = 0.7f;
   ga.sampling.top_p = 0.9f;

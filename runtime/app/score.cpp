@@ -20,6 +20,7 @@ int cmd_score(const ScoreArgs& a) {
   Engine eng(Payload::open(self_exe()), EngineOptions{a.kv_pages, 0});
   const int64_t V = eng.spec().vocab_size;
   int64_t budget = a.dense ? 0 : (a.top_k_pages >= 0 ? a.top_k_pages : eng.options().top_k_pages);
+  if (a.no_sink && budget == 1) throw Error("--no-sink with a page budget of 1 keeps only the last page", "use a budget of at least 2");
   std::vector<int32_t> tok(static_cast<size_t>(B * S));
   for (int64_t i = 0; i < B * S; ++i) {
     int64_t v = ids.dtype == DType::kI64 ? reinterpret_cast<const int64_t*>(ids.bytes.data())[i] : reinterpret_cast<const int32_t*>(ids.bytes.data())[i];
@@ -36,7 +37,8 @@ int cmd_score(const ScoreArgs& a) {
   } else if (a.mode == "decode") {
     for (int64_t t = 0; t < S; ++t) {
       std::vector<StepSeq> step;
-      for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false});
+      const int32_t flags = (a.select_reduce == "max" ? 1 : 0) | (a.no_sink ? 2 : 0);
+      for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});
       eng.step(step, logits);
       for (int64_t b = 0; b < B; ++b) std::memcpy(out.data() + (b * S + t) * V, logits.data() + b * V, V * 4);
     }

@@ -139,7 +139,7 @@ class CpuBackend : public Backend {
         if (q.decode) {
           const int64_t budget = l < o_.dense_layers ? 0 : q.budget;
           cpu::SelectStats st;
-          kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
+          kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q.select_flags, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
           ++counters_.decode_calls;
           counters_.pages_total += st.pages_total;
           counters_.pages_scored += st.pages_scored;

@@ -98,23 +98,31 @@ void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64
   }
 }
 
-// Upper bound of Σ_g q_g·k over keys k of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c).
+// Selection variants for ablations (score --select-reduce max, --no-sink); the default is 0.
+enum SelectFlags : int32_t { kSelectGroupMax = 1, kSelectNoSink = 2 };
+
+// Upper bound of Σ_g q_g·k over keys k of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c) (the design's sum
+// over the GQA group), or with kSelectGroupMax the max over g of each head's bound.
 template <int HEAD_DIM, int GROUP>
-inline float page_score(const float* q_group, const float* bounds) {
-  float s = 0.f;
-  for (int g = 0; g < GROUP; ++g)
+inline float page_score(const float* q_group, const float* bounds, int32_t flags = 0) {
+  float total = 0.f, best = -std::numeric_limits<float>::infinity();
+  for (int g = 0; g < GROUP; ++g) {
+    float s = 0.f;
     for (int c = 0; c < HEAD_DIM; ++c) {
       const float qc = q_group[g * HEAD_DIM + c];
       s += std::max(qc * bounds[c], qc * bounds[HEAD_DIM + c]);
     }
-  return s;
+    total += s;
+    best = std::max(best, s);
+  }
+  return (flags & kSelectGroupMax) ? best : total;
 }
 
 // Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by score (ties to the
 // lower page index); all pages when the sequence has no more than `budget`. Ascending order.
 template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
 int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget,
-                     int32_t* kept, SelectStats* st) {
+                     int32_t* kept, SelectStats* st, int32_t flags = 0) {
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   if (st) st->pages_total += num_pages;
   if (budget <= 0 || num_pages <= budget) {
@@ -122,16 +130,18 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
     if (st) st->pages_kept += num_pages;
     return num_pages;
   }
+  // Without the sink (kSelectNoSink) the first page competes like the others.
+  const bool sink = !(flags & kSelectNoSink);
   std::vector<std::pair<float, int32_t>> cand;
-  cand.reserve(static_cast<size_t>(num_pages - 2));
-  for (int64_t p = 1; p + 1 < num_pages; ++p)
-    cand.emplace_back(page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h)), static_cast<int32_t>(p));
-  const int64_t k = budget - 2;
+  cand.reserve(static_cast<size_t>(num_pages - 1));
+  for (int64_t p = sink ? 1 : 0; p + 1 < num_pages; ++p)
+    cand.emplace_back(page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags), static_cast<int32_t>(p));
+  const int64_t k = budget - (sink ? 2 : 1);
   std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   });
   int64_t n = 0;
-  kept[n++] = 0;
+  if (sink) kept[n++] = 0;
   for (int64_t i = 0; i < k; ++i) kept[n++] = cand[i].second;
   kept[n++] = static_cast<int32_t>(num_pages - 1);
   std::sort(kept, kept + n);
@@ -144,7 +154,7 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
 
 // q, out: [hq * HEAD_DIM]; one query at the sequence's last position.
 template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
-void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, const float* q,
+void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags, const float* q,
                    float* out, SelectStats* stats) {
   const int64_t hkv = hq / GROUP, num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   std::vector<SelectStats> per_head(static_cast<size_t>(hkv));
@@ -155,7 +165,7 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < hkv; ++h) {
       const float* qg = q + h * GROUP * HEAD_DIM;
-      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, qg, budget, kept.data(), &per_head[h]);
+      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags);
       for (int g = 0; g < GROUP; ++g)
         attend_tokens<HEAD_DIM, PAGE_SIZE>(kv, seq, h, qg + g * HEAD_DIM, scale, kept.data(), nk, seq.num_tokens - 1,
                                            out + (h * GROUP + g) * HEAD_DIM, logit);

@@ -48,8 +48,9 @@ struct KernelTable {
   // (which already holds them); out[n, hq*D].
   void (*attend_prefill)(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, int64_t hq, float scale,
                          const float* q, float* out);
-  // One decode query q[hq*D] over the whole cache. budget = pages kept per KV head (0 = dense).
-  void (*attend_decode)(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget,
+  // One decode query q[hq*D] over the whole cache. budget = pages kept per KV head (0 = dense);
+  // flags: SelectFlags of attention.h (ablations), 0 = the design's selection.
+  void (*attend_decode)(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags,
                         const float* q, float* out, SelectStats* stats);
   // act[n, I] = gelu(x) in place (approximate: 1 = tanh)
   void (*gelu)(float* x, int64_t count, int32_t approximate);
