@@ -4,10 +4,12 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <charconv>
 #include <climits>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <utility>
 
 #include "compiler/onnx/onnx.pb.h"
 #include "runtime/core/error.h"
@@ -32,7 +34,10 @@ class Importer {
       if (file->size() > static_cast<size_t>(INT_MAX))
         throw Error("'" + path_ + "' is larger than 2 GB, the protobuf limit",
                     "save the model with external data (onnx.save(..., save_as_external_data=True))");
-      if (file->size() == 0 || !model->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+      if (file->size() == 0)
+        throw Error("'" + path_ + "' is empty (0 bytes), not an ONNX model",
+                    "a failed or interrupted export leaves an empty file behind; export the model again");
+      if (!model->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
         throw Error("cannot parse '" + path_ + "' as an ONNX ModelProto: the file is truncated or corrupt",
                     "re-export the model, or check the file with python -c \"import onnx; onnx.checker.check_model('" + path_ + "')\"");
     }
@@ -53,6 +58,21 @@ class Importer {
   std::map<std::string, std::shared_ptr<MappedFile>> external_;
   std::map<std::string, const onnx::FunctionProto*> functions_;
   int unknown_dims_ = 0;
+  int function_depth_ = 0;  // nesting of inline_function (recursion guard); per import, restored on unwinding
+  // Holder of the NodeProto being added when it is not part of the model message (an inlined function body's
+  // rewritten copy): raw_data tensors of its attributes point into it, so it must outlive them.
+  std::shared_ptr<const void> node_owner_;
+
+  // "offset" / "length" of external data: a decimal integer (range checks against the file come later).
+  static int64_t external_int(const std::string& key, const std::string& value, const std::string& tensor) {
+    int64_t v = 0;
+    const char* end = value.data() + value.size();
+    auto [p, ec] = std::from_chars(value.data(), end, v);
+    if (value.empty() || ec != std::errc() || p != end)
+      throw Error("tensor '" + tensor + "' has external data " + key + " '" + value + "', which is not a byte count",
+                  "the file is corrupt; re-export it (onnx.save(..., save_as_external_data=True))");
+    return v;
+  }
 
   ValueType value_type(const onnx::ValueInfoProto& vi) {
     ValueType t;
@@ -106,15 +126,15 @@ class Importer {
       int64_t offset = 0, length = -1;
       for (auto& kv : tp.external_data()) {
         if (kv.key() == "location") location = kv.value();
-        else if (kv.key() == "offset") offset = std::stoll(kv.value());
-        else if (kv.key() == "length") length = std::stoll(kv.value());
+        else if (kv.key() == "offset") offset = external_int("offset", kv.value(), name);
+        else if (kv.key() == "length") length = external_int("length", kv.value(), name);
       }
       const auto& f = external_file(location, name);
       if (length < 0) length = static_cast<int64_t>(nbytes);
       if (static_cast<size_t>(length) != nbytes)
         throw Error("tensor '" + name + "' is " + tensor_type_str(t.dtype, t.shape) + " (" + std::to_string(nbytes) +
                     " bytes) but its external data length is " + std::to_string(length), "the file is corrupt; re-export it");
-      if (offset < 0 || static_cast<size_t>(offset) + nbytes > f.size())
+      if (offset < 0 || static_cast<size_t>(offset) > f.size() || nbytes > f.size() - static_cast<size_t>(offset))
         throw Error("tensor '" + name + "' needs bytes [" + std::to_string(offset) + ", " + std::to_string(offset + static_cast<int64_t>(nbytes)) +
                     ") of '" + f.path() + "', which has only " + std::to_string(f.size()) + " bytes",
                     "the external data file is truncated or belongs to another export; copy it again");
@@ -128,7 +148,7 @@ class Importer {
         throw Error("tensor '" + name + "' is " + tensor_type_str(t.dtype, t.shape) + " (" + std::to_string(nbytes) +
                     " bytes) but holds " + std::to_string(tp.raw_data().size()) + " bytes of raw data", "the file is corrupt; re-export it");
       t.data = tp.raw_data().data();
-      t.owner = g_.keepalive.front();
+      t.owner = node_owner_ ? node_owner_ : g_.keepalive.front();
       t.origin = "inline";
       return t;
     }
@@ -227,8 +247,12 @@ class Importer {
 
   // Model-local functions (some exporters emit them): substitute the body with renamed values and bound attributes.
   void inline_function(const onnx::NodeProto& call, const onnx::FunctionProto& f) {
-    static int depth = 0;
-    if (++depth > 32) throw Error("function '" + f.name() + "' is recursive or nested too deeply", "inline local functions with onnx.inliner before compiling");
+    struct Depth {  // restored however the body's import ends (a rejected body throws)
+      int& d;
+      explicit Depth(int& d) : d(d) { ++d; }
+      ~Depth() { --d; }
+    } depth(function_depth_);
+    if (function_depth_ > 32) throw Error("function '" + f.name() + "' is recursive or nested too deeply", "inline local functions with onnx.inliner before compiling");
     std::map<std::string, std::string> rename;
     for (int i = 0; i < f.input_size(); ++i) rename[f.input(i)] = i < call.input_size() ? call.input(i) : "";
     for (int i = 0; i < f.output_size(); ++i) rename[f.output(i)] = i < call.output_size() ? call.output(i) : "";
@@ -241,18 +265,28 @@ class Importer {
       if (it != rename.end()) return it->second;
       return rename[v] = prefix + v;
     };
-    for (auto np : f.node()) {
-      for (int i = 0; i < np.input_size(); ++i) np.set_input(i, map_name(np.input(i)));
-      for (int i = 0; i < np.output_size(); ++i) np.set_output(i, map_name(np.output(i)));
-      np.set_name(prefix + np.name());
-      for (auto& a : *np.mutable_attribute())
+    for (const auto& body_node : f.node()) {
+      // The rewritten copy is kept alive with the graph: tensors of its attributes (raw_data) point into it.
+      auto np = std::make_shared<onnx::NodeProto>(body_node);
+      g_.keepalive.push_back(np);
+      for (int i = 0; i < np->input_size(); ++i) np->set_input(i, map_name(np->input(i)));
+      for (int i = 0; i < np->output_size(); ++i) np->set_output(i, map_name(np->output(i)));
+      // An unnamed body node is named after its first output (already renamed under the prefix) or its op.
+      np->set_name(!body_node.name().empty() ? prefix + body_node.name()
+                   : np->output_size() && !np->output(0).empty() ? np->output(0) : prefix + np->op_type());
+      for (auto& a : *np->mutable_attribute())
         if (!a.ref_attr_name().empty()) {
           auto it = bound.find(a.ref_attr_name());
           if (it != bound.end()) { std::string nm = a.name(); a = *it->second; a.set_name(nm); }
         }
-      add_node(np);
+      auto saved = std::exchange(node_owner_, np);
+      struct Restore {
+        std::shared_ptr<const void>& slot;
+        std::shared_ptr<const void> old;
+        ~Restore() { slot = std::move(old); }
+      } restore{node_owner_, std::move(saved)};
+      add_node(*np);
     }
-    --depth;
   }
 
   void import_graph(const onnx::GraphProto& gp) {

@@ -175,10 +175,9 @@ TEST_F(Import, ExternalDataErrors) {
   expect_error(ext("", "0", ""), "which is not a relative path inside the model's folder");
 }
 
-// Known bug (compiler/onnx/import.cpp, Importer::tensor): offsets and lengths are parsed with std::stoll, so a
-// non-numeric or out-of-range value throws std::invalid_argument / std::out_of_range, which tsc's main does
-// not catch: the process aborts instead of printing "tsc: error:". Enable once fixed.
-TEST_F(Import, DISABLED_MalformedExternalOffsetIsATscError) {
+// Offsets and lengths that are not non-negative decimal byte counts are a tsc::Error naming the tensor (they
+// were parsed with std::stoll, whose std::invalid_argument / std::out_of_range aborted tsc).
+TEST_F(Import, MalformedExternalOffsetIsATscError) {
   write_bytes(std::string(16, 'x'), "w.bin");
   for (const char* bad : {"abc", "99999999999999999999"}) {
     onnx::TensorProto t;
@@ -192,7 +191,7 @@ TEST_F(Import, DISABLED_MalformedExternalOffsetIsATscError) {
     o->set_key("offset");
     o->set_value(bad);
     std::string path = write(add_model(t));
-    EXPECT_THROW(import_onnx(path), Error) << bad;
+    expect_error(path, "external data offset '" + std::string(bad) + "', which is not a byte count");
   }
 }
 
@@ -227,7 +226,7 @@ TEST_F(Import, CorruptTensorsAreRejected) {
 
 TEST_F(Import, UnreadableFilesAreRejected) {
   expect_error((dir_ / "nope.onnx").string(), "cannot open");
-  expect_error(write_bytes("", "empty.onnx"), "the file is truncated or corrupt");
+  expect_error(write_bytes("", "empty.onnx"), "is empty (0 bytes), not an ONNX model");
   std::string whole = add_model(floats({1, 2, 3, 4}, true)).SerializeAsString();
   expect_error(write_bytes(whole.substr(0, whole.size() - 3), "cut.onnx"), "the file is truncated or corrupt");
   expect_error(write_bytes(std::string(64, '\xff'), "junk.onnx"), "the file is truncated or corrupt");
@@ -321,21 +320,20 @@ TEST_F(Import, FunctionsAreInlinedWithRenamedValuesAndBoundAttributes) {
   EXPECT_EQ(g.constant("first/b")->f64(0), 0.5);
 }
 
-// Known bug (compiler/onnx/import.cpp, inline_function): `for (auto np : f.node())` copies each NodeProto, and a
-// raw_data tensor attribute of a Constant in it is referenced, not copied, by the Tensor: it dangles once the
-// copy is destroyed (heap-use-after-free; lit: import/function_constant_raw.test). Enable once fixed.
-TEST_F(Import, DISABLED_FunctionConstantWithRawDataKeepsItsValue) {
+// A raw_data tensor attribute of a Constant in a function body is referenced, not copied, by the Tensor: the
+// rewritten NodeProto it points into must live as long as the graph (it was a per-iteration copy: a
+// heap-use-after-free; lit: import/function_constant_raw.test).
+TEST_F(Import, FunctionConstantWithRawDataKeepsItsValue) {
   Graph g = import_onnx(write(function_model(true)));
   ASSERT_TRUE(g.is_const("first/b"));
   EXPECT_EQ(g.constant("first/b")->f64(0), 0.5);
   EXPECT_EQ(g.constant("second/b")->f64(0), 0.5);
 }
 
-// Known bug (compiler/onnx/import.cpp, inline_function): the nesting counter is a function-local static that an
-// exception inside a function body never decrements; after 32 rejected models whose function bodies throw,
-// every later model with a local function is refused as "recursive or nested too deeply" in the same process
-// (a fuzzer, a test binary or any embedding of the importer). Enable once fixed.
-TEST_F(Import, DISABLED_RejectedFunctionBodiesDoNotPoisonLaterImports) {
+// The nesting counter belongs to one import and is restored when a function body throws: 40 rejected models
+// whose function bodies throw do not make a later model with a local function "recursive or nested too deeply"
+// in the same process (a fuzzer, a test binary or any embedding of the importer).
+TEST_F(Import, RejectedFunctionBodiesDoNotPoisonLaterImports) {
   onnx::ModelProto bad = function_model(false);
   bad.mutable_functions(0)->mutable_node(1)->mutable_attribute(0)->set_name("sparse_value");  // not understood
   bad.mutable_functions(0)->mutable_node(1)->mutable_attribute(0)->clear_t();
@@ -355,7 +353,6 @@ TEST_F(Import, RecursiveFunctionsAreRejected) {
   a->set_name("alpha");
   a->set_type(onnx::AttributeProto::FLOAT);
   a->set_f(2.f);
-  // Last in this file: the rejection leaves the importer's nesting counter raised (see the disabled test above).
   expect_error(write(m), "function 'F' is recursive or nested too deeply");
 }
 
