@@ -3,7 +3,7 @@
 compares CUDA logits with the CPU target (and onnxruntime), runs compute-sanitizer on a small model and
 times decoding; full logs under $OUT, a short table last.
 
-Usage (on the GPU machine, from the repository root): python3 tools/gpu/check.py [--skip full,sanitizer,bench]
+Usage (on the GPU machine, from the repository root): python3 tools/gpu/check.py [--skip full,sanitizer,bench] [--only serve]
 Environment: TSC (path of tsc), TSC_LIB_DIR, TSC_SOURCE_DIR, OUT (results folder)."""
 import argparse
 import concurrent.futures as cf
@@ -308,17 +308,72 @@ def mixed():
     json.dump(res, open(os.path.join(OUT, "mixed.json"), "w"), indent=1)
 
 
+def serve():
+    """The TinyLlama-shaped binary behind its HTTP server: tools/loadgen.py (the official openai client) sends 500
+    concurrent streaming completions; all must complete, the server must leave no KV page in use and exit 0 on SIGTERM.
+    The tokenizer is a 32k-token Llama-family tokenizer.json given by $TSC_SERVE_TOKENIZER (TinyLlama's vocabulary size)."""
+    import signal
+    import urllib.request
+    ensure_full(("tinyllama",))
+    d = os.path.join(WORK, "full", "tinyllama")
+    exe = os.path.join(d, "cuda_serve")
+    tok = os.environ.get("TSC_SERVE_TOKENIZER", "")
+    build(os.path.join(d, "model.onnx"), exe, "cuda", "--max-seq-len", "2048", *(["--tokenizer", tok] if tok else []))
+    port = int(os.environ.get("TSC_SERVE_PORT", "8123"))
+    url = f"http://127.0.0.1:{port}"
+    srv_log = open(os.path.join(OUT, "serve.log"), "w")
+    srv = subprocess.Popen([exe, "serve", "--port", str(port), "--served-model-name", "tinyllama", "--log-format", "json"],
+                           stdout=srv_log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(240):
+            try:
+                if urllib.request.urlopen(url + "/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("server did not answer /health within 120 s")
+        env = dict(os.environ)
+        if os.environ.get("TSC_PYLIB"):  # the openai package and its dependencies, installed beside torch's site-packages
+            env["PYTHONPATH"] = os.environ["TSC_PYLIB"]
+        res = os.path.join(OUT, "serve.json")
+        cmd = [sys.executable, os.path.join(ROOT, "tools", "loadgen.py"), "--url", url, "--requests", "500", "--concurrency", "500",
+               "--prompt-len", "uniform:16:512", "--max-tokens", "fixed:128", "--json", res]
+        p = sh(cmd, check=False, timeout=900, env=env)
+        log(p.stdout)
+        j = json.load(open(res)) if os.path.exists(res) else {}
+        metrics = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+        open(os.path.join(OUT, "serve_metrics.txt"), "w").write(metrics)
+        used = [l for l in metrics.splitlines() if l.startswith("tsc_kv_pages_used")]
+        in_use = float(used[0].split()[-1]) if used else -1
+        ok = j.get("completed") == 500 and j.get("failed") == 0 and in_use == 0
+        row("serve 500 concurrent streaming requests (tinyllama shape)", "ok" if ok else "FAIL",
+            f"{j.get('completed')}/500 done, {j.get('output_tokens_per_s', 0):.0f} out tok/s, TTFT p50/p99 "
+            f"{j.get('ttft_ms', {}).get('p50', 0):.0f}/{j.get('ttft_ms', {}).get('p99', 0):.0f} ms, ITL p50/p99 "
+            f"{j.get('itl_ms', {}).get('p50', 0):.1f}/{j.get('itl_ms', {}).get('p99', 0):.1f} ms, KV pages in use after: {in_use:.0f}")
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        try:
+            rc = srv.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            rc = "killed"
+        row("serve SIGTERM exit status", "ok" if rc == 0 else "FAIL", str(rc))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip", default="")
+    ap.add_argument("--only", default="", help="run only these stages (comma-separated)")
     a = ap.parse_args()
     skip = set(a.skip.split(","))
+    only = set(a.only.split(",")) - {""}
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
     for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("bench", bench),
-                     ("long", long_context), ("mixed", mixed)):
-        if name in skip:
+                     ("long", long_context), ("mixed", mixed), ("serve", serve)):
+        if name in skip or (only and name not in only):
             continue
         t = time.time()
         try:
