@@ -418,9 +418,33 @@ class Lifter {
         s_.mlp_bias = ub.has_value();
         return dc[0]->outputs[0];
       }
-      fail(where, "two projections of the MLP norm output, but no SiLU(gate) * up pattern", lins[0]);
+      fail(where, gated_mismatch(lins[0], lins[1]));
     }
     fail(where, "MLP norm output feeds " + std::to_string(lins.size()) + " projections; expected 1 (GELU MLP) or 2 (gated SiLU MLP)");
+  }
+
+  // Why two projections of the MLP norm are not SiLU(gate) * up, naming the op where the pattern breaks
+  // (the one thing the user must change): the gate's activation, or what its SiLU feeds.
+  std::string gated_mismatch(const Node* a, const Node* b) const {
+    auto only = [&](const Node* n) -> const Node* {
+      auto& cs = consumers(n->outputs[0]);
+      return cs.size() == 1 ? cs[0] : nullptr;
+    };
+    auto op = [](const Node* n) { return (n->domain.empty() ? "" : n->domain + ".") + n->op; };
+    auto name = [](const Node* n) { return n->name.empty() ? (n->outputs.empty() ? std::string("?") : n->outputs[0]) : n->name; };
+    for (const Node* gate : {a, b}) {
+      const Node* act = only(gate);
+      if (!act || !act->is_tsc("Silu")) continue;
+      const Node* next = only(act);
+      return "the gate projection's SiLU (node '" + name(act) + "') feeds " + (next ? op(next) + " (node '" + name(next) + "')" : std::string("several nodes")) +
+             ", expected its product with the up projection (node '" + name(gate == a ? b : a) + "')";
+    }
+    for (const Node* gate : {a, b}) {
+      const Node* act = only(gate);
+      if (act && !act->is("Mul"))
+        return "gate projection '" + name(gate) + "' feeds " + op(act) + " (node '" + name(act) + "'), expected SiLU: the gated MLP's activation must be SiLU(gate) * up";
+    }
+    return "two projections of the MLP norm output, but no SiLU(gate) * up pattern (at " + a->describe() + ")";
   }
 
   void set_activation(Activation a, const std::string& where, const Node* at) {
