@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -29,7 +30,7 @@ struct Arr {
     return n;
   }
   double getf(int64_t k) const { return isint ? static_cast<double>(i[k]) : f[k]; }
-  int64_t geti(int64_t k) const { return isint ? i[k] : static_cast<int64_t>(f[k]); }
+  int64_t geti(int64_t k) const { return isint ? i[k] : saturating_i64(f[k]); }
 };
 
 Arr load(const Tensor& t) {
@@ -77,6 +78,48 @@ std::vector<int64_t> strides_of(const std::vector<int64_t>& s) {
 
 [[noreturn]] void fail(const Node& n, const std::string& why) {
   throw Error(n.describe() + ": " + why, "the graph is inconsistent; re-export the model");
+}
+
+std::string dims_str(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t k = 0; k < s.size(); ++k) r += (k ? "," : "") + std::to_string(s[k]);
+  return r + "]";
+}
+
+// Element count of a shape the graph asks for (ConstantOfShape, Expand, Tile, Reshape targets): a negative
+// size or a count past int64 is an inconsistent graph, reported at the node before anything is allocated.
+int64_t checked_count(const Node& n, const std::vector<int64_t>& s) {
+  int64_t c = 1;
+  for (auto d : s) {
+    if (d < 0) fail(n, "negative size " + std::to_string(d) + " in shape " + dims_str(s));
+    if (__builtin_mul_overflow(c, d, &c)) fail(n, "shape " + dims_str(s) + " has more elements than int64 can count");
+  }
+  return c;
+}
+
+// Scalar operand k (Range bounds, CumSum axis, Trilu k): exactly one element.
+const Tensor& scalar_input(const Node& n, const std::vector<const Tensor*>& in, size_t k) {
+  if (k >= in.size() || !in[k]) fail(n, "missing input " + std::to_string(k));
+  if (in[k]->numel() != 1) fail(n, "input " + std::to_string(k) + " must hold one value, not " + std::to_string(in[k]->numel()));
+  return *in[k];
+}
+
+// Integer arithmetic of folded values is checked: int64 overflow is undefined behaviour in C++ and means a
+// corrupt graph here.
+int64_t iadd(const Node& n, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) fail(n, "integer overflow in constant folding");
+  return r;
+}
+int64_t isub(const Node& n, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) fail(n, "integer overflow in constant folding");
+  return r;
+}
+int64_t imul(const Node& n, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) fail(n, "integer overflow in constant folding");
+  return r;
 }
 
 std::vector<int64_t> broadcast(const Node& n, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
@@ -128,14 +171,18 @@ Arr binary(const Node& n, const Arr& a, const Arr& b) {
     int64_t ia = bindex(r.shape, a.shape, o), ib = bindex(r.shape, b.shape, o);
     if (ints) {
       int64_t x = a.i[ia], y = b.i[ib], v = 0;
-      if (op == "Add") v = x + y;
-      else if (op == "Sub") v = x - y;
-      else if (op == "Mul") v = x * y;
-      else if (op == "Div") { if (y == 0) fail(n, "integer division by zero"); v = x / y; }
-      else if (op == "Mod") { if (y == 0) fail(n, "integer modulo by zero"); v = n.attr_i("fmod", 0) ? x % y : ((x % y) + y) % y; }
+      if (op == "Add") v = iadd(n, x, y);
+      else if (op == "Sub") v = isub(n, x, y);
+      else if (op == "Mul") v = imul(n, x, y);
+      else if (op == "Div" || op == "Mod") {
+        if (y == 0) fail(n, "integer division by zero");
+        if (y == -1) v = op == "Div" ? isub(n, 0, x) : 0;  // (INT64_MIN / -1 overflows)
+        else if (op == "Div") v = x / y;
+        else v = n.attr_i("fmod", 0) || x % y == 0 || (x % y < 0) == (y < 0) ? x % y : x % y + y;
+      }
       else if (op == "Max") v = std::max(x, y);
       else if (op == "Min") v = std::min(x, y);
-      else if (op == "Pow") v = static_cast<int64_t>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+      else if (op == "Pow") v = saturating_i64(std::pow(static_cast<double>(x), static_cast<double>(y)));
       else if (op == "Equal") v = x == y;
       else if (op == "Less") v = x < y;
       else if (op == "Greater") v = x > y;
@@ -163,7 +210,7 @@ Arr binary(const Node& n, const Arr& a, const Arr& b) {
       else if (op == "And") v = (x != 0) && (y != 0);
       else if (op == "Or") v = (x != 0) || (y != 0);
       else if (op == "Xor") v = (x != 0) != (y != 0);
-      if (r.isint) r.i[o] = static_cast<int64_t>(v); else r.f[o] = v;
+      if (r.isint) r.i[o] = saturating_i64(v); else r.f[o] = v;
     }
   }
   return r;
@@ -212,7 +259,7 @@ Arr cast(const Arr& a, DType to) {
   Arr r = make(to, a.shape);
   for (int64_t k = 0; k < a.numel(); ++k) {
     if (to == DType::kBool) r.i[k] = a.getf(k) != 0;
-    else if (r.isint) r.i[k] = a.isint ? a.i[k] : static_cast<int64_t>(a.f[k]);
+    else if (r.isint) r.i[k] = a.geti(k);
     else r.f[k] = a.getf(k);
   }
   // Round through the narrow float type so folding matches what the runtime would compute.
@@ -252,8 +299,116 @@ bool is_evaluable(const Node& n) {
   return unary_ops().count(n.op) || binary_ops().count(n.op) || other_ops().count(n.op);
 }
 
+namespace {
+
+// Product of sizes, saturating at INT64_MAX (a prediction, not an allocation); nullopt if one is negative.
+std::optional<int64_t> sat_count(const std::vector<int64_t>& s) {
+  int64_t c = 1;
+  bool big = false;
+  for (auto d : s) {
+    if (d < 0) return std::nullopt;
+    if (d == 0) return 0;
+    big = big || __builtin_mul_overflow(c, d, &c);
+  }
+  return big ? std::numeric_limits<int64_t>::max() : c;
+}
+
+// Broadcast of shapes without failing (nullopt where they do not broadcast: eval_node reports it).
+std::optional<std::vector<int64_t>> try_broadcast(const std::vector<const std::vector<int64_t>*>& shapes) {
+  std::vector<int64_t> out;
+  for (auto* s : shapes) {
+    if (s->size() > out.size()) out.insert(out.begin(), s->size() - out.size(), 1);
+    const size_t off = out.size() - s->size();
+    for (size_t k = 0; k < s->size(); ++k) {
+      int64_t& o = out[off + k];
+      const int64_t d = (*s)[k];
+      if (d == o || d == 1) continue;
+      if (o != 1) return std::nullopt;
+      o = d;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<int64_t> eval_output_elems(const Node& n, const std::vector<const Tensor*>& in) {
+  if (!is_evaluable(n)) return std::nullopt;
+  const std::string& op = n.op;
+  int64_t largest_in = 0;
+  for (auto* t : in) if (t) largest_in = std::max(largest_in, t->numel());
+  // Absent optional inputs are no size input of the ops below: those need every input (eval_node says so).
+  for (auto* t : in) if (!t && !(op == "Slice" || op == "Split" || op == "Trilu" || op.rfind("Reduce", 0) == 0)) return std::nullopt;
+  if (binary_ops().count(op) || op == "Max" || op == "Min" || op == "Sum" || op == "Where") {
+    std::vector<const std::vector<int64_t>*> shapes;
+    for (auto* t : in) shapes.push_back(&t->shape);
+    auto b = try_broadcast(shapes);
+    return b ? sat_count(*b) : std::nullopt;
+  }
+  if (op == "Concat") {
+    int64_t c = 0;
+    for (auto* t : in) if (__builtin_add_overflow(c, t->numel(), &c)) return std::numeric_limits<int64_t>::max();
+    return c;
+  }
+  if (op == "ConstantOfShape") return in.empty() ? std::nullopt : sat_count(in[0]->to_i64());
+  if (op == "Expand" && in.size() == 2) {
+    auto t = in[1]->to_i64();
+    if (!sat_count(t)) return std::nullopt;
+    auto b = try_broadcast({&in[0]->shape, &t});
+    return b ? sat_count(*b) : std::nullopt;
+  }
+  if (op == "Tile" && in.size() == 2) {
+    auto t = in[1]->to_i64();
+    if (t.size() != in[0]->shape.size()) return std::nullopt;
+    for (size_t k = 0; k < t.size(); ++k) {
+      if (t[k] < 0) return std::nullopt;
+      if (__builtin_mul_overflow(t[k], in[0]->shape[k], &t[k])) return std::numeric_limits<int64_t>::max();
+    }
+    return sat_count(t);
+  }
+  if (op == "Range" && in.size() == 3) {
+    if (in[0]->numel() != 1 || in[1]->numel() != 1 || in[2]->numel() != 1 || in[2]->f64(0) == 0) return std::nullopt;
+    const double c = std::ceil((in[1]->f64(0) - in[0]->f64(0)) / in[2]->f64(0));
+    if (std::isnan(c)) return std::nullopt;
+    return c <= 0 ? 0 : c >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(c);
+  }
+  if (op == "MatMul" && in.size() == 2) {
+    const auto &a = in[0]->shape, &b = in[1]->shape;
+    if (a.size() < 2 || b.size() < 2) return largest_in;
+    std::vector<int64_t> ba(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
+    auto bs = try_broadcast({&ba, &bb});
+    if (!bs) return std::nullopt;
+    bs->push_back(a[a.size() - 2]);
+    bs->push_back(b.back());
+    return sat_count(*bs);
+  }
+  if (op == "Gather" && in.size() == 2) {
+    const auto& s = in[0]->shape;
+    int64_t ax = n.attr_i("axis", 0);
+    const int64_t r = static_cast<int64_t>(s.size());
+    if (r == 0 || ax < -r || ax >= r) return std::nullopt;
+    std::vector<int64_t> os = s;
+    os[ax < 0 ? ax + r : ax] = in[1]->numel();
+    return sat_count(os);
+  }
+  if (op == "GatherND" && in.size() == 2) {
+    const auto &s = in[0]->shape, &i = in[1]->shape;
+    if (i.empty() || i.back() < 0 || i.back() > static_cast<int64_t>(s.size())) return std::nullopt;
+    std::vector<int64_t> os(i.begin(), i.end() - 1);
+    os.insert(os.end(), s.begin() + i.back(), s.end());
+    return sat_count(os);
+  }
+  if (op == "Shape") return in.empty() ? 0 : static_cast<int64_t>(in[0]->shape.size());
+  if (op == "Size") return 1;
+  // Everything else (unary, casts, movement, Slice, reductions, Split, CumSum, Trilu, Softmax) is no larger
+  // than its largest input.
+  return largest_in;
+}
+
 std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<const Tensor*>& in) {
   if (!is_evaluable(n)) return std::nullopt;
+  // Declined before anything is allocated: results this large are never folded or probed.
+  if (auto e = eval_output_elems(n, in); e && *e > kMaxEvalElems) return std::nullopt;
   auto need = [&](size_t k) -> const Tensor& {
     if (k >= in.size() || !in[k]) fail(n, "missing input " + std::to_string(k));
     return *in[k];
@@ -265,8 +420,10 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
     Arr a = load(need(0));
     if (op == "Identity") return one(a);
     if (a.isint) {
-      if (op == "Neg") { for (auto& v : a.i) v = -v; return one(a); }
-      if (op == "Abs") { for (auto& v : a.i) v = v < 0 ? -v : v; return one(a); }
+      if (op == "Neg" || op == "Abs")
+        for (auto& v : a.i)
+          if (op == "Neg" || v < 0) v = isub(n, 0, v);
+      if (op == "Neg" || op == "Abs") return one(a);
       return std::nullopt;
     }
     for (auto& v : a.f) v = unary_f(op, v);
@@ -323,9 +480,11 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
   }
   if (op == "Size") return std::vector<Tensor>{Tensor::scalar_i64(need(0).numel())};
   if (op == "Concat") {
+    if (in.empty()) fail(n, "Concat needs at least one input");
     std::vector<Arr> parts;
     for (size_t k = 0; k < in.size(); ++k) parts.push_back(load(need(k)));
     const int64_t rank = static_cast<int64_t>(parts[0].shape.size());
+    if (rank == 0) fail(n, "Concat of scalars (inputs must have rank >= 1)");
     const int64_t ax = norm_axis(n, n.attr_i("axis", 0), rank);
     std::vector<int64_t> os = parts[0].shape;
     os[ax] = 0;
@@ -362,6 +521,7 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
       else {
         for (auto& ax : axes) ax = norm_axis(n, ax, r);
         std::sort(axes.rbegin(), axes.rend());
+        if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) fail(n, "an axis is squeezed twice");
         for (auto ax : axes) { if (s[ax] != 1) fail(n, "squeezed axis is not 1"); s.erase(s.begin() + ax); }
       }
     }
@@ -372,7 +532,11 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
     Arr a = load(need(0));
     std::vector<int64_t> s;
     if (op == "Flatten") {
-      int64_t ax = norm_axis(n, n.attr_i("axis", 1), static_cast<int64_t>(a.shape.size()) + 1);
+      // axis in [-r, r]; a negative one counts from the back of the input's rank (-1 on [2,3,4,5] -> [24,5]).
+      const int64_t rank = static_cast<int64_t>(a.shape.size());
+      int64_t ax = n.attr_i("axis", 1);
+      if (ax < -rank || ax > rank) fail(n, "axis " + std::to_string(ax) + " out of range for rank " + std::to_string(rank));
+      if (ax < 0) ax += rank;
       int64_t l = 1, r = 1;
       for (int64_t d = 0; d < static_cast<int64_t>(a.shape.size()); ++d) (d < ax ? l : r) *= a.shape[d];
       s = {l, r};
@@ -383,21 +547,33 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
       for (size_t k = 0; k < s.size(); ++k) {
         if (s[k] == 0 && !allowzero) { if (k >= a.shape.size()) fail(n, "0 in shape past input rank"); s[k] = a.shape[k]; }
         if (s[k] == -1) { if (neg >= 0) fail(n, "two -1 in target shape"); neg = static_cast<int64_t>(k); }
-        else known *= s[k];
+        else if (s[k] < 0) fail(n, "negative size " + std::to_string(s[k]) + " in target shape " + dims_str(s));
+        else if (__builtin_mul_overflow(known, s[k], &known)) fail(n, "target shape " + dims_str(s) + " has more elements than int64 can count");
       }
       if (neg >= 0) { if (known == 0 || a.numel() % known) fail(n, "cannot infer -1 dimension"); s[neg] = a.numel() / known; }
     }
-    int64_t total = 1;
-    for (auto d : s) total *= d;
-    if (total != a.numel()) fail(n, "reshape changes the number of elements");
+    if (checked_count(n, s) != a.numel()) fail(n, "reshape changes the number of elements");
     a.shape = s;
     return one(a);
   }
-  if (op == "Transpose") return one(transpose(load(need(0)), n.attr_ints("perm")));
+  if (op == "Transpose") {
+    const Tensor& x = need(0);
+    auto perm = n.attr_ints("perm");
+    if (!perm.empty()) {
+      std::vector<bool> seen(x.shape.size(), false);
+      if (perm.size() != x.shape.size()) fail(n, "perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(x.shape.size()));
+      for (auto p : perm) {
+        if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[p]) fail(n, "perm is not a permutation of the axes");
+        seen[p] = true;
+      }
+    }
+    return one(transpose(load(x), perm));
+  }
   if (op == "Gather") {
     Arr a = load(need(0));
     Arr idx = load(need(1));
     const int64_t rank = static_cast<int64_t>(a.shape.size());
+    if (rank == 0) fail(n, "Gather from a scalar");
     const int64_t ax = norm_axis(n, n.attr_i("axis", 0), rank);
     std::vector<int64_t> os(a.shape.begin(), a.shape.begin() + ax);
     os.insert(os.end(), idx.shape.begin(), idx.shape.end());
@@ -420,8 +596,9 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
   if (op == "GatherND") {
     if (n.attr_i("batch_dims", 0) != 0) return std::nullopt;
     Arr a = load(need(0)), idx = load(need(1));
+    if (idx.shape.empty()) fail(n, "GatherND indices must have rank >= 1");
     const int64_t q = static_cast<int64_t>(idx.shape.size()), m = idx.shape.back();
-    if (m > static_cast<int64_t>(a.shape.size())) fail(n, "index depth exceeds data rank");
+    if (m < 1 || m > static_cast<int64_t>(a.shape.size())) fail(n, "index depth " + std::to_string(m) + " is not in [1, data rank]");
     std::vector<int64_t> os(idx.shape.begin(), idx.shape.end() - 1);
     os.insert(os.end(), a.shape.begin() + m, a.shape.end());
     Arr r = make(a.dt, os);
@@ -456,6 +633,7 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
       axes = n.attr_ints("axes");
     }
     const int64_t rank = static_cast<int64_t>(a.shape.size());
+    if (rank == 0) fail(n, "Slice of a scalar");
     if (axes.empty()) for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
     if (steps.empty()) steps.assign(starts.size(), 1);
     if (starts.size() != ends.size() || axes.size() != starts.size() || steps.size() != starts.size()) fail(n, "starts/ends/axes/steps lengths differ");
@@ -463,10 +641,12 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
     for (size_t k = 0; k < axes.size(); ++k) {
       int64_t ax = norm_axis(n, axes[k], rank), dim = a.shape[ax], step = steps[k];
       if (step == 0) fail(n, "slice step 0");
+      step = std::clamp<int64_t>(step, -(dim + 1), dim + 1);  // a longer step takes one element all the same
       int64_t s = starts[k], e = ends[k];
       if (s < 0) s += dim;
       if (e < 0) e += dim;
-      if (step > 0) { s = std::clamp<int64_t>(s, 0, dim); e = std::clamp<int64_t>(e, 0, dim); os[ax] = e > s ? (e - s + step - 1) / step : 0; }
+      if (dim == 0) os[ax] = 0;
+      else if (step > 0) { s = std::clamp<int64_t>(s, 0, dim); e = std::clamp<int64_t>(e, 0, dim); os[ax] = e > s ? (e - s + step - 1) / step : 0; }
       else { s = std::clamp<int64_t>(s, 0, dim - 1); e = std::clamp<int64_t>(e, -1, dim - 1); os[ax] = s > e ? (s - e - step - 1) / (-step) : 0; }
       st[ax] = s;
       sp[ax] = step;
@@ -483,28 +663,36 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
     return one(r);
   }
   if (op == "Range") {
-    Arr s = load(need(0)), l = load(need(1)), d = load(need(2));
+    Arr s = load(scalar_input(n, in, 0)), l = load(scalar_input(n, in, 1)), d = load(scalar_input(n, in, 2));
     double start = s.getf(0), limit = l.getf(0), delta = d.getf(0);
     if (delta == 0) fail(n, "range delta 0");
-    int64_t cnt = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)));
-    if (cnt > (1 << 24)) return std::nullopt;
+    // The count is compared in double before any conversion: (1e30 - 0) / 1 does not fit int64.
+    const double count = std::ceil((limit - start) / delta);
+    if (!(count <= (1 << 24))) return std::nullopt;  // too long to fold (or NaN bounds): stays a node
+    const int64_t cnt = std::max<int64_t>(0, static_cast<int64_t>(count));
     Arr r = make(s.dt, {cnt});
     for (int64_t k = 0; k < cnt; ++k) {
-      if (r.isint) r.i[k] = s.geti(0) + k * d.geti(0);
-      else r.f[k] = start + static_cast<double>(k) * delta;
+      if (r.isint) {
+        r.i[k] = iadd(n, s.geti(0), imul(n, k, d.geti(0)));
+      } else {
+        r.f[k] = start + static_cast<double>(k) * delta;
+      }
     }
-    return one(r);
+    return one(r.isint ? r : cast(r, r.dt));
   }
   if (op == "Expand" || op == "Tile") {
     Arr a = load(need(0));
     auto t = need(1).to_i64();
     std::vector<int64_t> os;
+    checked_count(n, t);  // Expand's shape and Tile's repeats are sizes: none negative
     if (op == "Expand") os = broadcast(n, a.shape, t);
     else {
       if (t.size() != a.shape.size()) fail(n, "repeats length differs from rank");
       os = a.shape;
-      for (size_t k = 0; k < os.size(); ++k) os[k] *= t[k];
+      for (size_t k = 0; k < os.size(); ++k)
+        if (__builtin_mul_overflow(os[k], t[k], &os[k])) fail(n, "tiled shape has more elements than int64 can count");
     }
+    checked_count(n, os);
     Arr r = make(a.dt, os);
     if (op == "Expand") {
       for (int64_t o = 0; o < r.numel(); ++o) copy_el(r, o, a, bindex(os, a.shape, o));
@@ -522,7 +710,9 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
   }
   if (op == "ConstantOfShape") {
     auto s = need(0).to_i64();
+    checked_count(n, s);
     Tensor v = n.has_attr("value") && n.attrs.at("value").tensor ? *n.attrs.at("value").tensor : Tensor::from_f32({0.f}, {1});
+    if (v.numel() != 1) fail(n, "value must hold one element, not " + std::to_string(v.numel()));
     Arr va = load(v);
     Arr r = make(va.dt, s);
     for (int64_t o = 0; o < r.numel(); ++o) copy_el(r, o, va, 0);
@@ -548,7 +738,7 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
         for (int64_t j = 0; j < N; ++j) {
           double acc = 0;
           for (int64_t k = 0; k < K; ++k) acc += a.getf((ia * M + i) * K + k) * b.getf((ib * K + k) * N + j);
-          if (r.isint) r.i[(bi * M + i) * N + j] = static_cast<int64_t>(acc); else r.f[(bi * M + i) * N + j] = acc;
+          if (r.isint) r.i[(bi * M + i) * N + j] = saturating_i64(acc); else r.f[(bi * M + i) * N + j] = acc;
         }
     }
     return one(r.isint ? r : cast(r, r.dt));
@@ -556,7 +746,8 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
   if (op == "CumSum") {
     Arr a = load(need(0));
     const int64_t rank = static_cast<int64_t>(a.shape.size());
-    const int64_t ax = norm_axis(n, need(1).i64(0), rank);
+    if (rank == 0) fail(n, "CumSum of a scalar");
+    const int64_t ax = norm_axis(n, scalar_input(n, in, 1).i64(0), rank);
     const bool excl = n.attr_i("exclusive", 0), rev = n.attr_i("reverse", 0);
     int64_t outer = 1, inner = 1, dim = a.shape[ax];
     for (int64_t d = 0; d < ax; ++d) outer *= a.shape[d];
@@ -570,7 +761,7 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
           int64_t at = (x * dim + j) * inner + k;
           double v = a.getf(at);
           if (!excl) acc += v;
-          if (r.isint) r.i[at] = static_cast<int64_t>(acc); else r.f[at] = acc;
+          if (r.isint) r.i[at] = saturating_i64(acc); else r.f[at] = acc;
           if (excl) acc += v;
         }
       }
@@ -578,7 +769,7 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
   }
   if (op == "Trilu") {
     Arr a = load(need(0));
-    int64_t k = in.size() > 1 && in[1] ? in[1]->i64(0) : 0;
+    int64_t k = in.size() > 1 && in[1] ? scalar_input(n, in, 1).i64(0) : 0;
     const bool upper = n.attr_i("upper", 1) != 0;
     const size_t r = a.shape.size();
     if (r < 2) fail(n, "Trilu needs rank >= 2");
@@ -619,7 +810,7 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
     int64_t cnt = a.numel() / std::max<int64_t>(1, r.numel());
     for (int64_t o = 0; o < r.numel(); ++o) {
       double v = op == "ReduceMean" ? acc[o] / static_cast<double>(cnt) : acc[o];
-      if (r.isint) r.i[o] = static_cast<int64_t>(v); else r.f[o] = v;
+      if (r.isint) r.i[o] = saturating_i64(v); else r.f[o] = v;
     }
     if (!keep) {
       std::vector<int64_t> s;
@@ -645,9 +836,11 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
   if (op == "Split") {
     Arr a = load(need(0));
     const int64_t rank = static_cast<int64_t>(a.shape.size());
+    if (rank == 0) fail(n, "Split of a scalar");
     const int64_t ax = norm_axis(n, n.attr_i("axis", 0), rank);
     std::vector<int64_t> sizes = ints_input_or_attr(n, in, 1, "split");
     const int64_t nout = static_cast<int64_t>(n.outputs.size());
+    if (nout == 0) fail(n, "Split has no outputs");
     if (sizes.empty()) {
       int64_t dim = a.shape[ax], chunk = (dim + nout - 1) / nout;
       for (int64_t k = 0; k < nout; ++k) sizes.push_back(std::min(chunk, dim - k * chunk));

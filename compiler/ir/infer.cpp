@@ -32,8 +32,12 @@ class Inferer {
     std::vector<std::unique_ptr<Node>> kept;
     for (auto& np : g_.nodes) {
       Node& n = *np;
-      if (try_fold(n)) { ++stats_.folded; continue; }
-      infer_node(n);
+      try {
+        if (try_fold(n)) { ++stats_.folded; continue; }
+        infer_node(n);
+      } catch (const SymOverflow& e) {
+        fail(n, e.what());  // shape arithmetic past int64: name the node it came from
+      }
       // Outputs fully known symbolically become constants (e.g. Shape of a static tensor).
       bool all_const = !n.outputs.empty();
       for (auto& o : n.outputs) {
@@ -107,7 +111,9 @@ class Inferer {
       if (c->numel() > opt_.fold_limit) return false;
       in.push_back(c);
     }
-    // Range and ConstantOfShape and Expand can create big outputs from small inputs; infer the size first.
+    // Range, ConstantOfShape, Expand, Tile, MatMul and broadcasts make big outputs from small inputs: the
+    // output size is checked from the inputs' shapes and size values before anything is evaluated.
+    if (auto e = eval_output_elems(n, in); e && *e > opt_.fold_limit) return false;
     auto out = eval_node(n, in);
     if (!out) return false;
     for (auto& t : *out)
@@ -220,7 +226,9 @@ class Inferer {
       return len;
     }
     auto sc = s->as_const(), ec = e->as_const();
+    if (sc && ec && (is_big_int(*sc) || is_big_int(*ec))) return std::nullopt;
     if (sc && ec) {
+      step = std::clamp<int64_t>(step, -(int64_t{1} << 62), int64_t{1} << 62);  // no overflow below
       if (step > 0) return SymExpr(*ec > *sc ? (*ec - *sc + step - 1) / step : 0);
       return SymExpr(*sc > *ec ? (*sc - *ec - step - 1) / (-step) : 0);
     }
@@ -236,7 +244,9 @@ class Inferer {
     static const std::set<std::string> same_shape = {
         "Identity", "Neg", "Abs", "Sqrt", "Reciprocal", "Exp", "Log", "Cos", "Sin", "Tanh", "Erf", "Floor", "Ceil",
         "Round", "Sigmoid", "Relu", "Sign", "Softmax", "LogSoftmax", "Gelu", "FastGelu", "BiasGelu", "QuickGelu",
-        "CumSum", "Trilu", "Dropout", "HardSigmoid", "Softplus", "Mish", "Elu", "LeakyRelu", "Selu", "Celu", "Clip"};
+        "CumSum", "Trilu", "Dropout", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Elu", "LeakyRelu",
+        "Selu", "Celu", "Clip", "ThresholdedRelu", "Shrink", "PRelu", "Swish", "Asin", "Acos", "Atan", "Sinh", "Cosh",
+        "Asinh", "Acosh", "Atanh", "Tan", "BitwiseNot"};
     static const std::set<std::string> cmp = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor"};
     static const std::set<std::string> arith = {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Max", "Min", "Sum", "BitShift"};
 
@@ -307,6 +317,7 @@ class Inferer {
       return;
     }
     if (op == "Concat") {
+      if (n.inputs.empty()) fail(n, "Concat needs at least one input");
       std::optional<SymShape> out;
       int64_t ax = 0;
       bool ok = true;
@@ -315,7 +326,11 @@ class Inferer {
       for (size_t k = 0; k < n.inputs.size(); ++k) {
         auto s = in_shape(k);
         if (!s) { ok = false; break; }
-        if (k == 0) { out = s; ax = norm_axis(n, n.attr_i("axis", 0), s->size()); }
+        if (k == 0) {
+          if (s->empty()) fail(n, "Concat of scalars (inputs must have rank >= 1)");
+          out = s;
+          ax = norm_axis(n, n.attr_i("axis", 0), s->size());
+        }
         else {
           if (s->size() != out->size()) fail(n, "inputs have different ranks (" + shape_str(*out) + " vs " + shape_str(*s) + ")");
           (*out)[ax] = (*out)[ax] + (*s)[ax];
@@ -377,6 +392,7 @@ class Inferer {
           r[k] = (*s)[k];
         }
         if (c && *c == -1) { if (neg >= 0) fail(n, "two -1 entries in the target shape"); neg = static_cast<int>(k); continue; }
+        if (c && *c < 0) fail(n, "negative size " + std::to_string(*c) + " in the target shape " + shape_str(r));
         known = known * r[k];
       }
       if (neg >= 0) {
@@ -400,8 +416,10 @@ class Inferer {
       } else if (s) {
         SymExpr total(1);
         for (auto& d : *s) total = total * d;
-        auto tc = total.as_const(), kc = known.as_const();
-        if (tc && kc && *tc != *kc) fail(n, "reshape of " + shape_str(*s) + " to " + shape_str(r) + " changes the number of elements");
+        // Without a -1 the counts must be equal: provably different (for dims >= 1) when their difference has
+        // coefficients of one sign, e.g. batch*seq*16 vs batch*seq*24 (not only when both are constants).
+        if ((total - known).provably_nonzero())
+          fail(n, "reshape of " + shape_str(*s) + " to " + shape_str(r) + " changes the number of elements");
       }
       set(out0, in_dt(0), r);
       if (auto* v = sym(n.input(0))) set_sym(out0, *v);
@@ -410,7 +428,11 @@ class Inferer {
     if (op == "Flatten") {
       auto s = in_shape(0);
       if (!s) { set(out0, in_dt(0), std::nullopt); return; }
-      int64_t ax = norm_axis(n, n.attr_i("axis", 1), s->size() + 1);
+      // axis in [-r, r]; a negative one counts from the back of the rank (-1 on [2,3,4,5] -> [24,5]).
+      const int64_t rank = static_cast<int64_t>(s->size());
+      int64_t ax = n.attr_i("axis", 1);
+      if (ax < -rank || ax > rank) fail(n, "axis " + std::to_string(ax) + " out of range for rank " + std::to_string(rank));
+      if (ax < 0) ax += rank;
       SymExpr l(1), r(1);
       for (int64_t k = 0; k < static_cast<int64_t>(s->size()); ++k) (k < ax ? l : r) = (k < ax ? l : r) * (*s)[k];
       set(out0, in_dt(0), SymShape{l, r});
@@ -536,7 +558,8 @@ class Inferer {
       if (n.has_attr("value") && n.attrs.at("value").tensor) dt = n.attrs.at("value").tensor->dtype;
       const SymVec* t = sym(n.input(0));
       set(out0, dt, t ? std::optional<SymShape>(SymShape(t->begin(), t->end())) : std::nullopt);
-      if (t && t->size() == 1 && (*t)[0].is_const() && !dtype_is_float(dt) && *(*t)[0].as_const() <= static_cast<int64_t>(kMaxSymElems)) {
+      if (t && t->size() == 1 && (*t)[0].is_const() && !dtype_is_float(dt) && *(*t)[0].as_const() >= 0 &&
+          *(*t)[0].as_const() <= static_cast<int64_t>(kMaxSymElems)) {
         int64_t fill = n.has_attr("value") ? n.attrs.at("value").tensor->i64(0) : 0;
         set_sym(out0, SymVec(*(*t)[0].as_const(), SymExpr(fill)));
       }

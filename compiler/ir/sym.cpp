@@ -4,6 +4,25 @@
 #include <algorithm>
 
 namespace tsc {
+namespace {
+
+int64_t add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw SymOverflow("shape arithmetic overflows int64 (" + std::to_string(a) + " + " + std::to_string(b) + ")");
+  return r;
+}
+int64_t sub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) throw SymOverflow("shape arithmetic overflows int64 (" + std::to_string(a) + " - " + std::to_string(b) + ")");
+  return r;
+}
+int64_t mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw SymOverflow("shape arithmetic overflows int64 (" + std::to_string(a) + " * " + std::to_string(b) + ")");
+  return r;
+}
+
+}  // namespace
 
 SymExpr::SymExpr(int64_t c) {
   if (c != 0) terms_[{}] = c;
@@ -35,14 +54,14 @@ std::optional<std::string> SymExpr::as_symbol() const {
 
 SymExpr SymExpr::operator+(const SymExpr& o) const {
   SymExpr r = *this;
-  for (auto& [m, c] : o.terms_) r.terms_[m] += c;
+  for (auto& [m, c] : o.terms_) r.terms_[m] = add(r.terms_[m], c);
   r.normalize();
   return r;
 }
 
 SymExpr SymExpr::operator-(const SymExpr& o) const {
   SymExpr r = *this;
-  for (auto& [m, c] : o.terms_) r.terms_[m] -= c;
+  for (auto& [m, c] : o.terms_) r.terms_[m] = sub(r.terms_[m], c);
   r.normalize();
   return r;
 }
@@ -54,7 +73,7 @@ SymExpr SymExpr::operator*(const SymExpr& o) const {
       Monomial m = m1;
       m.insert(m.end(), m2.begin(), m2.end());
       std::sort(m.begin(), m.end());
-      r.terms_[m] += c1 * c2;
+      r.terms_[m] = add(r.terms_[m], mul(c1, c2));
     }
   r.normalize();
   return r;
@@ -69,7 +88,7 @@ std::optional<SymExpr> SymExpr::div(const SymExpr& o) const {
   if (dc == 0) return std::nullopt;
   SymExpr r;
   for (auto& [m, c] : terms_) {
-    if (c % dc != 0) return std::nullopt;
+    if (dc != -1 && c % dc != 0) return std::nullopt;  // (c % -1 and c / -1 overflow for INT64_MIN)
     // every symbol of the divisor monomial must appear in m (multiset difference)
     Monomial rest;
     size_t j = 0;
@@ -78,10 +97,17 @@ std::optional<SymExpr> SymExpr::div(const SymExpr& o) const {
       rest.push_back(m[i]);
     }
     if (j != dm.size()) return std::nullopt;
-    r.terms_[rest] += c / dc;
+    r.terms_[rest] = add(r.terms_[rest], dc == -1 ? sub(0, c) : c / dc);
   }
   r.normalize();
   return r;
+}
+
+bool SymExpr::provably_nonzero() const {
+  if (terms_.empty()) return false;
+  bool pos = false, neg = false;
+  for (auto& [m, c] : terms_) (c > 0 ? pos : neg) = true;
+  return pos != neg;
 }
 
 std::string SymExpr::str() const {
@@ -92,7 +118,7 @@ std::string SymExpr::str() const {
   auto emit = [&](const Monomial& m, int64_t c) {
     std::string body;
     for (size_t i = 0; i < m.size(); ++i) body += (i ? "*" : "") + m[i];
-    int64_t a = c < 0 ? -c : c;
+    const uint64_t a = c < 0 ? 0 - static_cast<uint64_t>(c) : static_cast<uint64_t>(c);  // |INT64_MIN| too
     std::string term = m.empty() ? std::to_string(a) : (a == 1 ? body : std::to_string(a) + "*" + body);
     if (first) s = (c < 0 ? "-" : "") + term;
     else s += (c < 0 ? " - " : " + ") + term;

@@ -6,7 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/error.h"
+
 namespace tsc {
+
+// Shape arithmetic whose coefficients leave int64 (a corrupt or absurd graph); inference names the node.
+class SymOverflow : public Error {
+ public:
+  explicit SymOverflow(const std::string& what) : Error(what, "the graph's shapes are absurd; re-export the model") {}
+};
 
 // A polynomial Σ coef·(product of symbols). Enough for shape arithmetic of exported graphs:
 // seq + past, batch*seq, (batch*seq*192)/64.
@@ -23,9 +31,12 @@ class SymExpr {
   // Degree-1 single symbol with coefficient 1 and no constant ("seq").
   std::optional<std::string> as_symbol() const;
 
+  // Arithmetic is checked: a coefficient past int64 throws SymOverflow.
   SymExpr operator+(const SymExpr& o) const;
   SymExpr operator-(const SymExpr& o) const;
   SymExpr operator*(const SymExpr& o) const;
+  // Non-zero for every assignment of symbols >= 1: not zero, and every coefficient has the same sign.
+  bool provably_nonzero() const;
   // Exact division; nullopt when not provably exact.
   std::optional<SymExpr> div(const SymExpr& o) const;
   bool operator==(const SymExpr& o) const { return terms_ == o.terms_; }

@@ -1,13 +1,30 @@
 // Tensor element access and construction.
 #include "compiler/ir/tensor.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace tsc {
+namespace {
+
+// double -> integer type I, saturating (NaN -> 0): out-of-range float-to-int conversion is undefined behaviour,
+// and folded values come from whatever the model file holds.
+template <class I>
+I sat(double v) {
+  if (std::isnan(v)) return 0;
+  if (v <= static_cast<double>(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
+  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+  return static_cast<I>(v);
+}
+
+}  // namespace
+
+int64_t saturating_i64(double v) { return sat<int64_t>(v); }
 
 int64_t Tensor::numel() const {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) n *= d;  // shapes are checked where they are made (import, eval)
   return n;
 }
 
@@ -36,7 +53,7 @@ int64_t Tensor::i64(int64_t i) const {
     case DType::kI64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); return v; }
     case DType::kI32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); return v; }
     case DType::kU64: { uint64_t v; std::memcpy(&v, p + 8 * i, 8); return static_cast<int64_t>(v); }
-    default: return static_cast<int64_t>(f64(i));
+    default: return sat<int64_t>(f64(i));
   }
 }
 
@@ -83,14 +100,14 @@ void Tensor::set_f64(int64_t i, double v) {
     case DType::kF64: std::memcpy(p + 8 * i, &v, 8); break;
     case DType::kF16: { uint16_t x = f32_to_f16(static_cast<float>(v)); std::memcpy(p + 2 * i, &x, 2); break; }
     case DType::kBF16: { uint16_t x = f32_to_bf16(static_cast<float>(v)); std::memcpy(p + 2 * i, &x, 2); break; }
-    case DType::kI64: { int64_t x = static_cast<int64_t>(v); std::memcpy(p + 8 * i, &x, 8); break; }
-    case DType::kI32: { int32_t x = static_cast<int32_t>(v); std::memcpy(p + 4 * i, &x, 4); break; }
-    case DType::kU32: { uint32_t x = static_cast<uint32_t>(v); std::memcpy(p + 4 * i, &x, 4); break; }
-    case DType::kU64: { uint64_t x = static_cast<uint64_t>(v); std::memcpy(p + 8 * i, &x, 8); break; }
-    case DType::kI16: { int16_t x = static_cast<int16_t>(v); std::memcpy(p + 2 * i, &x, 2); break; }
-    case DType::kU16: { uint16_t x = static_cast<uint16_t>(v); std::memcpy(p + 2 * i, &x, 2); break; }
-    case DType::kI8: p[i] = static_cast<uint8_t>(static_cast<int8_t>(v)); break;
-    case DType::kU8: p[i] = static_cast<uint8_t>(v); break;
+    case DType::kI64: { int64_t x = sat<int64_t>(v); std::memcpy(p + 8 * i, &x, 8); break; }
+    case DType::kI32: { int32_t x = sat<int32_t>(v); std::memcpy(p + 4 * i, &x, 4); break; }
+    case DType::kU32: { uint32_t x = sat<uint32_t>(v); std::memcpy(p + 4 * i, &x, 4); break; }
+    case DType::kU64: { uint64_t x = sat<uint64_t>(v); std::memcpy(p + 8 * i, &x, 8); break; }
+    case DType::kI16: { int16_t x = sat<int16_t>(v); std::memcpy(p + 2 * i, &x, 2); break; }
+    case DType::kU16: { uint16_t x = sat<uint16_t>(v); std::memcpy(p + 2 * i, &x, 2); break; }
+    case DType::kI8: p[i] = static_cast<uint8_t>(sat<int8_t>(v)); break;
+    case DType::kU8: p[i] = sat<uint8_t>(v); break;
     case DType::kBool: p[i] = v != 0; break;
     default: break;
   }

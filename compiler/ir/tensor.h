@@ -35,4 +35,7 @@ struct Tensor {
   void set_f64(int64_t i, double v);
 };
 
+// v as int64, saturating at the range's ends (NaN gives 0): a defined float-to-int conversion.
+int64_t saturating_i64(double v);
+
 }  // namespace tsc

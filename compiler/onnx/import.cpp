@@ -82,6 +82,8 @@ class Importer {
     if (tt.has_shape()) {
       SymShape s;
       for (auto& d : tt.shape().dim()) {
+        if (d.has_dim_value() && d.dim_value() < 0)
+          throw Error("value '" + vi.name() + "' is declared with a negative dimension " + std::to_string(d.dim_value()), "the file is corrupt; re-export it");
         if (d.has_dim_value()) s.push_back(SymExpr(d.dim_value()));
         else if (d.has_dim_param() && !d.dim_param().empty()) s.push_back(SymExpr::symbol(d.dim_param()));
         else s.push_back(SymExpr::symbol("unk" + std::to_string(unknown_dims_++)));

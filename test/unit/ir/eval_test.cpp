@@ -218,10 +218,9 @@ TEST(Eval, ReshapeAndFlatten) {
   EXPECT_EQ(eval1("Flatten", {&x4}, {{"axis", ai(0)}}).shape, (Shape{1, 120}));
 }
 
-// Known bug (compiler/ir/eval.cpp and infer.cpp, Flatten): a negative axis is normalized against rank + 1, so
-// axis=-1 on [2,3,4,5] gives [120,1]; ONNX (and onnxruntime) count from the back of the rank: [24,5].
-// lit: simplify/flatten_negative_axis.test. Enable once fixed.
-TEST(Eval, DISABLED_FlattenNegativeAxis) {
+// A negative axis counts from the back of the rank, as ONNX (and onnxruntime) do: axis=-1 on [2,3,4,5] gives
+// [24,5] (it was normalized against rank + 1: [120,1]). lit: simplify/flatten_negative_axis.test.
+TEST(Eval, FlattenNegativeAxis) {
   Tensor x4 = Tensor::alloc(DType::kF32, {2, 3, 4, 5});
   EXPECT_EQ(eval1("Flatten", {&x4}, {{"axis", ai(-1)}}).shape, (Shape{24, 5}));
   EXPECT_EQ(eval1("Flatten", {&x4}, {{"axis", ai(-4)}}).shape, (Shape{1, 120}));
@@ -404,6 +403,50 @@ TEST(Eval, Split) {
   EXPECT_EQ(c[1].shape, (Shape{2, 2}));
   EXPECT_EQ(values(c[1]), (V{2, 3, 5, 6}));
   EXPECT_THROW(eval(make_node("Split", {}, 2), {&x, &sizes}), Error);
+}
+
+// Sizes and integers from the file are checked before use: a negative size, a count or a value past int64 is a
+// tsc::Error naming the node (it was std::length_error, an out-of-memory or undefined behaviour).
+TEST(Eval, AbsurdSizesAndOverflowAreErrors) {
+  Tensor neg = i64({-5}, {1});
+  EXPECT_THROW(eval1("ConstantOfShape", {&neg}), Error);
+  Tensor x = f32({1, 2}, {2, 1});
+  Tensor neg2 = i64({2, -3}, {2});
+  EXPECT_THROW(eval1("Expand", {&x, &neg2}), Error);
+  EXPECT_THROW(eval1("Tile", {&x, &neg2}), Error);
+  Tensor huge = i64({int64_t{1} << 40, int64_t{1} << 40, 2}, {3});
+  EXPECT_THROW(eval1("Reshape", {&x, &huge}), Error);
+  Tensor minus = i64({-2, -1}, {2});
+  EXPECT_THROW(eval1("Reshape", {&x, &minus}), Error);
+  Tensor big = i64({std::numeric_limits<int64_t>::max()}, {1}), two = i64({2}, {1});
+  EXPECT_THROW(eval1("Mul", {&big, &two}), Error);
+  EXPECT_THROW(eval1("Add", {&big, &big}), Error);
+  Tensor lowest = i64({std::numeric_limits<int64_t>::min()}, {1}), m1 = i64({-1}, {1});
+  EXPECT_THROW(eval1("Div", {&lowest, &m1}), Error);
+  EXPECT_THROW(eval1("Neg", {&lowest}), Error);
+  EXPECT_EQ(eval1("Mod", {&lowest, &m1}).to_i64(), (std::vector<int64_t>{0}));
+  Tensor none = f32({}, {0});
+  EXPECT_THROW(eval(make_node("Concat", {{"axis", ai(0)}}), {}), Error);
+  EXPECT_THROW(eval1("Range", {&none, &none, &none}), Error);
+  // Float to integer conversions saturate instead of being undefined.
+  Tensor inf = f32({1e30f, -1e30f, std::nanf("")}, {3});
+  EXPECT_EQ(eval1("Cast", {&inf}, {{"to", ai(7)}}).to_i64(),
+            (std::vector<int64_t>{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(), 0}));
+}
+
+// Results are sized before they are made: big ones are declined (folding checks its own, smaller limit first).
+TEST(Eval, OutputSizeIsKnownBeforeEvaluating) {
+  Tensor s = i64({100000, 100000}, {2});
+  EXPECT_EQ(eval_output_elems(make_node("ConstantOfShape"), {&s}), int64_t{10000000000});
+  EXPECT_FALSE(eval_node(make_node("ConstantOfShape"), {&s}).has_value());
+  Tensor col = f32({1, 2, 3}, {3, 1}), row = f32({1, 2}, {1, 2});
+  EXPECT_EQ(eval_output_elems(make_node("Add"), {&col, &row}), 6);
+  EXPECT_EQ(eval_output_elems(make_node("MatMul"), {&col, &row}), 6);
+  Tensor a = test::f32s(0.f), b = test::f32s(1e30f), d = test::f32s(1.f);
+  EXPECT_EQ(eval_output_elems(make_node("Range"), {&a, &b, &d}), std::numeric_limits<int64_t>::max());
+  EXPECT_FALSE(eval_node(make_node("Range"), {&a, &b, &d}).has_value());  // not folded to an empty range
+  Tensor reps = i64({1000, 1000}, {2});
+  EXPECT_EQ(eval_output_elems(make_node("Tile"), {&col, &reps}), 3000000);
 }
 
 TEST(Eval, MissingInputIsAnError) {

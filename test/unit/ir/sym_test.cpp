@@ -1,6 +1,8 @@
 // SymExpr: polynomial arithmetic, exact division and printing of symbolic dims.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "builder.h"
 #include "compiler/ir/sym.h"
 
@@ -60,6 +62,24 @@ TEST(SymExpr, InexactDivisionIsNullopt) {
   EXPECT_EQ(s.div(SymExpr(0)), std::nullopt);                  // division by zero
   EXPECT_EQ((s * SymExpr(2)).div(s + SymExpr(1)), std::nullopt);
   EXPECT_EQ(s.div(s * s), std::nullopt);
+}
+
+TEST(SymExpr, OverflowThrows) {
+  const SymExpr big(int64_t{1} << 62);
+  EXPECT_THROW(big * SymExpr(4), SymOverflow);
+  EXPECT_THROW(S("n") * big * SymExpr(2) + S("n") * big * SymExpr(2), SymOverflow);
+  EXPECT_THROW(SymExpr(std::numeric_limits<int64_t>::min()) - SymExpr(1), SymOverflow);
+  EXPECT_EQ(SymExpr(std::numeric_limits<int64_t>::min()).str(), "-9223372036854775808");
+  EXPECT_THROW(SymExpr(std::numeric_limits<int64_t>::min()).div(SymExpr(-1)), SymOverflow);
+}
+
+TEST(SymExpr, ProvablyNonzeroForPositiveSymbols) {
+  SymExpr b = S("batch"), s = S("seq");
+  EXPECT_TRUE((b * s * SymExpr(16) - b * s * SymExpr(24)).provably_nonzero());
+  EXPECT_TRUE((s + SymExpr(1)).provably_nonzero());
+  EXPECT_FALSE((s - SymExpr(1)).provably_nonzero());  // seq = 1
+  EXPECT_FALSE((b * s - s * b).provably_nonzero());
+  EXPECT_TRUE(SymExpr(3).provably_nonzero());
 }
 
 TEST(SymExpr, Printing) {
