@@ -1,6 +1,8 @@
 // fuse-activation: elementwise subgraphs around Tanh/Erf/Sigmoid recognized by what they compute, not by
-// their arrangement: the region is evaluated on sample inputs and compared with GELU (tanh), GELU (erf)
-// and SiLU. Exporters order the same formula many ways (0.5*x*(1+tanh(..)), x*(0.5+0.5*tanh(..)), ...).
+// their arrangement: the region (the Tanh/Erf/Sigmoid's single input x, and the elementwise nodes between x
+// and a candidate exit downstream of it) is evaluated on sample inputs and compared with GELU (tanh), GELU
+// (erf) and SiLU. Exporters order the same formula many ways (0.5*x*(1+tanh(..)), x*(0.5+0.5*tanh(..)),
+// x*sigmoid(1.5958*(..)), ...); other uses of x are no part of the region.
 #include <cmath>
 #include <set>
 
@@ -85,39 +87,58 @@ int pass_fuse_activation(Graph& g, const PassContext& ctx) {
       }
     }
     if (!region.count(&t)) continue;
-    std::vector<Node*> exits;
-    for (Node* n : region) {
-      bool out = p.ud.is_graph_output(n->outputs[0]);
-      for (Node* c : p.ud.consumers(n->outputs[0])) out = out || !region.count(c);
-      if (out) exits.push_back(n);
+    // Candidate exits: t and the region nodes downstream of it. A candidate's own region is its ancestors in
+    // `region` (so other uses of x, such as Mul(x, 3) beside x * Sigmoid(x), stay outside); the furthest
+    // downstream candidate that computes a known activation of x is rewritten.
+    std::vector<Node*> downstream;  // topological order (g.nodes is)
+    {
+      std::set<Node*> reach = {&t};
+      for (auto& np : g.nodes) {
+        Node* n = np.get();
+        if (!region.count(n) || reach.count(n)) continue;
+        for (auto& i : n->inputs)
+          if (Node* d = p.def(i); d && reach.count(d)) { reach.insert(n); break; }
+      }
+      for (auto& np : g.nodes) if (reach.count(np.get())) downstream.push_back(np.get());
     }
-    if (exits.size() != 1) { ctx.note("fuse-activation", t.describe() + ": region around it has " + std::to_string(exits.size()) + " exits"); continue; }
-    Node* e = exits[0];
     // Probe on [-8, 8] in x's element type.
     const ValueType* xt = g.type(x);
     DType dt = xt && xt->dtype != DType::kUndefined ? xt->dtype : DType::kF32;
     const int K = 161;
     Tensor sample = Tensor::alloc(dt, {K});
     for (int k = 0; k < K; ++k) sample.set_f64(k, -8.0 + 0.1 * k);
-    auto y = probe_value(g, e->outputs[0], {{x, sample}});
-    if (!y || y->numel() != K) { ctx.note("fuse-activation", e->describe() + ": could not evaluate the region"); continue; }
-    double (*ref)(double) = t.is("Tanh") ? gelu_tanh : t.is("Erf") ? gelu_erf : silu;
     const double tol = dt == DType::kF32 || dt == DType::kF64 ? 1e-4 : 3e-2;
-    double err = 0;
-    for (int k = 0; k < K; ++k) err = std::max(err, std::fabs(y->f64(k) - ref(sample.f64(k))));
-    if (err > tol) {
-      ctx.note("fuse-activation", e->describe() + ": computes no known activation (max error " + std::to_string(err) + ")");
-      continue;
+    // Every region is compared with every reference, the transcendental op's own first: a Sigmoid region may
+    // be SiLU or GELU-tanh (x*sigmoid(1.5958*(x + 0.044715x^3)) = 0.5x(1 + tanh(..))), a Tanh one SiLU.
+    struct Ref { const char* op; const char* approximate; double (*f)(double); };
+    const Ref silu_ref{"Silu", "", silu}, tanh_ref{"Gelu", "tanh", gelu_tanh}, erf_ref{"Gelu", "none", gelu_erf};
+    const std::vector<Ref> refs = t.is("Tanh") ? std::vector<Ref>{tanh_ref, erf_ref, silu_ref}
+                                  : t.is("Erf") ? std::vector<Ref>{erf_ref, tanh_ref, silu_ref}
+                                                : std::vector<Ref>{silu_ref, tanh_ref, erf_ref};
+    Node* e = nullptr;
+    const Ref* match = nullptr;
+    std::string why;
+    for (auto it = downstream.rbegin(); it != downstream.rend() && !e; ++it) {
+      auto y = probe_value(g, (*it)->outputs[0], {{x, sample}});
+      if (!y || y->numel() != K) {
+        if (why.empty()) why = (*it)->describe() + ": could not evaluate the region";
+        continue;
+      }
+      double best = INFINITY;
+      for (const Ref& r : refs) {
+        double err = 0;
+        for (int k = 0; k < K; ++k) err = std::max(err, std::fabs(y->f64(k) - r.f(sample.f64(k))));
+        if (err <= tol) { e = *it; match = &r; break; }
+        best = std::min(best, err);
+      }
+      if (!e && why.empty()) why = (*it)->describe() + ": computes no known activation (max error " + std::to_string(best) + ")";
     }
+    if (!e) { ctx.note("fuse-activation", why); continue; }
     e->inputs = {x};
     e->domain = "tsc";
-    if (t.is("Sigmoid")) {
-      e->op = "Silu";
-      e->attrs.clear();
-    } else {
-      e->op = "Gelu";
-      e->attrs = {{"approximate", str_attr(t.is("Tanh") ? "tanh" : "none")}};
-    }
+    e->op = match->op;
+    e->attrs.clear();
+    if (e->op == "Gelu") e->attrs = {{"approximate", str_attr(match->approximate)}};
     ++rewrites;
     p.refresh();
   }
