@@ -352,9 +352,41 @@ class Lifter {
     }
   }
 
-  // inv_freq[i] = theta^(-2i/rd): least squares on the logs, rounded to an integer when it is one.
+  // The values a stored frequency v may have had before it was rounded to the export's precision: float16
+  // or bfloat16 when v is one of theirs (a .half() model holds fp16(0.1) = 0.0999756), else float32 within a
+  // few ulps (HF computes 1 / theta^(2i/rd) in float32).
+  static std::pair<double, double> rounding_interval(float v) {
+    if (f16_to_f32(f32_to_f16(v)) == v && v > 0) {
+      const uint16_t h = f32_to_f16(v);
+      return {(v + f16_to_f32(static_cast<uint16_t>(h - 1))) / 2, (v + f16_to_f32(static_cast<uint16_t>(h + 1))) / 2};
+    }
+    if (bf16_to_f32(f32_to_bf16(v)) == v && v > 0) {
+      const uint16_t h = f32_to_bf16(v);
+      return {(v + bf16_to_f32(static_cast<uint16_t>(h - 1))) / 2, (v + bf16_to_f32(static_cast<uint16_t>(h + 1))) / 2};
+    }
+    float lo = v, hi = v;
+    for (int k = 0; k < 4; ++k) { lo = std::nextafter(lo, 0.f); hi = std::nextafter(hi, INFINITY); }
+    return {lo, hi};
+  }
+
+  // inv_freq[i] = theta^(-2i/rd). theta is the roundest integer that reproduces every stored frequency to
+  // within its rounding (10000 from fp16 frequencies, where a least-squares fit says 9996); where none does
+  // (rope scaling), a least-squares fit on the logs, only descriptive: inv_freq is what the runtime uses.
   static std::optional<double> fit_theta(const std::vector<float>& f, int64_t rd) {
     if (f.size() < 2) return std::nullopt;
+    double lo = 1, hi = INFINITY;
+    for (size_t i = 1; i < f.size(); ++i) {
+      if (!(f[i] > 0 && f[i] < 1)) { lo = INFINITY; break; }
+      const double x = 2.0 * static_cast<double>(i) / static_cast<double>(rd);
+      auto [flo, fhi] = rounding_interval(f[i]);
+      lo = std::max(lo, std::pow(fhi, -1.0 / x));
+      hi = std::min(hi, std::pow(flo, -1.0 / x));
+    }
+    if (lo <= hi && hi < 1e18)
+      for (double step = 1e17; step >= 1; step /= 10) {
+        const double c = std::ceil(lo / step) * step;
+        if (c <= hi) return c;
+      }
     double num = 0, den = 0;
     for (size_t i = 1; i < f.size(); ++i) {
       double x = 2.0 * static_cast<double>(i) / static_cast<double>(rd);
@@ -362,7 +394,6 @@ class Lifter {
       den += x * x;
     }
     double theta = std::exp(num / den);
-    // Geometric check: otherwise (rope scaling) theta is only descriptive; inv_freq is what the runtime uses.
     double r = std::round(theta);
     if (std::fabs(theta - r) <= 1e-4 * theta) theta = r;
     return theta;

@@ -97,19 +97,63 @@ std::optional<RopeMatch> match_rope(const Pat& p, Node* add) {
   return std::nullopt;
 }
 
-// Learns inv_freq from the cos/sin tables the graph computes for concrete positions.
+// The angle table cos/sin are taken of: the input of the Cos in table's producer cone ("" if none: tables
+// that are initializers, or computed from constants and folded).
+std::string angle_of(const Graph& g, const std::string& table) {
+  UseDef ud(g);
+  std::vector<std::string> stack = {table};
+  std::set<std::string> seen;
+  while (!stack.empty() && seen.size() < 64) {
+    std::string v = stack.back();
+    stack.pop_back();
+    if (!seen.insert(v).second) continue;
+    Node* n = ud.producer(v);
+    if (!n) continue;
+    if (n->is("Cos")) return n->inputs[0];
+    for (auto& i : n->inputs) if (!i.empty() && !g.is_const(i)) stack.push_back(i);
+  }
+  return {};
+}
+
+// inv_freq as the graph computes it: the angles cos/sin are taken of, angle[p][j] = position_p *
+// inv_freq[j % half], read at position 1 and checked at every position. Reading it back from the tables
+// instead loses precision where they are float16 (atan2 of fp16 cos/sin at position 1 gives 0.999723 for 1).
+std::optional<std::vector<double>> inv_freq_from_angles(const Graph& g, const ModelInputs& mi, const RopeMatch& r,
+                                                        const std::vector<int64_t>& pasts, int64_t P) {
+  const std::string angle = angle_of(g, r.cos);
+  if (angle.empty()) return std::nullopt;
+  const int64_t rd = r.rotary_dim, half = rd / 2;
+  std::vector<double> inv(half, 0.0);
+  for (int64_t L : pasts) {
+    auto a = probe_value(g, angle, probe_inputs(g, mi, P, L));
+    if (!a || a->numel() != P * rd) return std::nullopt;
+    const double rel = a->dtype == DType::kF32 || a->dtype == DType::kF64 ? 1e-5 : 1e-2;
+    if (L == 0)
+      for (int64_t j = 0; j < half; ++j) inv[j] = a->f64(rd + j);
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t j = 0; j < rd; ++j) {
+        const double want = static_cast<double>(L + p) * inv[j % half];
+        if (std::fabs(a->f64(p * rd + j) - want) > rel * std::max(1.0, std::fabs(want))) return std::nullopt;
+      }
+  }
+  return inv;
+}
+
+// Learns inv_freq for concrete positions: from the angles the graph computes when it computes them, else from
+// the cos/sin tables (atan2 at position 1); either way the tables are checked against it at every position.
 std::optional<std::vector<float>> rope_inv_freq(const Graph& g, const ModelInputs& mi, const RopeMatch& r, std::string* why) {
   const int64_t P = 8, rd = r.rotary_dim, half = rd / 2;
   std::vector<int64_t> pasts = {0};
   if (!mi.past.empty()) pasts.push_back(3);
-  std::vector<double> inv(half, 0.0);
+  auto from_angles = inv_freq_from_angles(g, mi, r, pasts, P);
+  std::vector<double> inv = from_angles ? *from_angles : std::vector<double>(half, 0.0);
   for (int64_t L : pasts) {
     auto in = probe_inputs(g, mi, P, L);
     auto c = probe_value(g, r.cos, in), s = probe_value(g, r.sin, in);
     if (!c || !s) { *why = "cannot evaluate the cos/sin tables for concrete positions"; return std::nullopt; }
     if (c->numel() != P * rd || s->numel() != P * rd) { *why = "cos/sin tables are not [positions, rotary_dim]"; return std::nullopt; }
     const double tol = c->dtype == DType::kF32 || c->dtype == DType::kF64 ? 2e-4 : 2e-2;
-    if (L == 0)
+    if (L == 0 && !from_angles)
       for (int64_t j = 0; j < half; ++j) inv[j] = std::atan2(s->f64(rd + j), c->f64(rd + j));
     for (int64_t p = 0; p < P; ++p)
       for (int64_t j = 0; j < rd; ++j) {
