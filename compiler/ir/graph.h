@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -61,6 +62,7 @@ struct Graph {
   std::vector<std::string> outputs;
   std::vector<std::unique_ptr<Node>> nodes;     // topological order
   std::map<std::string, Tensor> constants;      // initializers, Constant nodes, folded values
+  std::set<std::string> initializers;           // names of the file's initializers (what weight bindings name)
   std::map<std::string, ValueType> types;       // known types (inputs, outputs, value_info, inferred)
   // Small integer tensors known symbolically (shape arithmetic): element-wise SymExprs.
   std::map<std::string, std::vector<SymExpr>> sym_values;

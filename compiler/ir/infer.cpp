@@ -108,6 +108,12 @@ class Inferer {
       if (!c && (n.op == "Shape" || n.op == "Size")) return false;
       if (!c) return false;
       if (weights_.count(i) && n.op != "Shape" && n.op != "Size") return false;
+      // A matrix initializer seen through a Transpose/Cast/Identity stays that node's operand whatever its size:
+      // fuse-linear binds through them (Pat::weight), and bindings must name the file's initializer, not a
+      // folded copy (a tied LM head Transpose(wte) of a small table became a constant no file holds).
+      if (g_.initializers.count(i) && c->shape.size() == 2 && dtype_is_float(c->dtype) &&
+          (n.is("Transpose") || n.is("Cast") || n.is("Identity")))
+        return false;
       if (c->numel() > opt_.fold_limit) return false;
       in.push_back(c);
     }

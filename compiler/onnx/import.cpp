@@ -293,7 +293,10 @@ class Importer {
 
   void import_graph(const onnx::GraphProto& gp) {
     g_.name = gp.name();
-    for (auto& init : gp.initializer()) g_.constants[init.name()] = tensor(init, init.name());
+    for (auto& init : gp.initializer()) {
+      g_.constants[init.name()] = tensor(init, init.name());
+      g_.initializers.insert(init.name());
+    }
     if (gp.sparse_initializer_size() > 0)
       throw Error("the graph has sparse initializers, which tsc does not support", "export with dense weights");
     for (auto& in : gp.input()) {

@@ -212,6 +212,22 @@ TEST(Infer, LimitsKeepWeightsAndBigResultsUnfolded) {
   EXPECT_EQ(shape_of(c.g, "r"), "[1000]");
 }
 
+// A matrix initializer of the file is never replaced by a folded Transpose/Cast copy, whatever its size: weight
+// bindings name initializers (lit: lift/tied_small_table.test). Constants that are no initializer still fold.
+TEST(Infer, InitializerMatricesAreNotFoldedThroughViews) {
+  Builder b;
+  b.constant("wte", Tensor::alloc(DType::kF32, {32, 16}));  // 512 elements: under weight_threshold
+  b.constant("c", Tensor::alloc(DType::kF32, {4, 8}));
+  b.g.initializers.insert("wte");
+  b.node("Transpose", {"wte"}, {"lmw"});
+  b.node("Transpose", {"c"}, {"ct"});
+  b.output("lmw").output("ct");
+  infer_and_fold(b.g);
+  EXPECT_FALSE(b.g.is_const("lmw"));
+  EXPECT_EQ(shape_of(b.g, "lmw"), "[16,32]");
+  EXPECT_TRUE(b.g.is_const("ct"));
+}
+
 TEST(Infer, RerunIsANoOp) {
   Builder b;
   b.input("x", DType::kF32, {S("batch"), S("seq"), SymExpr(64)});
