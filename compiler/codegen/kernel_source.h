@@ -1,0 +1,20 @@
+// The one shape of a generated kernel file, for either target: a Config struct of specialization constants
+// and the explicit instantiation of the target's Kernels<Config> template; the templates hold all logic.
+#pragma once
+#include <string>
+
+#include "compiler/plan/plan.h"
+
+namespace tsc {
+
+struct KernelSourceTarget {
+  const char* label;             // "CPU" / "CUDA", for the file's header comment
+  const char* ns;                // namespace of the templates and of KernelTable: tsc::<ns>
+  const char* header;            // the templates' entry header
+  const char* weight_type;       // C++ type of matrix weights in this build
+  bool norm_activation_kinds;    // the templates also specialize on the norm and activation kinds
+};
+
+std::string generate_kernel_source(const KernelPlan& plan, const std::string& model_name, const KernelSourceTarget& target);
+
+}  // namespace tsc
