@@ -8,6 +8,7 @@
 
 #include "runtime/chat/unicode.h"
 #include "runtime/core/error.h"
+#include "runtime/tokenizer/utf8.h"
 
 namespace tsc::chat {
 namespace {
@@ -58,23 +59,7 @@ std::u32string utf8_decode(std::string_view s) {
   return out;
 }
 
-void utf8_append(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
+void utf8_append(std::string& out, char32_t c) { tok::append_utf8(out, c); }
 
 std::string utf8_encode(std::u32string_view s) {
   std::string out;
