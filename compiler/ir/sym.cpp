@@ -110,6 +110,19 @@ bool SymExpr::provably_nonzero() const {
   return pos != neg;
 }
 
+std::optional<int64_t> SymExpr::eval(const std::map<std::string, int64_t>& symbols) const {
+  int64_t r = 0;
+  for (auto& [m, c] : terms_) {
+    int64_t t = c;
+    for (auto& sym : m) {
+      auto it = symbols.find(sym);
+      if (it == symbols.end() || __builtin_mul_overflow(t, it->second, &t)) return std::nullopt;
+    }
+    if (__builtin_add_overflow(r, t, &r)) return std::nullopt;
+  }
+  return r;
+}
+
 std::string SymExpr::str() const {
   if (terms_.empty()) return "0";
   std::string s;

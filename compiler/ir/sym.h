@@ -37,6 +37,8 @@ class SymExpr {
   SymExpr operator*(const SymExpr& o) const;
   // Non-zero for every assignment of symbols >= 1: not zero, and every coefficient has the same sign.
   bool provably_nonzero() const;
+  // Value for concrete symbols; nullopt if a symbol is missing or the value leaves int64.
+  std::optional<int64_t> eval(const std::map<std::string, int64_t>& symbols) const;
   // Exact division; nullopt when not provably exact.
   std::optional<SymExpr> div(const SymExpr& o) const;
   bool operator==(const SymExpr& o) const { return terms_ == o.terms_; }

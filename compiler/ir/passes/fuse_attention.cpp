@@ -3,7 +3,8 @@
 //   tsc.Rope(x: [b, s, H*D], inv_freq: [rotary_dim/2]){num_heads, head_dim, rotary_dim, interleaved} -> [b, s, H*D]
 //   tsc.Attention(q: [b, s, Hq*D], k: [b, s, Hkv*D], v: [b, s, Hkv*D], past_k?, past_v?)
 //       {num_heads, num_kv_heads, head_dim, scale} -> out [b, s, Hq*D], present_k?, present_v? [b, Hkv, past+s, D]
-// Causal masks are dropped: the runtime provides causality.
+// Causal masks are verified (probed: exactly the keys after each query hidden) and dropped: the runtime
+// provides causality; a non-causal attention is an error.
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -262,6 +263,8 @@ bool head_layout(const Layout& l, const std::vector<std::string>& x, const std::
 }
 
 struct Match {
+  Node* qk = nullptr;  // MatMul(Q, K^T): the scores before scaling and masking
+  bool masked = false;  // an Add or Where on the way from the scores to the softmax
   Operand q, k, v;
   double scale = 1.0;
   std::string out;  // token-major output value
@@ -302,17 +305,19 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
         }
         return false;
       };
-      if (reaches(n->inputs[0])) { v = n->inputs[0]; continue; }
-      if (reaches(n->inputs[1])) { v = n->inputs[1]; continue; }
+      if (reaches(n->inputs[0])) { v = n->inputs[0]; m.masked = true; continue; }
+      if (reaches(n->inputs[1])) { v = n->inputs[1]; m.masked = true; continue; }
       break;
     }
     if (n->is("Where") && n->inputs.size() == 3) {
       v = p.g.is_const(n->inputs[1]) ? n->inputs[2] : n->inputs[1];
+      m.masked = true;
       continue;
     }
     break;
   }
   if (!qk) { *why = "softmax input does not come from a Q*K^T MatMul"; return std::nullopt; }
+  m.qk = qk;
   // Probabilities: forward through NaN guards and casts to MatMul(P, V).
   std::string pv = sm->outputs[0];
   Node* av = nullptr;
@@ -387,6 +392,52 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
   return m;
 }
 
+// The runtime always attends causally, so the mask the graph applies to the scores must be exactly causal: an
+// encoder's attention (no mask) or a mask tsc does not understand would be served as something else. Decided
+// numerically from the mask subgraph alone: with Q*K^T bound to zeros, the softmax input for P new tokens
+// after L cached ones (attention_mask all ones) must be <= -1e3 (or -inf: weight e^-1000 = 0) exactly where
+// key j > L + i, and 0 elsewhere (a bias such as ALiBi on kept keys is no causal mask). Returns why not.
+std::optional<std::string> not_causal(const Graph& g, const ModelInputs& mi, const Match& m, const Node& sm) {
+  auto qs = g.shape(m.qk->outputs[0]);
+  if (!qs || qs->size() < 2) return "the scores Q*K^T have unknown rank";
+  if ((*qs)[qs->size() - 2].as_const() == 1) return std::nullopt;  // one query per step: nothing to mask
+  if (!m.masked) return "its scores reach the softmax without a mask (every token would see the tokens after it)";
+  const int64_t P = 4;
+  std::vector<int64_t> pasts = {0};
+  if (!mi.past.empty()) pasts.push_back(3);
+  for (int64_t L : pasts) {
+    auto in = probe_inputs(g, mi, P, L);
+    const auto symbols = bound_symbols(g, in);
+    std::vector<int64_t> shape;
+    for (size_t k = 0; k < qs->size(); ++k) {
+      auto d = (*qs)[k].eval(symbols);
+      shape.push_back(k == qs->size() - 2 ? P : k == qs->size() - 1 ? L + P : d && *d > 0 ? *d : 1);
+    }
+    const ValueType* qt = g.type(m.qk->outputs[0]);
+    in[m.qk->outputs[0]] = Tensor::alloc(qt && qt->dtype != DType::kUndefined ? qt->dtype : DType::kF32, shape);
+    auto r = probe_value(g, sm.inputs[0], in);
+    std::ostringstream o;
+    o << P << " tokens after " << L << " cached";
+    if (!r) return "cannot evaluate its mask for " + o.str() + " (the mask subgraph has ops tsc cannot evaluate)";
+    const auto& rs = r->shape;
+    if (rs.size() < 2 || rs[rs.size() - 2] != P || rs.back() != L + P)
+      return "the masked scores for " + o.str() + " are not [.., " + std::to_string(P) + ", " + std::to_string(L + P) + "]";
+    for (int64_t e = 0; e < r->numel(); ++e) {
+      const int64_t j = e % (L + P), i = (e / (L + P)) % P;
+      const double v = r->f64(e);
+      const bool masked = v <= -1e3, kept = std::isfinite(v) && std::fabs(v) <= 1e-3;
+      if (j > L + i ? !masked : !kept) {
+        std::ostringstream w;
+        if (j > L + i) w << "its mask lets query " << L + i << " see key " << j << ", a later token (mask " << v << ")";
+        else w << "its mask hides key " << j << " from query " << L + i << " (mask " << v << "; only later tokens may be hidden, by <= -1e3)";
+        w << ", for " << o.str();
+        return w.str();
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 // The graph output holding a KV-cache concat (through Identity/Cast), or "".
 std::string present_of(const Pat& p, Node* concat) {
   if (!concat) return {};
@@ -415,6 +466,10 @@ int pass_fuse_attention(Graph& g, const PassContext& ctx) {
     std::string why;
     auto m = match_attention(p, sm, &why);
     if (!m) { ctx.note("fuse-attention", sm->describe() + ": " + why); continue; }
+    if (auto nc = not_causal(g, mi, *m, *sm))
+      throw Error(sm->describe() + ": attention is not causal: " + *nc,
+                  "tsc compiles decoder-only LMs, whose attention is causal (the runtime always masks later tokens); "
+                  "export the model with its causal mask");
     std::vector<float> inv;
     if (m->q.rope) {
       auto f = rope_inv_freq(g, mi, *m->q.rope, &why);

@@ -357,5 +357,27 @@ TEST(Probe, EvaluatesTheConeForBoundInputs) {
   EXPECT_FALSE(probe_value(b.g, "ang", bad).has_value());
 }
 
+// Shape of a value the probe cannot (or need not) evaluate comes from its inferred shape, with the symbols the
+// bound inputs fix: the hidden state behind an op eval_node does not run (tsc.Linear) still has a shape.
+TEST(Probe, ShapeOfAnUnevaluableValueComesFromItsType) {
+  Builder b;
+  b.input("ids", DType::kI64, {S("batch"), S("seq")});
+  b.input("past", DType::kF32, {S("batch"), SymExpr(2), S("past"), SymExpr(4)});
+  b.constant("w", Tensor::alloc(DType::kF32, {4, 8}));
+  b.node("Gather", {"w", "ids"}, {"x"});
+  b.node("Linear", {"x", "w"}, {"h"}, {}, "tsc");
+  b.node("Shape", {"h"}, {"hs"});
+  b.output("hs");
+  infer_and_fold(b.g);
+  std::map<std::string, Tensor> bound = {{"ids", Tensor::alloc(DType::kI64, {1, 5})},
+                                         {"past", Tensor::alloc(DType::kF32, {1, 2, 3, 4})}};
+  EXPECT_EQ(bound_symbols(b.g, bound), (std::map<std::string, int64_t>{{"batch", 1}, {"past", 3}, {"seq", 5}}));
+  auto hs = probe_value(b.g, "hs", bound);
+  ASSERT_TRUE(hs);
+  EXPECT_EQ(hs->to_i64(), (std::vector<int64_t>{1, 5, 8}));
+  EXPECT_EQ(concrete_shape(b.g, "h", {{"batch", 1}}), std::nullopt);  // seq not fixed
+  EXPECT_EQ((S("past") + S("seq") * SymExpr(2)).eval({{"past", 3}, {"seq", 5}}), 13);
+}
+
 }  // namespace
 }  // namespace tsc
