@@ -315,6 +315,9 @@ TEST_F(Import, FunctionsAreInlinedWithRenamedValuesAndBoundAttributes) {
   EXPECT_EQ(g.nodes[0]->outputs, (std::vector<std::string>{"first/s"}));
   EXPECT_EQ(g.nodes[1]->outputs, (std::vector<std::string>{"y1"}));
   EXPECT_EQ(g.nodes[3]->outputs, (std::vector<std::string>{"y"}));
+  // Unnamed body nodes are named after their (renamed) first output, as unnamed graph nodes are described.
+  EXPECT_EQ(g.nodes[0]->name, "first/s");
+  EXPECT_EQ(g.nodes[1]->name, "y1");
   EXPECT_EQ(g.constant("first/a")->f64(0), 3.0);
   EXPECT_EQ(g.constant("second/a")->f64(0), -1.0);
   EXPECT_EQ(g.constant("first/b")->f64(0), 0.5);
