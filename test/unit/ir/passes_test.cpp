@@ -16,6 +16,7 @@ using test::af;
 using test::ai;
 using test::aints;
 using test::as;
+using test::atensor;
 using test::Builder;
 using test::f32;
 using test::i64;
@@ -290,6 +291,7 @@ TEST(FuseActivation, OpsetTwentyGelu) {
 }
 
 // softmax(Q K^T * scale) V over `heads` heads of head_dim 4, from token-major q/k/v [b, s, heads*4].
+// kt_perm_kind: "direct" (K^T), "not-transposed" (K left [b, h, s, d]) or "no-mask" (K^T, no causal mask).
 void attention(Builder& b, int heads, const char* kt_perm_kind = "direct") {
   const int64_t f = heads * 4;
   b.input("q", DType::kF32, {S("b"), S("s"), SymExpr(f)});
@@ -302,6 +304,8 @@ void attention(Builder& b, int heads, const char* kt_perm_kind = "direct") {
   b.node("Reshape", {"k", "split"}, {"k4"});
   if (std::string(kt_perm_kind) == "direct") {
     b.node("Transpose", {"k4"}, {"kt"}, {{"perm", aints({0, 2, 3, 1})}});
+  } else if (std::string(kt_perm_kind) == "no-mask") {
+    b.node("Transpose", {"k4"}, {"kt"}, {{"perm", aints({0, 2, 3, 1})}});
   } else {
     b.node("Transpose", {"k4"}, {"kt"}, {{"perm", aints({0, 2, 1, 3})}});  // [b, h, s, d]: not K^T
   }
@@ -309,7 +313,18 @@ void attention(Builder& b, int heads, const char* kt_perm_kind = "direct") {
   b.node("Transpose", {"v4"}, {"vh"}, {{"perm", aints({0, 2, 1, 3})}});
   b.node("MatMul", {"qh", "kt"}, {"sc"});
   b.node("Mul", {"sc", "scale"}, {"ss"});
-  b.node("Softmax", {"ss"}, {"p"}, {{"axis", ai(-1)}});
+  if (std::string(kt_perm_kind) == "no-mask") {
+    b.node("Softmax", {"ss"}, {"p"}, {{"axis", ai(-1)}});
+  } else {
+    // Causal mask: -1e9 above the diagonal of the [s, s] scores.
+    b.constant("one", i64({1}, {})).constant("neg", f32({-1e9f}, {}));
+    b.node("Shape", {"sc"}, {"sqk"}, {{"start", ai(2)}, {"end", ai(4)}});
+    b.node("ConstantOfShape", {"sqk"}, {"ones"}, {{"value", atensor(f32({1.f}, {1}))}});
+    b.node("Trilu", {"ones", "one"}, {"upper"}, {{"upper", ai(1)}});
+    b.node("Mul", {"upper", "neg"}, {"mask"});
+    b.node("Add", {"ss", "mask"}, {"sm"});
+    b.node("Softmax", {"sm"}, {"p"}, {{"axis", ai(-1)}});
+  }
   b.node("MatMul", {"p", "vh"}, {"o"});
   b.node("Transpose", {"o"}, {"ot"}, {{"perm", aints({0, 2, 1, 3})}});
   b.node("Reshape", {"ot", "merge"}, {"y"});
@@ -331,6 +346,20 @@ TEST(FuseAttention, MultiHead) {
   EXPECT_EQ(a.attr_i("num_kv_heads", 0), 2);
   EXPECT_EQ(a.attr_i("head_dim", 0), 4);
   EXPECT_FLOAT_EQ(a.attr_f("scale", 0), 0.5f);
+}
+
+// The runtime is causal: attention without a causal mask is an error naming the Softmax, not a silent change.
+TEST(FuseAttention, AttentionWithoutACausalMaskIsAnError) {
+  Builder b;
+  attention(b, 2, "no-mask");
+  PassRun r;
+  pass_fold(b.g, r.ctx);
+  try {
+    pass_fuse_attention(b.g, r.ctx);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'p' (Softmax): attention is not causal"), std::string::npos) << e.what();
+  }
 }
 
 TEST(FuseAttention, KNotTransposedIsDeclinedWithAReason) {
