@@ -83,13 +83,13 @@ Tensor Tensor::alloc(DType dt, std::vector<int64_t> shape) {
 
 Tensor Tensor::from_i64(const std::vector<int64_t>& v, std::vector<int64_t> shape) {
   Tensor t = alloc(DType::kI64, std::move(shape));
-  std::memcpy(t.mutable_data(), v.data(), v.size() * 8);
+  if (!v.empty()) std::memcpy(t.mutable_data(), v.data(), v.size() * 8);  // (memcpy from null is undefined)
   return t;
 }
 
 Tensor Tensor::from_f32(const std::vector<float>& v, std::vector<int64_t> shape) {
   Tensor t = alloc(DType::kF32, std::move(shape));
-  std::memcpy(t.mutable_data(), v.data(), v.size() * 4);
+  if (!v.empty()) std::memcpy(t.mutable_data(), v.data(), v.size() * 4);
   return t;
 }
 

@@ -165,9 +165,9 @@ class Importer {
     };
     auto* dst = static_cast<uint8_t*>(o.mutable_data());
     switch (t.dtype) {
-      case DType::kF32: check(tp.float_data_size()); std::memcpy(dst, tp.float_data().data(), count * 4); break;
-      case DType::kF64: check(tp.double_data_size()); std::memcpy(dst, tp.double_data().data(), count * 8); break;
-      case DType::kI64: check(tp.int64_data_size()); std::memcpy(dst, tp.int64_data().data(), count * 8); break;
+      case DType::kF32: check(tp.float_data_size()); if (count) std::memcpy(dst, tp.float_data().data(), count * 4); break;
+      case DType::kF64: check(tp.double_data_size()); if (count) std::memcpy(dst, tp.double_data().data(), count * 8); break;
+      case DType::kI64: check(tp.int64_data_size()); if (count) std::memcpy(dst, tp.int64_data().data(), count * 8); break;
       case DType::kU32: case DType::kU64: {
         check(tp.uint64_data_size());
         for (int64_t i = 0; i < count; ++i) o.set_f64(i, static_cast<double>(tp.uint64_data(i)));
@@ -178,7 +178,7 @@ class Importer {
         for (int64_t i = 0; i < count; ++i) { uint16_t b = static_cast<uint16_t>(tp.int32_data(i)); std::memcpy(dst + 2 * i, &b, 2); }
         break;
       }
-      case DType::kI32: check(tp.int32_data_size()); std::memcpy(dst, tp.int32_data().data(), count * 4); break;
+      case DType::kI32: check(tp.int32_data_size()); if (count) std::memcpy(dst, tp.int32_data().data(), count * 4); break;
       case DType::kI8: case DType::kU8: case DType::kBool: {
         check(tp.int32_data_size());
         for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<uint8_t>(tp.int32_data(i));
