@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine, builds tsc and runs every test (ctest: unit, lit, end-to-end; plus a short
-# fuzz run of the ONNX importer under ASan/UBSan). Usage: bash tools/test.sh [--no-fuzz]
+# deterministic fuzz run of the ONNX importer under ASan/UBSan: TSC_FUZZ_RUNS inputs from seed 1).
+# Usage: bash tools/test.sh [--no-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
@@ -9,6 +10,6 @@ cmake --build build -j "$(nproc)"
 export TSC_CACHE_DIR="$PWD/build/tsc-cache"   # compiled kernels, shared by the tests
 (cd build && ctest --output-on-failure -j "$(nproc)")
 if [ "${1:-}" != "--no-fuzz" ] && [ -x test/fuzz/run_fuzz.sh ]; then
-  bash test/fuzz/run_fuzz.sh "${TSC_FUZZ_SECONDS:-60}"
+  bash test/fuzz/run_fuzz.sh --runs "${TSC_FUZZ_RUNS:-15000}"
 fi
 echo "==> all tests passed"

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "compiler/onnx/onnx.pb.h"
+#include "compiler/onnx/op_arity.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mapped_file.h"
 
@@ -244,6 +245,8 @@ class Importer {
       g_.constants[n->outputs[0]] = t;
       return;
     }
+    auto opset = g_.opsets.find(domain);
+    check_arity(*n, opset == g_.opsets.end() ? 1 : opset->second);
     g_.nodes.push_back(std::move(n));
   }
 

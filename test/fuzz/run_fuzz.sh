@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# run_fuzz.sh [SECONDS]: builds fuzz_import with clang-19 (libFuzzer + ASan + UBSan), replays the saved
-# regressions under the sanitizers, then fuzzes import -> simplify -> lift for SECONDS (default 60) from
-# seeds made of the repository's own models. Exits 1 if a crash was found that is not a known open bug
+# run_fuzz.sh [SECONDS | --runs N]: builds fuzz_import with clang-19 (libFuzzer + ASan + UBSan), replays the
+# saved regressions under the sanitizers, then fuzzes import -> simplify -> lift from seeds made of the
+# repository's own models: for SECONDS (default 60; exploratory, differs from run to run), or for exactly N
+# inputs from a fixed seed in one process (--runs N: deterministic, what the test command runs, so a CI verdict
+# can be reproduced). Exits 1 if a crash was found that is not a known open bug
 # (test/fuzz/regressions/open_bugs.txt); each new input is kept in $BUILD/fuzz-artifacts with its repro line.
-# Environment: TSC_FUZZ_BUILD (default build-fuzz), TSC_FUZZ_JOBS (parallel fuzzing processes, default 1),
-# CC/CXX (default clang-19/clang++-19).
+# Environment: TSC_FUZZ_BUILD (default build-fuzz), TSC_FUZZ_JOBS (parallel fuzzing processes for SECONDS,
+# default 1), CC/CXX (default clang-19/clang++-19).
 set -euo pipefail
-SECS=${1:-60}
+SECS=60 RUNS=
+if [ "${1:-}" = "--runs" ]; then RUNS=${2:?--runs needs a count}; else SECS=${1:-60}; fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=${TSC_FUZZ_BUILD:-$ROOT/build-fuzz}
@@ -38,11 +41,20 @@ mkdir -p "$BUILD/fuzz-corpus" "$BUILD/fuzz-artifacts"
 STAMP="$BUILD/fuzz-artifacts/.start"
 touch "$STAMP"
 
-echo "==> fuzz for ${SECS}s ($JOBS process(es)); log: $BUILD/fuzz.log"
-# Crashes do not stop the run (each is saved); the verdict comes after. Large seeds (fixtures) need max_len.
-"$FUZZER" -fork="$JOBS" -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 -max_total_time="$SECS" \
-  -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=4096 -max_len=1048576 -dict="$HERE/onnx.dict" \
-  -artifact_prefix="$BUILD/fuzz-artifacts/" "$BUILD/fuzz-corpus" "$BUILD/fuzz-seeds" > "$BUILD/fuzz.log" 2>&1 || true
+# Large seeds (fixtures) need max_len.
+common=(-timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=4096 -max_len=1048576 -dict="$HERE/onnx.dict"
+        -artifact_prefix="$BUILD/fuzz-artifacts/")
+if [ -n "$RUNS" ]; then
+  # Deterministic: a fresh corpus, seed 1, one process; the first crash stops the run.
+  echo "==> fuzz $RUNS inputs from seed 1; log: $BUILD/fuzz.log"
+  rm -rf "$BUILD/fuzz-corpus-det" && mkdir -p "$BUILD/fuzz-corpus-det"
+  "$FUZZER" -seed=1 -runs="$RUNS" "${common[@]}" "$BUILD/fuzz-corpus-det" "$BUILD/fuzz-seeds" > "$BUILD/fuzz.log" 2>&1 || true
+else
+  echo "==> fuzz for ${SECS}s ($JOBS process(es)); log: $BUILD/fuzz.log"
+  # Crashes do not stop the run (each is saved); the verdict comes after.
+  "$FUZZER" -fork="$JOBS" -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 -max_total_time="$SECS" "${common[@]}" \
+    "$BUILD/fuzz-corpus" "$BUILD/fuzz-seeds" > "$BUILD/fuzz.log" 2>&1 || true
+fi
 tail -n 3 "$BUILD/fuzz.log"
 
 new=$(find "$BUILD/fuzz-artifacts" -type f -newer "$STAMP" ! -name '.*' | sort)
