@@ -252,7 +252,6 @@ std::optional<Operand> trace_operand(const Pat& p, const std::string& v0, std::s
   return op;
 }
 
-bool labels_are(const Layout& l, std::vector<std::vector<std::string>> want) { return labels(l) == want; }
 
 // [B][heads][x][y] where heads is one of F.0, F.0*R, R or nothing (a single head).
 bool head_layout(const Layout& l, const std::vector<std::string>& x, const std::vector<std::string>& y) {
