@@ -32,7 +32,7 @@ const std::map<std::string, Arity>& onnx_ops() {
       // variadic
       {"Concat", {1, 1}}, {"Max", {1, 1}}, {"Min", {1, 1}}, {"Sum", {1, 1}}, {"Mean", {1, 1}}, {"Einsum", {1, 1}},
       // linear algebra and normalization
-      {"MatMul", {2, 1}}, {"Gemm", {2, 1}}, {"LayerNormalization", {2, 1}},
+      {"MatMul", {2, 1}}, {"Gemm", {2, 1}}, {"LayerNormalization", {2, 1}}, {"RMSNormalization", {2, 1}},
       // shape and movement
       {"Shape", {1, 1}}, {"Size", {1, 1}}, {"Transpose", {1, 1}}, {"Flatten", {1, 1}}, {"Reshape", {2, 1}},
       {"Expand", {2, 1}}, {"Tile", {2, 1}}, {"Gather", {2, 1}}, {"GatherElements", {2, 1}}, {"GatherND", {2, 1}},

@@ -16,26 +16,11 @@ std::string centered_source(const Pat& p, const std::string& d) {
   return sub->inputs[0];
 }
 
-// s = Sqrt(Add(ReduceMean(Pow(d2, 2) | Mul(d2, d2)), eps)) with d2 centered x. Returns eps.
+// s = Sqrt(ReduceMean(d^2) + eps) with d the centered x. Returns eps.
 std::optional<double> variance_eps(const Pat& p, const std::string& s, const std::string& x) {
-  Node* sq = p.def(s, "Sqrt");
-  if (!sq) return std::nullopt;
-  Node* add = p.def(sq->inputs[0], "Add");
-  if (!add) return std::nullopt;
-  for (int side = 0; side < 2; ++side) {
-    auto eps = p.scalar(add->inputs[1 - side]);
-    Node* var = p.def(add->inputs[side], "ReduceMean");
-    if (!eps || !var || !reduces_last_axis(p.g, *var)) continue;
-    Node* pw = p.def(var->inputs[0]);
-    if (!pw) continue;
-    std::string d2;
-    if (pw->is("Pow") && p.scalar(pw->inputs[1]) == 2.0) d2 = pw->inputs[0];
-    else if (pw->is("Mul") && pw->inputs[0] == pw->inputs[1]) d2 = pw->inputs[0];
-    else continue;
-    if (centered_source(p, d2) != x) continue;
-    return eps;
-  }
-  return std::nullopt;
+  auto m = sqrt_mean_square(p, s);
+  if (!m || centered_source(p, m->first) != x) return std::nullopt;
+  return m->second;
 }
 
 }  // namespace

@@ -6,22 +6,11 @@
 namespace tsc {
 namespace {
 
-// s = Sqrt(Add(ReduceMean(Pow(x,2) | Mul(x,x)), eps)); returns (x, eps).
+// s = Sqrt(ReduceMean(x^2) + eps); returns (x before any Cast, eps).
 std::optional<std::pair<std::string, double>> rms_of(const Pat& p, const std::string& s) {
-  Node* sq = p.def(s, "Sqrt");
-  if (!sq) return std::nullopt;
-  Node* add = p.def(sq->inputs[0], "Add");
-  if (!add) return std::nullopt;
-  for (int side = 0; side < 2; ++side) {
-    auto eps = p.scalar(add->inputs[1 - side]);
-    Node* mean = p.def(add->inputs[side], "ReduceMean");
-    if (!eps || !mean || !reduces_last_axis(p.g, *mean)) continue;
-    Node* pw = p.def(mean->inputs[0]);
-    if (!pw) continue;
-    if (pw->is("Pow") && p.scalar(pw->inputs[1]) == 2.0) return std::make_pair(p.skip_casts(pw->inputs[0]), *eps);
-    if (pw->is("Mul") && pw->inputs[0] == pw->inputs[1]) return std::make_pair(p.skip_casts(pw->inputs[0]), *eps);
-  }
-  return std::nullopt;
+  auto m = sqrt_mean_square(p, s);
+  if (!m) return std::nullopt;
+  return std::make_pair(p.skip_casts(m->first), m->second);
 }
 
 }  // namespace

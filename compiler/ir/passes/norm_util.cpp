@@ -50,6 +50,23 @@ Node* shift_consumer(const Pat& p, const std::string& v, int64_t channels, std::
   return affine_consumer(p, v, channels, param, "Add");
 }
 
+std::optional<std::pair<std::string, double>> sqrt_mean_square(const Pat& p, const std::string& s) {
+  Node* sq = p.def(s, "Sqrt");
+  if (!sq) return std::nullopt;
+  Node* add = p.def(sq->inputs[0], "Add");
+  if (!add) return std::nullopt;
+  for (int side = 0; side < 2; ++side) {
+    auto eps = p.scalar(add->inputs[1 - side]);
+    Node* mean = p.def(add->inputs[side], "ReduceMean");
+    if (!eps || !mean || !reduces_last_axis(p.g, *mean)) continue;
+    Node* pw = p.def(mean->inputs[0]);
+    if (!pw) continue;
+    if (pw->is("Pow") && p.scalar(pw->inputs[1]) == 2.0) return std::make_pair(pw->inputs[0], *eps);
+    if (pw->is("Mul") && pw->inputs[0] == pw->inputs[1]) return std::make_pair(pw->inputs[0], *eps);
+  }
+  return std::nullopt;
+}
+
 Attribute float_attribute(float v) {
   Attribute a;
   a.kind = Attribute::Kind::kFloat;

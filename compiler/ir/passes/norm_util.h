@@ -15,6 +15,10 @@ Node* scale_consumer(const Pat& p, const std::string& v, int64_t channels, std::
 // If v's only consumer is Add(v, c) with c a constant of `channels` elements, returns that Add.
 Node* shift_consumer(const Pat& p, const std::string& v, int64_t channels, std::string* param);
 
+// s = Sqrt(Add(ReduceMean(Pow(d, 2) | Mul(d, d)), eps)) over the last axis, eps on either side of the Add;
+// returns (d, eps). Both normalizations take their statistic this way (RMSNorm of x, LayerNorm of x - mean).
+std::optional<std::pair<std::string, double>> sqrt_mean_square(const Pat& p, const std::string& s);
+
 Attribute float_attribute(float v);
 
 }  // namespace tsc
