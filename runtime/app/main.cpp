@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   score->add_option("--select-reduce", sa.select_reduce, "ablation (CPU target): score pages by the sum or the max over the GQA group")
       ->check(CLI::IsMember({"sum", "max"}))->capture_default_str();
   score->add_flag("--no-sink", sa.no_sink, "ablation (CPU target): do not always keep the first page");
+  score->add_option("--prefill-tokens", sa.prefill_tokens,
+                    "decode mode: prefill the first N tokens densely in one pass (as a served prompt), then decode the rest");
   tsc::GenerateArgs ga;
   ga.sampling.temperature = 0.7f;
   ga.sampling.top_p = 0.9f;

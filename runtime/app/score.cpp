@@ -1,5 +1,6 @@
 // `model_server score`: float32 logits [batch, seq, vocab] for int64 ids [batch, seq], through the
-// prefill path (all tokens at once) or the paged decode path (one token per step, where selection acts).
+// prefill path (all tokens at once) or the paged decode path (one token per step, where selection acts;
+// optionally after a dense prefill of the first tokens, as a served prompt).
 #include <cstring>
 #include <iostream>
 
@@ -35,7 +36,16 @@ int cmd_score(const ScoreArgs& a) {
     eng.step(step, logits);
     std::memcpy(out.data(), logits.data(), out.size() * 4);
   } else if (a.mode == "decode") {
-    for (int64_t t = 0; t < S; ++t) {
+    if (a.prefill_tokens < 0 || a.prefill_tokens >= S)
+      throw Error("--prefill-tokens " + std::to_string(a.prefill_tokens) + " leaves nothing to decode in sequences of " + std::to_string(S) + " tokens",
+                  "pass a count in [0, " + std::to_string(S - 1) + "]");
+    // Serving's shape: a prompt prefilled densely (one row at a time: its logits are [N, vocab]), then decode.
+    for (int64_t b = 0; b < B && a.prefill_tokens > 0; ++b) {
+      std::vector<StepSeq> step{StepSeq{&seqs[b], tok.data() + b * S, a.prefill_tokens, false, 0, true}};
+      eng.step(step, logits);
+      std::memcpy(out.data() + b * S * V, logits.data(), static_cast<size_t>(a.prefill_tokens * V) * 4);
+    }
+    for (int64_t t = a.prefill_tokens; t < S; ++t) {
       std::vector<StepSeq> step;
       const int32_t flags = (a.select_reduce == "max" ? 1 : 0) | (a.no_sink ? 2 : 0);
       for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});

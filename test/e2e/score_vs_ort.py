@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end check of one fixture on the CPU target: tsc builds model_server, `score` in prefill and in
-dense decode mode must match onnxruntime's logits stored beside the fixture (fp32 weights: max abs error
-<= 1e-3 x max|logit|, identical argmax at every position), batch 2."""
+dense decode mode (also after a dense prefill of the first half, --prefill-tokens) must match onnxruntime's
+logits stored beside the fixture (fp32 weights: max abs error <= 1e-3 x max|logit|, identical argmax at every
+position), batch 2; --prefill-tokens that leaves nothing to decode is refused naming the value."""
 import argparse
 import os
 import subprocess
@@ -33,10 +34,17 @@ def main():
     ids = os.path.join(a.fixture, "input_ids.npy")
     ref = np.load(os.path.join(a.fixture, "logits.npy"))
     ok = True
-    for mode, extra in (("prefill", []), ("decode", ["--dense"])):
+    seq = np.load(ids).shape[1]
+    half = ["--prefill-tokens", str(seq // 2)]
+    for mode, extra in (("prefill", []), ("decode", ["--dense"]), ("decode", ["--dense"] + half)):
         out = os.path.join(a.workdir, f"logits_{mode}.npy")
         subprocess.run([exe, "score", "--input-ids", ids, "--out", out, "--mode", mode] + extra, check=True)
-        ok &= compare(f"{os.path.basename(a.fixture)} {mode}", np.load(out), ref)
+        ok &= compare(f"{os.path.basename(a.fixture)} {mode} {' '.join(extra)}", np.load(out), ref)
+    bad = subprocess.run([exe, "score", "--input-ids", ids, "--out", os.devnull, "--mode", "decode", "--prefill-tokens", str(seq)],
+                         capture_output=True, text=True)
+    refused = bad.returncode != 0 and f"--prefill-tokens {seq} leaves nothing to decode" in bad.stderr
+    print(f"--prefill-tokens {seq} refused: {'ok' if refused else 'FAIL: ' + repr(bad.stderr)}")
+    ok &= refused
     sys.exit(0 if ok else 1)
 
 
