@@ -15,6 +15,7 @@ struct ScoreArgs {
   int64_t kv_pages = 0;
   std::string select_reduce = "sum";  // ablation: "max" scores pages by the max over the GQA group
   bool no_sink = false;               // ablation: the first page is not always kept
+  std::string select_score = "bound";  // ablation: "oracle" ranks pages by exact attention mass
   int64_t prefill_tokens = 0;         // decode mode: the first N tokens in one dense prefill pass, as a prompt
 };
 int cmd_score(const ScoreArgs& a);

@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
   score->add_option("--select-reduce", sa.select_reduce, "ablation (CPU target): score pages by the sum or the max over the GQA group")
       ->check(CLI::IsMember({"sum", "max"}))->capture_default_str();
   score->add_flag("--no-sink", sa.no_sink, "ablation (CPU target): do not always keep the first page");
+  score->add_option("--select-score", sa.select_score,
+                    "ablation (CPU target): rank pages by the key-bound score (bound) or by the attention mass exact attention "
+                    "gives them (oracle: as slow as dense; measures what the bound costs)")
+      ->check(CLI::IsMember({"bound", "oracle"}))->capture_default_str();
   score->add_option("--prefill-tokens", sa.prefill_tokens,
                     "decode mode: prefill the first N tokens densely in one pass (as a served prompt), then decode the rest");
   tsc::GenerateArgs ga;

@@ -98,8 +98,37 @@ void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64
   }
 }
 
-// Selection variants for ablations (score --select-reduce max, --no-sink); the default is 0.
-enum SelectFlags : int32_t { kSelectGroupMax = 1, kSelectNoSink = 2 };
+// Selection variants for ablations (score --select-reduce max, --no-sink, --select-score oracle); the default is 0.
+enum SelectFlags : int32_t { kSelectGroupMax = 1, kSelectNoSink = 2, kSelectOracle = 4 };
+
+// Oracle page scores for one KV head (an ablation that measures what the bound costs): the attention mass
+// exact dense attention puts on each page, Σ_g Σ_{k in page} softmax_g(scale q_g·k) (or the max over g with
+// kSelectGroupMax). Reads every key, so it is as slow as dense attention. mass: [num_pages].
+template <int HEAD_DIM, int PAGE_SIZE, int GROUP>
+void oracle_page_mass(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, float scale, int32_t flags,
+                      std::vector<float>& mass) {
+  const int64_t n = seq.num_tokens, num_pages = (n + PAGE_SIZE - 1) / PAGE_SIZE;
+  mass.assign(static_cast<size_t>(num_pages), 0.f);
+  std::vector<float> x(static_cast<size_t>(n)), head_mass(static_cast<size_t>(num_pages));
+  for (int g = 0; g < GROUP; ++g) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t t = 0; t < n; ++t) {
+      x[t] = dot(q_group + g * HEAD_DIM, key_at<HEAD_DIM, PAGE_SIZE>(kv, seq.pages[t / PAGE_SIZE], h, t % PAGE_SIZE), HEAD_DIM) * scale;
+      m = std::max(m, x[t]);
+    }
+    double z = 0;
+    std::fill(head_mass.begin(), head_mass.end(), 0.f);
+    for (int64_t t = 0; t < n; ++t) {
+      const float w = std::exp(x[t] - m);
+      z += w;
+      head_mass[t / PAGE_SIZE] += w;
+    }
+    for (int64_t p = 0; p < num_pages; ++p) {
+      const float share = static_cast<float>(head_mass[p] / z);
+      mass[p] = (flags & kSelectGroupMax) ? std::max(mass[p], share) : mass[p] + share;
+    }
+  }
+}
 
 // Upper bound of Σ_g q_g·k over keys k of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c) (the design's sum
 // over the GQA group), or with kSelectGroupMax the max over g of each head's bound.
@@ -119,10 +148,11 @@ inline float page_score(const float* q_group, const float* bounds, int32_t flags
 }
 
 // Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by score (ties to the
-// lower page index); all pages when the sequence has no more than `budget`. Ascending order.
+// lower page index); all pages when the sequence has no more than `budget`. Ascending order. `scale` is
+// the attention scale (used by the oracle ablation only).
 template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
 int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget,
-                     int32_t* kept, SelectStats* st, int32_t flags = 0) {
+                     int32_t* kept, SelectStats* st, int32_t flags = 0, float scale = 1.f) {
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   if (st) st->pages_total += num_pages;
   if (budget <= 0 || num_pages <= budget) {
@@ -134,8 +164,11 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
   const bool sink = !(flags & kSelectNoSink);
   std::vector<std::pair<float, int32_t>> cand;
   cand.reserve(static_cast<size_t>(num_pages - 1));
+  std::vector<float> mass;
+  if (flags & kSelectOracle) oracle_page_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, q_group, scale, flags, mass);
   for (int64_t p = sink ? 1 : 0; p + 1 < num_pages; ++p)
-    cand.emplace_back(page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags), static_cast<int32_t>(p));
+    cand.emplace_back((flags & kSelectOracle) ? mass[p] : page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags),
+                      static_cast<int32_t>(p));
   const int64_t k = budget - (sink ? 2 : 1);
   std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
@@ -165,7 +198,7 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < hkv; ++h) {
       const float* qg = q + h * GROUP * HEAD_DIM;
-      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags);
+      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale);
       for (int g = 0; g < GROUP; ++g)
         attend_tokens<HEAD_DIM, PAGE_SIZE>(kv, seq, h, qg + g * HEAD_DIM, scale, kept.data(), nk, seq.num_tokens - 1,
                                            out + (h * GROUP + g) * HEAD_DIM, logit);

@@ -13,8 +13,9 @@ Then, decoding 2 x 256 random tokens one at a time with page size 4 (64 pages) a
   2. positions that fit in the budget are exact (also with --select-reduce max and --no-sink);
   3. mean KL(dense || sparse) over positions >= 128 stays under MARGIN x what the dev machine measured
      with the current kernels (MEASURED), and shrinks as the budget grows (8 > 16 > 32 pages);
-  4. --select-reduce max and --no-sink stay under theirs too;
-  5. the variants act: --select-reduce max and --no-sink each change some logits.
+  4. --select-reduce max, --no-sink and --select-score oracle stay under theirs too, and the oracle (pages
+     ranked by the attention mass exact attention gives them) loses less than the bound;
+  5. the variants act: each changes some logits.
 The thresholds fail a selection that ignores the query or computes a wrong bound. Measured (KL at 32 / 16 /
 8 pages, thresholds 0.0163 / 0.0806 / 0.1414): correct selection 0.0130 / 0.0645 / 0.1131; the same kernels
 patched to keep the most recent pages 0.064 / 0.131 / 0.158, the oldest 0.056 / 0.121 / 0.148, the
@@ -44,6 +45,7 @@ MEASURED = {
     ((), 8): 0.1131,
     (("--select-reduce", "max"), 16): 0.0656,
     (("--no-sink",), 16): 0.0629,
+    (("--select-score", "oracle"), 16): 0.0031,  # exact attention mass: must also beat the bound's selection
 }
 
 
@@ -136,7 +138,9 @@ def main():
         check(kl > 0, f"{' '.join(extra) or 'default'} budget {pages}: selection acts (KL {kl:.2g} > 0)")
     check(kls[((), 8)] > kls[((), 16)] > kls[((), 32)],
           "KL shrinks as the budget grows (8 > 16 > 32 pages)")
-    for extra in (("--select-reduce", "max"), ("--no-sink",)):
+    check(kls[(("--select-score", "oracle"), 16)] < kls[((), 16)],
+          "the oracle (pages ranked by exact attention mass) loses less than the bound at 16 pages")
+    for extra in (("--select-reduce", "max"), ("--no-sink",), ("--select-score", "oracle")):
         check(not np.array_equal(logits[(extra, 16)], logits[((), 16)]), f"{' '.join(extra)} changes the selection at 16 pages")
     if fails:
         print(f"{len(fails)} check(s) failed")
