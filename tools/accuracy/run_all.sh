@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every accuracy run behind docs/ACCURACY.md, in the order they were run, on the CPU target (each step skips the
+# cells it already finished, so an interrupted run resumes). Usage: bash tools/accuracy/run_all.sh WORK [--quick]
+# Needs build/bin/tsc and the SmolLM2 model in models/cache (bash tools/demo.sh fetches both). About 3 hours on
+# 2 cores; the report lands in WORK/report (docs/accuracy holds the one behind docs/ACCURACY.md).
+# --quick: the smallest case (2 documents x 2048 tokens, page 16, budgets dense/256/512) in ~15 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WORK=${1:?usage: run_all.sh WORK [--quick]}
+A=tools/accuracy
+if [ "${2:-}" = "--quick" ]; then
+  python3 $A/ppl.py --work "$WORK" --docs gpl3,argparse --len 2048 --page 16 --budgets dense,256,512
+  python3 $A/report.py --work "$WORK" --out "$WORK/report"
+  exit 0
+fi
+DOCS=gpl3,vim_usr41,node_stream,argparse
+# 1. Perplexity, page 16, every budget, every token decoded (the judged numbers: 1024 within 1%, 512 within 3%).
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets dense,1024,512,256,2048,128
+# 2. Serving's shape: the first 2048 tokens prefilled densely as a prompt, the next 2048 decoded with selection
+#    (errors do not compound through a sparsely decoded prompt).
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets dense,1024,512 --prefill 2048
+# 3. What the bound costs: pages ranked by the attention mass exact attention gives them (oracle).
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512,1024 --select-score oracle
+# 4. Page sizes 8 and 32 at 512 tokens (dense decode does not depend on the page size: the page-16 dense cell
+#    is the reference).
+for p in 8 32; do python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page $p --budgets 512; done
+# 5. Ablations at page 16, 512 tokens: group max instead of sum, no sink page, no dense layers.
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --select-reduce max
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --no-sink
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --dense-layers 0
+# 6. Passkey, dense vs budgets (the first answer token comes from the dense prefill, the rest decode sparsely).
+python3 $A/passkey.py --work "$WORK" --contexts 1024,2048,4096 --depths 0,50,100 --seeds 1 \
+  --budgets dense,256,512,1024 --page 16
+python3 $A/report.py --work "$WORK" --out "$WORK/report"
