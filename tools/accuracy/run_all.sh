@@ -10,7 +10,11 @@ WORK=${1:?usage: run_all.sh WORK [--quick]}
 A=tools/accuracy
 if [ "${2:-}" = "--quick" ]; then
   python3 $A/ppl.py --work "$WORK" --docs gpl3,argparse --len 2048 --page 16 --budgets dense,256,512
-  python3 $A/report.py --work "$WORK" --out "$WORK/report"
+  # 7. More keys where dense can answer (1k and 2k), and page 8 at 1024 tokens.
+python3 $A/passkey.py --work "$WORK" --contexts 1024,2048 --depths 0,25,50,75,100 --seeds 3 \
+  --budgets dense,256,512,1024 --page 16
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 8 --budgets 1024
+python3 $A/report.py --work "$WORK" --out "$WORK/report"
   exit 0
 fi
 DOCS=gpl3,vim_usr41,node_stream,argparse
@@ -31,4 +35,8 @@ python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512
 # 6. Passkey, dense vs budgets (the first answer token comes from the dense prefill, the rest decode sparsely).
 python3 $A/passkey.py --work "$WORK" --contexts 1024,2048,4096 --depths 0,50,100 --seeds 1 \
   --budgets dense,256,512,1024 --page 16
+# 7. More keys where dense can answer (1k and 2k), and page 8 at 1024 tokens.
+python3 $A/passkey.py --work "$WORK" --contexts 1024,2048 --depths 0,25,50,75,100 --seeds 3 \
+  --budgets dense,256,512,1024 --page 16
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 8 --budgets 1024
 python3 $A/report.py --work "$WORK" --out "$WORK/report"
