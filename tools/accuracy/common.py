@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODEL_DIR = os.path.join(ROOT, "models", "cache", "smollm2-135m-instruct")
 
 # Long real documents shipped by Debian 12 packages (paths, packages and sha256 as found on the dev
-# machine; docs.py refuses a file whose hash differs, so numbers are only compared on the same text).
+# machine; doc_ids refuses a file whose hash differs, so numbers are only compared on the same text).
 # Each document is the first N tokens of the file (HF tokenizer, no special tokens), after one
 # <|endoftext|> (id 0), the separator SmolLM2 saw between documents in training.
 DOCUMENTS = [
@@ -55,7 +55,7 @@ def doc_ids(name, length, tok=None):
     got = sha256_file(d["path"])
     if d["sha256"] and got != d["sha256"]:
         raise SystemExit(f"{d['path']}: sha256 {got} differs from {d['sha256']} (the numbers in docs/ACCURACY.md "
-                         "are for that file); pass --allow-other-text to run anyway")
+                         "are for that file); numbers on other text are not comparable")
     tok = tok or tokenizer()
     with open(d["path"], encoding="utf-8") as f:
         ids = tok.encode(f.read(), add_special_tokens=False).ids
