@@ -145,8 +145,11 @@ def main():
                     cols.append("")
                     continue
                 da, ca = np.exp(d["nll"][i].mean()), np.exp(c["nll"][i].mean())
-                d2, c2 = np.exp(d["nll"][i, 2047:].mean()), np.exp(c["nll"][i, 2047:].mean())
-                cols.append(f"{fmt_pct(100 * (ca / da - 1))} ({fmt_pct(100 * (c2 / d2 - 1))})")
+                late = ""
+                if len_ > 2048:  # the change over tokens >= 2k, where the budget covers less of the document
+                    d2, c2 = np.exp(d["nll"][i, 2047:].mean()), np.exp(c["nll"][i, 2047:].mean())
+                    late = f" ({fmt_pct(100 * (c2 / d2 - 1))})"
+                cols.append(f"{fmt_pct(100 * (ca / da - 1))}{late}")
             md.append(f"| {name} | {np.exp(d['nll'][i].mean()):.3f} | " + " | ".join(cols) + " |")
 
         # Plot: ppl change vs budget per page size, for ranges.
