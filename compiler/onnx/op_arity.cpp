@@ -78,8 +78,11 @@ void check_arity(const Node& n, int64_t opset) {
                 hint);
   for (int i = 0; i < a.inputs; ++i)
     if (n.inputs[i].empty()) throw Error(n.describe() + " leaves its required input " + std::to_string(i) + " unnamed", hint);
-  if (static_cast<int>(n.outputs.size()) < a.outputs || (a.outputs > 0 && n.outputs[0].empty()))
-    throw Error(n.describe() + " has no output; " + n.op + " produces " + count(a.outputs, "output"), hint);
+  if (static_cast<int>(n.outputs.size()) < a.outputs)
+    throw Error(n.describe() + " has " + count(static_cast<int>(n.outputs.size()), "output") + "; " + n.op + " produces " +
+                    count(a.outputs, "output"), hint);
+  for (int i = 0; i < a.outputs; ++i)
+    if (n.outputs[i].empty()) throw Error(n.describe() + " leaves its required output " + std::to_string(i) + " unnamed", hint);
 }
 
 }  // namespace tsc

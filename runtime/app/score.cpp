@@ -8,6 +8,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/npy.h"
 #include "runtime/engine/engine.h"
+#include "templates/cpu/kernel_table.h"
 
 namespace tsc {
 
@@ -45,9 +46,10 @@ int cmd_score(const ScoreArgs& a) {
       eng.step(step, logits);
       std::memcpy(out.data() + b * S * V, logits.data(), static_cast<size_t>(a.prefill_tokens * V) * 4);
     }
+    const int32_t flags = (a.select_reduce == "max" ? cpu::kSelectGroupMax : 0) | (a.no_sink ? cpu::kSelectNoSink : 0) |
+                          (a.select_score == "oracle" ? cpu::kSelectOracle : 0);
     for (int64_t t = a.prefill_tokens; t < S; ++t) {
       std::vector<StepSeq> step;
-      const int32_t flags = (a.select_reduce == "max" ? 1 : 0) | (a.no_sink ? 2 : 0) | (a.select_score == "oracle" ? 4 : 0);
       for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});
       eng.step(step, logits);
       for (int64_t b = 0; b < B; ++b) std::memcpy(out.data() + (b * S + t) * V, logits.data() + b * V, V * 4);

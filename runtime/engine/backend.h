@@ -18,7 +18,7 @@ struct StepSeq {
   bool decode = false;              // n == 1 through the paged decode path (where page selection acts)
   int64_t budget = 0;               // decode: pages kept per KV head and layer (0 = dense)
   bool all_logits = false;          // logits for every new token, else only the last
-  int32_t select_flags = 0;         // selection ablations (CPU target): 1 = max over the GQA group, 2 = no sink page
+  int32_t select_flags = 0;         // selection ablations (CPU target): cpu::SelectFlags, 0 = the design's selection
 };
 
 struct SelectionCounters {

@@ -98,9 +98,6 @@ void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64
   }
 }
 
-// Selection variants for ablations (score --select-reduce max, --no-sink, --select-score oracle); the default is 0.
-enum SelectFlags : int32_t { kSelectGroupMax = 1, kSelectNoSink = 2, kSelectOracle = 4 };
-
 // Oracle page scores for one KV head (an ablation that measures what the bound costs): the attention mass
 // exact dense attention puts on each page, Σ_g Σ_{k in page} softmax_g(scale q_g·k) (or the max over g with
 // kSelectGroupMax). Reads every key, so it is as slow as dense attention. mass: [num_pages].

@@ -5,6 +5,10 @@
 
 namespace tsc::cpu {
 
+// Selection variants for ablations (score --select-reduce max, --no-sink, --select-score oracle), ORed into
+// attend_decode's flags; 0 is the design's selection.
+enum SelectFlags : int32_t { kSelectGroupMax = 1, kSelectNoSink = 2, kSelectOracle = 4 };
+
 // One KV-cache layer's storage (document of the layout, shared by all CPU kernels):
 //   k, v:    [num_pages, num_kv_heads, page_size, head_dim] float32
 //   bounds:  [num_pages, num_kv_heads, 2, head_dim] float32 (channel min, then max, of the stored keys)
@@ -49,7 +53,7 @@ struct KernelTable {
   void (*attend_prefill)(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, int64_t hq, float scale,
                          const float* q, float* out);
   // One decode query q[hq*D] over the whole cache. budget = pages kept per KV head (0 = dense);
-  // flags: SelectFlags of attention.h (ablations), 0 = the design's selection.
+  // flags: SelectFlags (ablations), 0 = the design's selection.
   void (*attend_decode)(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags,
                         const float* q, float* out, SelectStats* stats);
   // act[n, I] = gelu(x) in place (approximate: 1 = tanh)

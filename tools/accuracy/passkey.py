@@ -88,6 +88,7 @@ class Server:
                 raise RuntimeError(f"{exe} serve exited ({self.p.wait()})")
             self.log.write(line)
         self.port = int(re.search(r":(\d+) \(", line).group(1))
+        self.model = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/models").read())["data"][0]["id"]
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self):
@@ -95,7 +96,7 @@ class Server:
             self.log.write(line)
 
     def complete(self, ids, budget_pages):
-        body = {"model": json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/models").read())["data"][0]["id"],
+        body = {"model": self.model,
                 "prompt": ids, "max_tokens": GEN_TOKENS, "temperature": 0, "return_token_ids": True,
                 "tsc": {"dense": True} if budget_pages is None else {"top_k_pages": budget_pages}}
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/v1/completions", data=json.dumps(body).encode(),
