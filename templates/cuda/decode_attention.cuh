@@ -146,6 +146,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
   pdl_launch_dependents();
   const int S = effective_splits(a, n_pages);
   if (split >= S) return;  // short sequences use fewer blocks than the launch has
+  pdl_wait();  // q comes from the projection and the keys from append_kv, the kernels before this one
   load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
   bool select;
   int32_t* arrive;
@@ -251,34 +252,43 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Tensor-core body: each warp takes chunks of up to 4 kept pages (64 keys): S = Q K^T for the GQA group's
-// queries (padded to 16 rows) on WMMA tiles straight from the page, softmax over the chunk in shared memory,
-// O += P V on WMMA tiles. grid: (num_splits, hkv, batch).
-template <int D, int KEYS>
+// Tensor-core body: each warp takes chunks of up to KEYS keys (whole kept pages). The chunk's keys and values
+// are copied into the warp's shared tiles with cp.async (all 16-byte copies in flight at once, values
+// landing while the scores are computed), then S = Q K^T for the GQA group's queries (padded to 16 rows) on
+// WMMA tiles, softmax over the chunk in shared memory, O += P V on WMMA tiles. grid: (num_splits, hkv, batch).
+template <typename T, int D, int KEYS>
 struct TcWarpSmem {
   static constexpr int SW = D > KEYS ? D : KEYS;
+  static constexpr int KD = D + 8;  // padded row (16 bytes) against bank conflicts; a multiple of 8 for WMMA
+  T k[KEYS][KD];        // the chunk's keys   [KEYS, D]
+  T v[KEYS][KD];        // the chunk's values [KEYS, D]
   float s[16][SW];      // scores of the chunk, then P·V staging
   float o[16][D];       // running output of the warp's query rows
   float m[16], l[16];
 };
 
-// Pages per warp chunk of the tensor-core body (64 keys, at least one page).
-template <int PS>
-__host__ __device__ constexpr int tc_chunk_pages() { return 64 / PS > 0 ? 64 / PS : 1; }
+// Pages per warp chunk of the tensor-core body: 64 keys (32 for head dim >= 128, to bound shared memory),
+// at least one page.
+template <int D, int PS>
+__host__ __device__ constexpr int tc_chunk_pages() {
+  constexpr int keys = D >= 128 ? 32 : 64;
+  return keys / PS > 0 ? keys / PS : 1;
+}
 
 // Dynamic shared memory of the tensor-core decode kernel: per-warp tiles, then the candidate scores.
-template <int D, int PS>
+template <typename T, int D, int PS>
 size_t decode_tc_smem_bytes(int32_t max_pages) {
-  return kDecodeWarps * sizeof(TcWarpSmem<D, tc_chunk_pages<PS>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
+  return kDecodeWarps * sizeof(TcWarpSmem<T, D, tc_chunk_pages<D, PS>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
 }
 
 template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
 __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(DecodeArgs a, KvLayerDev kv) {
   using namespace nvcuda;
   static_assert(D % 16 == 0 && GROUP <= 16 && PS % 16 == 0, "tensor-core decode needs head_dim % 16, group <= 16, page % 16");
-  constexpr int CH = tc_chunk_pages<PS>();  // pages per warp chunk
+  constexpr int CH = tc_chunk_pages<D, PS>();  // pages per warp chunk
   constexpr int KEYS = CH * PS;
-  using WarpSmem = TcWarpSmem<D, KEYS>;
+  using WarpSmem = TcWarpSmem<T, D, KEYS>;
+  static_assert(sizeof(WarpSmem) % 128 == 0, "per-warp tiles must stay 128-byte aligned for WMMA");
   extern __shared__ __align__(128) unsigned char dyn_smem[];
   WarpSmem* ws = reinterpret_cast<WarpSmem*>(dyn_smem);
   float* smem_scores = reinterpret_cast<float*>(dyn_smem + kDecodeWarps * sizeof(WarpSmem));
@@ -295,10 +305,12 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   pdl_launch_dependents();
   const int S = effective_splits(a, n_pages);
   if (split >= S) return;  // short sequences use fewer blocks than the launch has
+  pdl_wait();  // q comes from the projection and the keys from append_kv, the kernels before this one
   load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
   for (int i = tid; i < 16 * D; i += kDecodeThreads) q16[i / D][i % D] = Elem<T>::from_float(i / D < GROUP ? q_s[i / D][i % D] : 0.f);
   WarpSmem& w = ws[warp];
   for (int i = lane; i < 16 * D; i += 32) w.o[i / D][i % D] = 0.f;
+  for (int i = lane; i < 16 * KEYS; i += 32) p16[warp][i / KEYS][i % KEYS] = Elem<T>::from_float(0.f);  // rows past the group stay 0
   if (lane < 16) {
     w.m[lane] = -INFINITY;
     w.l[lane] = 0.f;
@@ -321,6 +333,24 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
       pages[j] = page_idx >= 0 ? pt[page_idx] : -1;
       if (lane == 0) valid_s[warp][j] = page_idx >= 0 ? min(PS, len - page_idx * PS) : 0;
     }
+    // Stage the chunk: keys as one cp.async group, values as a second one that lands during Q K^T.
+    constexpr int CPR = D / 8;  // 16-byte copies per key row
+    __syncwarp();               // the previous chunk's tiles are no longer read
+#pragma unroll
+    for (int kvi = 0; kvi < 2; ++kvi) {
+      const T* src = kvi == 0 ? kbase : vbase;
+      T(*dst)[WarpSmem::KD] = kvi == 0 ? w.k : w.v;
+#pragma unroll
+      for (int j = 0; j < CH; ++j) {
+        if (pages[j] < 0) continue;
+        const T* pg = src + (pages[j] * hkv + h) * PS * D;
+#pragma unroll
+        for (int i = lane; i < PS * CPR; i += 32) cp_async16(&dst[j * PS + i / CPR][(i % CPR) * 8], pg + (i / CPR) * D + (i % CPR) * 8);
+      }
+      cp_async_commit();
+    }
+    cp_async_wait<1>();  // keys are in
+    __syncwarp();
 #pragma unroll
     for (int j = 0; j < CH; ++j) {
 #pragma unroll
@@ -328,13 +358,13 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
         wmma::fill_fragment(c, 0.f);
         if (pages[j] >= 0) {
-          const T* kp = kbase + (pages[j] * hkv + h) * PS * D + t * 16 * D;
+          const T* kp = &w.k[j * PS + t * 16][0];
 #pragma unroll
           for (int k = 0; k < D / 16; ++k) {
             wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
             wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> fb;
             wmma::load_matrix_sync(fa, &q16[0][0] + k * 16, D);
-            wmma::load_matrix_sync(fb, kp + k * 16, D);
+            wmma::load_matrix_sync(fb, kp + k * 16, WarpSmem::KD);
             wmma::mma_sync(c, fa, fb, c);
           }
         }
@@ -342,38 +372,48 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
       }
     }
     __syncwarp();
-    // Softmax over the chunk: two lanes per query row, KEYS/2 columns each.
+    // Softmax over the chunk: LPR lanes per query row (the group's rows only), columns interleaved across
+    // them, scores kept in registers between the max and the exponentials.
     {
-      const int r = lane >> 1, half = lane & 1;
+      constexpr int GP = GROUP <= 1 ? 1 : GROUP <= 2 ? 2 : GROUP <= 4 ? 4 : GROUP <= 8 ? 8 : 16;
+      constexpr int LPR = 32 / GP, CPL = KEYS / LPR;
+      static_assert(KEYS % LPR == 0, "a chunk's keys must split evenly over a row's lanes");
+      const int r = lane / LPR, sub = lane % LPR;
+      const bool row_ok = r < GROUP;
+      float sv[CPL];
       float mx = -INFINITY;
-      for (int i = 0; i < KEYS / 2; ++i) {
-        const int col = half * (KEYS / 2) + i, j = col / PS;
-        const bool ok = r < GROUP && (col % PS) < valid_s[warp][j];
-        const float s = ok ? w.s[r][col] * a.scale : -INFINITY;
-        w.s[r][col] = s;
-        mx = fmaxf(mx, s);
+#pragma unroll
+      for (int i = 0; i < CPL; ++i) {
+        const int col = i * LPR + sub, j = col / PS;
+        const bool ok = row_ok && (col % PS) < valid_s[warp][j];
+        sv[i] = ok ? w.s[r][col] * a.scale : -INFINITY;
+        mx = fmaxf(mx, sv[i]);
       }
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+#pragma unroll
+      for (int o = LPR / 2; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
       const float m_old = w.m[r], m_new = fmaxf(m_old, mx);
       const float corr = m_old == -INFINITY ? 0.f : __expf(m_old - m_new);
       float sum = 0.f;
-      for (int i = 0; i < KEYS / 2; ++i) {
-        const int col = half * (KEYS / 2) + i;
-        const float s = w.s[r][col];
-        const float p = s == -INFINITY ? 0.f : __expf(s - m_new);
+#pragma unroll
+      for (int i = 0; i < CPL; ++i) {
+        const float p = sv[i] == -INFINITY ? 0.f : __expf(sv[i] - m_new);
         sum += p;
-        p16[warp][r][col] = Elem<T>::from_float(p);
+        p16[warp][r][i * LPR + sub] = Elem<T>::from_float(p);
       }
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      for (int c = half; c < D; c += 2) w.o[r][c] *= corr;
+#pragma unroll
+      for (int o = LPR / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+      if (row_ok)
+        for (int c = sub; c < D; c += LPR) w.o[r][c] *= corr;
       __syncwarp();
-      if (half == 0) {
+      if (sub == 0) {
         w.m[r] = m_new;
         w.l[r] = w.l[r] * corr + sum;
       }
     }
     __syncwarp();
     // O += P V over the chunk's pages (16-key steps).
+    cp_async_wait<0>();  // values are in
+    __syncwarp();
     {
       wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[D / 16];
 #pragma unroll
@@ -383,13 +423,13 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
         if (pages[j] < 0) continue;
 #pragma unroll
         for (int t = 0; t < PS / 16; ++t) {
-          const T* vp = vbase + (pages[j] * hkv + h) * PS * D + t * 16 * D;
+          const T* vp = &w.v[j * PS + t * 16][0];
           wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
           wmma::load_matrix_sync(fa, &p16[warp][0][0] + j * PS + t * 16, KEYS);
 #pragma unroll
           for (int n = 0; n < D / 16; ++n) {
             wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
-            wmma::load_matrix_sync(fb, vp + n * 16, D);
+            wmma::load_matrix_sync(fb, vp + n * 16, WarpSmem::KD);
             wmma::mma_sync(o[n], fa, fb, o[n]);
           }
         }
@@ -397,7 +437,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
 #pragma unroll
       for (int n = 0; n < D / 16; ++n) wmma::store_matrix_sync(&w.s[0][0] + n * 16, o[n], WarpSmem::SW, wmma::mem_row_major);
       __syncwarp();
-      for (int i = lane; i < 16 * D; i += 32) w.o[i / D][i % D] += w.s[i / D][i % D];
+      for (int i = lane; i < GROUP * D; i += 32) w.o[i / D][i % D] += w.s[i / D][i % D];  // the group's rows
       __syncwarp();
     }
   }

@@ -2,6 +2,7 @@
 // specialization constants; fills the KernelTable. Generated files define Config and instantiate this.
 #pragma once
 #include <algorithm>
+#include <utility>
 #include "templates/cuda/decode_attention.cuh"
 #include "templates/cuda/elementwise.cuh"
 #include "templates/cuda/gemv.cuh"
@@ -19,6 +20,28 @@ template <> constexpr int32_t dtype_code<__nv_bfloat16>() { return 16; }
 
 // Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
 // 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated), `using Weight`.
+// Launches with programmatic dependent launch on Hopper (sm_90+): the kernel may start while the one before
+// it drains; it calls pdl_wait() before reading that kernel's outputs. A plain launch before sm_90.
+template <typename... P, typename... A>
+cudaError_t launch_pdl(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t s, A&&... args) {
+  static int pdl = -1;
+  if (pdl < 0) {
+    int dev = 0, major = 0;
+    pdl = cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major >= 9;
+  }
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  return cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...);
+}
+
 template <typename Config>
 struct Kernels {
   using T = typename Config::Weight;
@@ -82,8 +105,7 @@ struct Kernels {
   }
   static cudaError_t append_kv(const AppendArgs& a, const KvLayerDev& kv, cudaStream_t s) {
     if (a.num_units == 0) return cudaSuccess;
-    append_kv_kernel<T, D, PS, RD, IL, ROPE><<<dim3(a.num_units, a.hkv), D, 0, s>>>(a, kv);
-    return cudaGetLastError();
+    return launch_pdl(append_kv_kernel<T, D, PS, RD, IL, ROPE>, dim3(a.num_units, a.hkv), dim3(D), 0, s, a, kv);
   }
   // Tensor-core body where the shapes allow (decode_attention.cuh), SIMT otherwise.
   static constexpr bool TC = decode_uses_tc<D, PS, G>();
@@ -93,7 +115,7 @@ struct Kernels {
     else return decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL>;
   }
   static size_t decode_smem(int32_t max_pages) {
-    if constexpr (TC) return decode_tc_smem_bytes<D, PS>(max_pages);
+    if constexpr (TC) return decode_tc_smem_bytes<T, D, PS>(max_pages);
     else return decode_smem_bytes_for(max_pages);
   }
   template <bool SELECT>
@@ -120,8 +142,7 @@ struct Kernels {
     }
     const int pairs = a.batch * kv.num_kv_heads;
     a.num_splits = std::max(1, std::min(a.num_splits, capacity / std::max(pairs, 1)));
-    kernel<<<dim3(a.num_splits, kv.num_kv_heads, a.batch), kDecodeThreads, smem, s>>>(a, kv);
-    return cudaGetLastError();
+    return launch_pdl(kernel, dim3(a.num_splits, kv.num_kv_heads, a.batch), dim3(kDecodeThreads), smem, s, a, kv);
   }
   static cudaError_t decode_attention(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s) {
     if (a.batch == 0) return cudaSuccess;
@@ -158,24 +179,22 @@ struct Kernels {
       if (e != cudaSuccess) return e;
       configured = smem;
     }
-    // Programmatic dependent launch on Hopper: the projection streams its weights while the kernel before
-    // it finishes (the kernel waits before reading that kernel's outputs).
-    static int pdl = -1;
-    if (pdl < 0) {
-      int dev = 0, major = 0;
-      pdl = cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major >= 9;
+    // Persistent grid: as many blocks as are resident at once (each warp then streams several rows), or
+    // one row per warp when there are fewer rows than that.
+    static int resident = 0;
+    static size_t resident_smem = ~size_t{0};
+    if (resident_smem != smem) {
+      int dev = 0, sms = 0, per_sm = 0;
+      cudaError_t e = cudaGetDevice(&dev);
+      if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+      if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_fused_kernel<T, MAX_M, PRO, EPI>, 32 * kFusedWarps, smem);
+      if (e != cudaSuccess) return e;
+      resident = std::max(1, per_sm * sms);
+      resident_smem = smem;
     }
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3((a.N + kFusedWarps - 1) / kFusedWarps);
-    cfg.blockDim = dim3(32 * kFusedWarps);
-    cfg.dynamicSmemBytes = smem;
-    cfg.stream = s;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = pdl ? 1 : 0;
-    return cudaLaunchKernelEx(&cfg, gemv_fused_kernel<T, MAX_M, PRO, EPI>, a);
+    // Launched with PDL: the projection streams its first weights while the kernel before it finishes.
+    return launch_pdl(gemv_fused_kernel<T, MAX_M, PRO, EPI>, dim3(std::min((a.N + kFusedWarps - 1) / kFusedWarps, resident)),
+                      dim3(32 * kFusedWarps), smem, s, a);
   }
   template <int PRO, int EPI>
   static cudaError_t fused_m(const GemvArgs& a, cudaStream_t s) {

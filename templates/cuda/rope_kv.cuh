@@ -47,6 +47,8 @@ __global__ void rope_q_kernel(RopeQArgs a) {
 template <typename T, int D, int PS, int RD, bool INTERLEAVED, bool ROPE>
 __global__ void append_kv_kernel(AppendArgs a, KvLayerDev kv) {
   const int u = blockIdx.x, h = blockIdx.y, c = threadIdx.x;
+  pdl_launch_dependents();
+  pdl_wait();  // qkv comes from the projection before this kernel
   const int row0 = a.units[u * 4 + 0], count = a.units[u * 4 + 1], page = a.units[u * 4 + 2], slot0 = a.units[u * 4 + 3];
   const T* base = static_cast<const T*>(a.qkv);
   T* kpage = static_cast<T*>(kv.k) + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * PS * D;
