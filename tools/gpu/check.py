@@ -266,6 +266,62 @@ def bench():
     json.dump(res, open(os.path.join(OUT, "bench.json"), "w"), indent=1)
 
 
+def copy_bandwidth():
+    """Device-to-device copy rate (bytes read + written per second) of a 1 GiB buffer, the roofline's denominator."""
+    code = ("import torch\nx=torch.empty(1<<30,dtype=torch.uint8,device='cuda');y=torch.empty_like(x)\n"
+            "for _ in range(3): y.copy_(x)\n"
+            "s=torch.cuda.Event(enable_timing=True);e=torch.cuda.Event(enable_timing=True);torch.cuda.synchronize();s.record()\n"
+            "for _ in range(20): y.copy_(x)\n"
+            "e.record();torch.cuda.synchronize();print(2*20*(1<<30)/(s.elapsed_time(e)/1e3))")
+    return float(sh([sys.executable, "-c", code]).stdout.strip().splitlines()[-1])
+
+
+# Weight bytes a TinyLlama-shaped fp16 decode step reads per token: every layer's projections and the LM head.
+TINYLLAMA_DECODE_WEIGHT_BYTES = 2 * (22 * (2048 * (2048 + 2 * 256) + 2048 * 2048 + 2 * 5632 * 2048 + 5632 * 2048) + 32000 * 2048)
+
+
+def decode():
+    """Dense decode at batch 1 and 64 (TinyLlama shape, prompt 128, 256 new tokens): this tree's kernels, a baseline
+    tree's (TSC_BASE_SOURCE_DIR, e.g. the previous commit's templates, if set), HF transformers and the copy rate,
+    all in this run; then an ncu profile of each binary's batch-1 step."""
+    ensure_full(("tinyllama",))
+    d = os.path.join(WORK, "full", "tinyllama")
+    m = os.path.join(d, "model.onnx")
+    bw = copy_bandwidth()
+    roof_ms = TINYLLAMA_DECODE_WEIGHT_BYTES / bw * 1e3
+    row("device copy rate (read + write)", "info", f"{bw / 1e12:.2f} TB/s; batch-1 roofline {roof_ms:.3f} ms/token "
+        f"({TINYLLAMA_DECODE_WEIGHT_BYTES / 1e9:.3f} GB of weights)")
+    exes = [("tsc", os.path.join(d, "cuda"))]
+    base = os.environ.get("TSC_BASE_SOURCE_DIR")
+    if base:
+        exe = os.path.join(d, "cuda_base")
+        if not os.path.exists(exe):
+            sh([TSC, m, "-o", exe, "--target", "cuda"], env={**os.environ, "TSC_SOURCE_DIR": base})
+        exes.append(("base", exe))
+    res = [{"copy_bytes_per_s": bw, "weight_bytes": TINYLLAMA_DECODE_WEIGHT_BYTES}]
+    for tag, exe in exes:
+        for j in bench_json([exe, "bench", "--batch", "1", "64", "--prompt-len", "128", "--gen", "256", "--json", "--dense"]):
+            j["model"], j["impl"] = "tinyllama", tag
+            res.append(j)
+            extra = f", {roof_ms / j['step_ms_median'] * 100:.0f}% of roofline" if j["batch"] == 1 else ""
+            row(f"decode tinyllama {tag} batch {j['batch']}", "info", f"{j['step_ms_median']:.3f} ms/step, {j['tokens_per_s']:.0f} tok/s{extra}")
+    hf = os.path.join(ROOT, "tools", "gpu", "hf_baseline.py")
+    for j in bench_json([sys.executable, hf, "--model", "tinyllama", "--batch", "1", "64", "--prompt", "128", "--gen", "256"], timeout=1200):
+        res.append(j)
+        row(f"decode tinyllama hf batch {j['batch']}", "info", f"{j['step_ms']:.3f} ms/step, {j['tokens_per_s']:.0f} tok/s")
+    json.dump(res, open(os.path.join(OUT, "decode.json"), "w"), indent=1)
+    prof = os.path.join(ROOT, "tools", "gpu", "profile_decode.py")
+    for tag, exe in exes[:1 if os.environ.get("TSC_PROFILE_BASE") is None else 2]:
+        p = sh([sys.executable, prof, exe, "--batch", "1", "--json", os.path.join(OUT, f"ncu_{tag}_b1.json"),
+                "--csv", os.path.join(OUT, f"ncu_{tag}_b1.csv")], check=False, timeout=1200)
+        log(f"ncu {tag} batch 1:\n{p.stdout}{p.stderr[-1500:]}")
+        last = [l for l in p.stdout.splitlines() if l.startswith("sum of kernel")]
+        row(f"ncu {tag} b1", "info" if last else "FAIL", last[0] if last else p.stderr.strip()[-200:])
+    for k in filter(None, os.environ.get("TSC_PROFILE_DETAIL", "").split(",")):
+        p = sh([sys.executable, prof, exes[0][1], "--batch", "1", "--detail", k], check=False, timeout=900)
+        open(os.path.join(OUT, f"ncu_detail_{k}.txt"), "w").write(p.stdout + p.stderr)
+
+
 def long_context():
     """TinyLlama shape at 4k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one on the
     same prefilled batch; then the mixed-workload memory comparison with HF transformers."""
@@ -371,7 +427,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
-    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("bench", bench),
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("bench", bench), ("decode", decode),
                      ("long", long_context), ("mixed", mixed), ("serve", serve)):
         if name in skip or (only and name not in only):
             continue

@@ -15,4 +15,7 @@ if [ -d .carry/wheels ]; then
   python3 -m pip install -q --no-index --find-links .carry/wheels --target /tmp/pylib openai && export TSC_PYLIB=/tmp/pylib
 fi
 [ -f .carry/tokenizer/tokenizer.json ] && export TSC_SERVE_TOKENIZER=$PWD/.carry/tokenizer
+# A baseline source tree (e.g. `git archive HEAD~ templates runtime compiler`) for same-run A/B timings.
+# (TSC_BASE_SOURCE_DIR= on the command line turns it off.)
+[ -d .carry/base-src/templates ] && export TSC_BASE_SOURCE_DIR=${TSC_BASE_SOURCE_DIR-$PWD/.carry/base-src}
 python3 tools/gpu/check.py "$@" 2>&1 | tee "$OUT/run.log"
