@@ -267,25 +267,28 @@ struct TcWarpSmem {
   float m[16], l[16];
 };
 
-// Pages per warp chunk of the tensor-core body: 64 keys (32 for head dim >= 128, to bound shared memory),
-// at least one page.
-template <int D, int PS>
+// Pages per warp chunk of the tensor-core body, at least one page. The selecting kernel takes 32-key chunks:
+// small per-warp tiles let two blocks share an SM (head dim 64: ~88 KiB each), and its scoring phase is
+// latency-bound and needs those resident warps (32k context, batch 16: 138 -> 89 us, docs/PERF.md). The
+// dense kernel takes 64-key chunks: at batch 1 its time is one chunk's latency chain per warp, which is
+// shorter with fewer, larger chunks (1.015 vs 1.064 ms per TinyLlama-shape step).
+template <int D, int PS, bool SELECT>
 __host__ __device__ constexpr int tc_chunk_pages() {
-  constexpr int keys = D >= 128 ? 32 : 64;
+  constexpr int keys = SELECT ? 32 : 64;
   return keys / PS > 0 ? keys / PS : 1;
 }
 
 // Dynamic shared memory of the tensor-core decode kernel: per-warp tiles, then the candidate scores.
-template <typename T, int D, int PS>
+template <typename T, int D, int PS, bool SELECT>
 size_t decode_tc_smem_bytes(int32_t max_pages) {
-  return kDecodeWarps * sizeof(TcWarpSmem<T, D, tc_chunk_pages<D, PS>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
+  return kDecodeWarps * sizeof(TcWarpSmem<T, D, tc_chunk_pages<D, PS, SELECT>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
 }
 
 template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
 __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(DecodeArgs a, KvLayerDev kv) {
   using namespace nvcuda;
   static_assert(D % 16 == 0 && GROUP <= 16 && PS % 16 == 0, "tensor-core decode needs head_dim % 16, group <= 16, page % 16");
-  constexpr int CH = tc_chunk_pages<D, PS>();  // pages per warp chunk
+  constexpr int CH = tc_chunk_pages<D, PS, SELECT>();  // pages per warp chunk
   constexpr int KEYS = CH * PS;
   using WarpSmem = TcWarpSmem<T, D, KEYS>;
   static_assert(sizeof(WarpSmem) % 128 == 0, "per-warp tiles must stay 128-byte aligned for WMMA");

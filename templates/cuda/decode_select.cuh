@@ -94,14 +94,35 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
       if ((key & mask) == prefix) atomicAdd(&sh.hist[(key >> shift) & 255u], 1u);
     }
     __syncthreads();
-    if (tid == 0) {
-      int cum = 0, bin = 255;
-      for (; bin > 0; --bin) {
-        if (cum + static_cast<int>(sh.hist[bin]) >= need) break;
-        cum += static_cast<int>(sh.hist[bin]);
+    // The highest bin whose count from the top reaches `need`: lane l of warp 0 owns bins [8l, 8l + 8);
+    // a suffix scan over the lanes finds the one lane holding it, which scans its 8 bins (was one thread
+    // over 256 bins, 4 times per step).
+    if (warp == 0) {
+      int local = 0;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) local += static_cast<int>(sh.hist[lane * 8 + i]);
+      int incl = local;  // candidates in the bins of lanes >= this one
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const int v = __shfl_down_sync(0xffffffffu, incl, o);
+        if (lane + o < 32) incl += v;
       }
-      sh.sel_bin = bin;
-      sh.sel_need = need - cum;
+      const int above = incl - local;
+      const unsigned who = __ballot_sync(0xffffffffu, above < need && need <= incl);
+      if (who == 0u) {  // need == 0 (budget 2): nothing beyond the first and last page
+        if (lane == 0) {
+          sh.sel_bin = 255;
+          sh.sel_need = need;
+        }
+      } else if (lane == __ffs(who) - 1) {
+        int cum = above, bin = lane * 8 + 7;
+        for (; bin > lane * 8; --bin) {
+          if (cum + static_cast<int>(sh.hist[bin]) >= need) break;
+          cum += static_cast<int>(sh.hist[bin]);
+        }
+        sh.sel_bin = bin;
+        sh.sel_need = need - cum;
+      }
     }
     __syncthreads();
     prefix |= static_cast<uint32_t>(sh.sel_bin) << shift;

@@ -114,14 +114,17 @@ struct Kernels {
     if constexpr (TC) return decode_attention_tc_kernel<T, D, PS, K, G, SELECT, RDQ, IL>;
     else return decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL>;
   }
-  static size_t decode_smem(int32_t max_pages) {
-    if constexpr (TC) return decode_tc_smem_bytes<T, D, PS>(max_pages);
+  template <bool SELECT>
+  static size_t decode_smem_for(int32_t max_pages) {
+    if constexpr (TC) return decode_tc_smem_bytes<T, D, PS, SELECT>(max_pages);
     else return decode_smem_bytes_for(max_pages);
   }
+  // The larger of the two kernels' needs (the backend checks it against the device).
+  static size_t decode_smem(int32_t max_pages) { return std::max(decode_smem_for<false>(max_pages), decode_smem_for<true>(max_pages)); }
   template <bool SELECT>
   static cudaError_t decode_launch(DecodeArgs a, const KvLayerDev& kv, cudaStream_t s) {
     auto kernel = decode_kernel<SELECT>();
-    const size_t smem = decode_smem(a.max_pages);
+    const size_t smem = decode_smem_for<SELECT>(a.max_pages);
     static size_t configured = 0;  // raise the dynamic shared-memory limit (static + dynamic may pass 48 KiB)
     if (smem > configured) {
       cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));

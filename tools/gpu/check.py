@@ -200,8 +200,19 @@ def kernel():
     exe = os.path.join(WORK, "attn_bench")
     sh(["nvcc", "-std=c++17", "-O3", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", ROOT,
         os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+    base = os.environ.get("TSC_BASE_SOURCE_DIR")
+    if base:  # the same benchmark over the baseline tree's kernel templates, for a same-run A/B
+        sh(["nvcc", "-std=c++17", "-O3", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", base,
+            os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe + "_base"])
     res = []
     for ctx in (2048, 4096, 8192, 16384, 32768):
+        if base:
+            pb = sh([exe + "_base", "--batch", "16", "--context", str(ctx), "--budget-tokens", "2048"], check=False)
+            jb = next((json.loads(l) for l in pb.stdout.splitlines() if l.startswith("{")), None)
+            if jb:
+                jb["impl"] = "base"
+                res.append(jb)
+                row(f"attn decode b16 ctx {ctx} base", "info", f"sparse {jb['sparse_us']:.1f} us, dense {jb['dense_us']:.1f} us")
         p = sh([exe, "--batch", "16", "--context", str(ctx), "--budget-tokens", "2048"], check=False)
         j = next((json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")), None)
         if not j:
@@ -299,12 +310,14 @@ def decode():
             sh([TSC, m, "-o", exe, "--target", "cuda"], env={**os.environ, "TSC_SOURCE_DIR": base})
         exes.append(("base", exe))
     res = [{"copy_bytes_per_s": bw, "weight_bytes": TINYLLAMA_DECODE_WEIGHT_BYTES}]
-    for tag, exe in exes:
-        for j in bench_json([exe, "bench", "--batch", "1", "64", "--prompt-len", "128", "--gen", "256", "--json", "--dense"]):
-            j["model"], j["impl"] = "tinyllama", tag
-            res.append(j)
-            extra = f", {roof_ms / j['step_ms_median'] * 100:.0f}% of roofline" if j["batch"] == 1 else ""
-            row(f"decode tinyllama {tag} batch {j['batch']}", "info", f"{j['step_ms_median']:.3f} ms/step, {j['tokens_per_s']:.0f} tok/s{extra}")
+    # Two rounds in opposite orders, so that neither binary always runs on a colder or warmer card.
+    for rnd, order in enumerate((exes, exes[::-1])):
+        for tag, exe in order:
+            for j in bench_json([exe, "bench", "--batch", "1", "64", "--prompt-len", "128", "--gen", "256", "--json", "--dense"]):
+                j["model"], j["impl"], j["round"] = "tinyllama", tag, rnd
+                res.append(j)
+                extra = f", {roof_ms / j['step_ms_median'] * 100:.0f}% of roofline" if j["batch"] == 1 else ""
+                row(f"decode tinyllama {tag} batch {j['batch']} round {rnd}", "info", f"{j['step_ms_median']:.3f} ms/step, {j['tokens_per_s']:.0f} tok/s{extra}")
     hf = os.path.join(ROOT, "tools", "gpu", "hf_baseline.py")
     for j in bench_json([sys.executable, hf, "--model", "tinyllama", "--batch", "1", "64", "--prompt", "128", "--gen", "256"], timeout=1200):
         res.append(j)
