@@ -270,8 +270,7 @@ struct TcWarpSmem {
 // Pages per warp chunk of the tensor-core body, at least one page. The selecting kernel takes 32-key chunks:
 // small per-warp tiles let two blocks share an SM (head dim 64: ~88 KiB each), and its scoring phase is
 // latency-bound and needs those resident warps (32k context, batch 16: 138 -> 89 us, docs/PERF.md). The
-// dense kernel takes 64-key chunks: at batch 1 its time is one chunk's latency chain per warp, which is
-// shorter with fewer, larger chunks (1.015 vs 1.064 ms per TinyLlama-shape step).
+// dense kernel keeps 64-key chunks: at batch 1 its time is a latency chain per warp, fewer chunks per warp.
 template <int D, int PS, bool SELECT>
 __host__ __device__ constexpr int tc_chunk_pages() {
   constexpr int keys = SELECT ? 32 : 64;
