@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/sample/sampling_params.h"
@@ -15,10 +16,15 @@ struct ScoreArgs {
   int64_t kv_pages = 0;
   std::string select_reduce = "sum";  // ablation: "max" scores pages by the max over the GQA group
   bool no_sink = false;               // ablation: the first page is not always kept
-  std::string select_score = "bound";  // ablation: "oracle" ranks pages by exact attention mass
+  std::string select_score = "bound";  // ablation: "oracle" ranks pages by exact attention mass; "subpage2",
+                                       // "subpage4", "sphere", "subpage2sphere", "qsum", "qsumsphere":
+                                       // tighter bounds from the keys; "gauss", "boundsoft",
+                                       // "subpage2gauss", "gausscap", "boxgauss": estimated mass
   int64_t prefill_tokens = 0;         // decode mode: the first N tokens in one dense prefill pass, as a prompt
 };
 int cmd_score(const ScoreArgs& a);
+// The --select-score names and the CPU kernels' SelectFlags bits each stands for (score.cpp).
+const std::vector<std::pair<std::string, int32_t>>& select_score_table();
 int cmd_info(bool json);
 
 struct GenerateArgs {

@@ -42,8 +42,19 @@ int main(int argc, char** argv) {
   score->add_flag("--no-sink", sa.no_sink, "ablation (CPU target): do not always keep the first page");
   score->add_option("--select-score", sa.select_score,
                     "ablation (CPU target): rank pages by the key-bound score (bound) or by the attention mass exact attention "
-                    "gives them (oracle: as slow as dense; measures what the bound costs)")
-      ->check(CLI::IsMember({"bound", "oracle"}))->capture_default_str();
+                    "gives them (oracle: as slow as dense; measures what the bound costs), or by tighter upper bounds screened "
+                    "from the page's keys: min/max boxes of 2 or 4 sub-page runs (subpage2, subpage4), the box and a ball "
+                    "around its center (sphere), or that on each half (subpage2sphere); qsum, qsumsphere: the box (and ball) "
+                    "bound of the GQA group's summed query instead of the sum of each head's bound; gauss, boundsoft: "
+                    "an estimate of the attention mass (from the keys' channel mean and variance, or the bound), "
+                    "normalized per head and summed over the group like the oracle; subpage2gauss: gauss per half; gausscap: "
+                    "gauss capped by the bound; boxgauss: gauss with mean and spread taken from the stored min/max")
+      ->check(CLI::IsMember([] {
+        std::vector<std::string> names;
+        for (const auto& [name, bits] : tsc::select_score_table()) names.push_back(name);
+        return names;
+      }()))
+      ->capture_default_str();
   score->add_option("--prefill-tokens", sa.prefill_tokens,
                     "decode mode: prefill the first N tokens densely in one pass (as a served prompt), then decode the rest");
   tsc::GenerateArgs ga;

@@ -12,6 +12,26 @@
 
 namespace tsc {
 
+const std::vector<std::pair<std::string, int32_t>>& select_score_table() {
+  using namespace cpu;
+  static const std::vector<std::pair<std::string, int32_t>> t = {
+      {"bound", 0},  // the design's selection
+      {"oracle", kSelectOracle},
+      {"subpage2", kSelectSubpage2},
+      {"subpage4", kSelectSubpage4},
+      {"sphere", kSelectSphere},
+      {"subpage2sphere", kSelectSubpage2 | kSelectSphere},
+      {"qsum", kSelectQSum},
+      {"qsumsphere", kSelectQSum | kSelectSphere},
+      {"gauss", kSelectGauss},
+      {"boundsoft", kSelectBoundSoft},
+      {"subpage2gauss", kSelectSubpage2 | kSelectGauss},
+      {"gausscap", kSelectGauss | kSelectBoundSoft},
+      {"boxgauss", kSelectBoxGauss},
+  };
+  return t;
+}
+
 int cmd_score(const ScoreArgs& a) {
   NpyArray ids = read_npy(a.input_ids);
   if (ids.shape.size() != 2 || (ids.dtype != DType::kI64 && ids.dtype != DType::kI32))
@@ -46,8 +66,9 @@ int cmd_score(const ScoreArgs& a) {
       eng.step(step, logits);
       std::memcpy(out.data() + b * S * V, logits.data(), static_cast<size_t>(a.prefill_tokens * V) * 4);
     }
-    const int32_t flags = (a.select_reduce == "max" ? cpu::kSelectGroupMax : 0) | (a.no_sink ? cpu::kSelectNoSink : 0) |
-                          (a.select_score == "oracle" ? cpu::kSelectOracle : 0);
+    int32_t flags = (a.select_reduce == "max" ? cpu::kSelectGroupMax : 0) | (a.no_sink ? cpu::kSelectNoSink : 0);
+    for (const auto& [name, bits] : select_score_table())
+      if (name == a.select_score) flags |= bits;
     for (int64_t t = a.prefill_tokens; t < S; ++t) {
       std::vector<StepSeq> step;
       for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});

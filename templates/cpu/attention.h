@@ -8,21 +8,10 @@
 
 #include "templates/cpu/common.h"
 #include "templates/cpu/kernel_table.h"
+#include "templates/cpu/kv_pages.h"
+#include "templates/cpu/select_ablation.h"
 
 namespace tsc::cpu {
-
-template <int HEAD_DIM, int PAGE_SIZE>
-inline float* key_at(const KvLayer& kv, int32_t page, int64_t h, int64_t slot) {
-  return kv.k + ((static_cast<int64_t>(page) * kv.num_kv_heads + h) * PAGE_SIZE + slot) * HEAD_DIM;
-}
-template <int HEAD_DIM, int PAGE_SIZE>
-inline float* value_at(const KvLayer& kv, int32_t page, int64_t h, int64_t slot) {
-  return kv.v + ((static_cast<int64_t>(page) * kv.num_kv_heads + h) * PAGE_SIZE + slot) * HEAD_DIM;
-}
-template <int HEAD_DIM>
-inline float* bounds_at(const KvLayer& kv, int32_t page, int64_t h) {
-  return kv.bounds + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * 2 * HEAD_DIM;
-}
 
 // k, v: [n, hkv * HEAD_DIM] for token positions [start, start + n).
 template <int HEAD_DIM, int PAGE_SIZE>
@@ -98,55 +87,9 @@ void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64
   }
 }
 
-// Oracle page scores for one KV head (an ablation that measures what the bound costs): the attention mass
-// exact dense attention puts on each page, Σ_g Σ_{k in page} softmax_g(scale q_g·k) (or the max over g with
-// kSelectGroupMax). Reads every key, so it is as slow as dense attention. mass: [num_pages].
-template <int HEAD_DIM, int PAGE_SIZE, int GROUP>
-void oracle_page_mass(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, float scale, int32_t flags,
-                      std::vector<float>& mass) {
-  const int64_t n = seq.num_tokens, num_pages = (n + PAGE_SIZE - 1) / PAGE_SIZE;
-  mass.assign(static_cast<size_t>(num_pages), 0.f);
-  std::vector<float> x(static_cast<size_t>(n)), head_mass(static_cast<size_t>(num_pages));
-  for (int g = 0; g < GROUP; ++g) {
-    float m = -std::numeric_limits<float>::infinity();
-    for (int64_t t = 0; t < n; ++t) {
-      x[t] = dot(q_group + g * HEAD_DIM, key_at<HEAD_DIM, PAGE_SIZE>(kv, seq.pages[t / PAGE_SIZE], h, t % PAGE_SIZE), HEAD_DIM) * scale;
-      m = std::max(m, x[t]);
-    }
-    double z = 0;
-    std::fill(head_mass.begin(), head_mass.end(), 0.f);
-    for (int64_t t = 0; t < n; ++t) {
-      const float w = std::exp(x[t] - m);
-      z += w;
-      head_mass[t / PAGE_SIZE] += w;
-    }
-    for (int64_t p = 0; p < num_pages; ++p) {
-      const float share = static_cast<float>(head_mass[p] / z);
-      mass[p] = (flags & kSelectGroupMax) ? std::max(mass[p], share) : mass[p] + share;
-    }
-  }
-}
-
-// Upper bound of Σ_g q_g·k over keys k of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c) (the design's sum
-// over the GQA group), or with kSelectGroupMax the max over g of each head's bound.
-template <int HEAD_DIM, int GROUP>
-inline float page_score(const float* q_group, const float* bounds, int32_t flags = 0) {
-  float total = 0.f, best = -std::numeric_limits<float>::infinity();
-  for (int g = 0; g < GROUP; ++g) {
-    float s = 0.f;
-    for (int c = 0; c < HEAD_DIM; ++c) {
-      const float qc = q_group[g * HEAD_DIM + c];
-      s += std::max(qc * bounds[c], qc * bounds[HEAD_DIM + c]);
-    }
-    total += s;
-    best = std::max(best, s);
-  }
-  return (flags & kSelectGroupMax) ? best : total;
-}
-
 // Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by score (ties to the
 // lower page index); all pages when the sequence has no more than `budget`. Ascending order. `scale` is
-// the attention scale (used by the oracle ablation only).
+// the attention scale (used by the oracle and the estimated-mass ablations only).
 template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
 int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget,
                      int32_t* kept, SelectStats* st, int32_t flags = 0, float scale = 1.f) {
@@ -163,9 +106,36 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
   cand.reserve(static_cast<size_t>(num_pages - 1));
   std::vector<float> mass;
   if (flags & kSelectOracle) oracle_page_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, q_group, scale, flags, mass);
-  for (int64_t p = sink ? 1 : 0; p + 1 < num_pages; ++p)
-    cand.emplace_back((flags & kSelectOracle) ? mass[p] : page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags),
-                      static_cast<int32_t>(p));
+  const bool from_keys = (flags & (kSelectSubpage2 | kSelectSubpage4 | kSelectSphere | kSelectQSum)) != 0;
+  if (flags & (kSelectGauss | kSelectBoundSoft | kSelectBoxGauss)) {
+    // Estimated mass: each head's log-mass estimates normalized over the candidates, then summed (or max) over g.
+    const int64_t p0 = sink ? 1 : 0, nc = num_pages - 1 - p0;
+    std::vector<float> lm(static_cast<size_t>(nc * GROUP));
+    float top[GROUP];
+    std::fill(top, top + GROUP, -std::numeric_limits<float>::infinity());
+    for (int64_t i = 0; i < nc; ++i) {
+      const int64_t p = p0 + i, stored = std::min<int64_t>(PAGE_SIZE, seq.num_tokens - p * PAGE_SIZE);
+      page_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p], h, stored, q_group, scale, flags, &lm[i * GROUP]);
+      for (int g = 0; g < GROUP; ++g) top[g] = std::max(top[g], lm[i * GROUP + g]);
+    }
+    for (int64_t i = 0; i < nc; ++i) {
+      float total = 0.f, best = 0.f;
+      for (int g = 0; g < GROUP; ++g) {
+        const float w = std::exp(lm[i * GROUP + g] - top[g]);
+        total += w;
+        best = std::max(best, w);
+      }
+      cand.emplace_back((flags & kSelectGroupMax) ? best : total, static_cast<int32_t>(p0 + i));
+    }
+  } else {
+    for (int64_t p = sink ? 1 : 0; p + 1 < num_pages; ++p) {
+      const int64_t stored = std::min<int64_t>(PAGE_SIZE, seq.num_tokens - p * PAGE_SIZE);
+      cand.emplace_back((flags & kSelectOracle) ? mass[p]
+                        : from_keys ? page_score_keys<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p], h, stored, q_group, flags)
+                                    : page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags),
+                        static_cast<int32_t>(p));
+    }
+  }
   const int64_t k = budget - (sink ? 2 : 1);
   std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);

@@ -5,9 +5,24 @@
 
 namespace tsc::cpu {
 
-// Selection variants for ablations (score --select-reduce max, --no-sink, --select-score oracle), ORed into
-// attend_decode's flags; 0 is the design's selection.
-enum SelectFlags : int32_t { kSelectGroupMax = 1, kSelectNoSink = 2, kSelectOracle = 4 };
+// Selection variants for ablations (score --select-reduce max, --no-sink, --select-score oracle|subpage2|
+// subpage4|sphere|subpage2sphere|qsum|qsumsphere|gauss|boundsoft|subpage2gauss|gausscap|boxgauss), ORed into
+// attend_decode's flags; 0 is the design's selection. The subpage/sphere/qsum bits are tighter upper bounds
+// screened from the page's stored keys (attention.h, page_score_keys); kSelectSubpage2 | kSelectSphere is the
+// sphere rule on each half. kSelectGauss / kSelectBoundSoft / kSelectBoxGauss rank by an estimate of the
+// attention mass instead of a bound (attention.h, page_log_mass).
+enum SelectFlags : int32_t {
+  kSelectGroupMax = 1,
+  kSelectNoSink = 2,
+  kSelectOracle = 4,
+  kSelectSubpage2 = 8,
+  kSelectSubpage4 = 16,
+  kSelectSphere = 32,
+  kSelectQSum = 64,
+  kSelectGauss = 128,
+  kSelectBoundSoft = 256,
+  kSelectBoxGauss = 512,
+};
 
 // One KV-cache layer's storage (document of the layout, shared by all CPU kernels):
 //   k, v:    [num_pages, num_kv_heads, page_size, head_dim] float32

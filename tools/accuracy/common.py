@@ -69,13 +69,18 @@ def exe_name(page, topk, dense_layers, dtype):
 
 
 def build_exe(tsc, work, page, topk, dense_layers, dtype, max_seq_len=8192):
-    """Compile SmolLM2 with tsc (CPU target) into work/bin/; rebuilt when tsc or the runtime libraries it links
-    change (a stale executable would measure old code)."""
+    """Compile SmolLM2 with tsc (CPU target) into work/bin/; rebuilt when tsc, the runtime libraries it links or
+    the CPU kernel templates it compiles change (a stale executable would measure old code)."""
     os.makedirs(os.path.join(work, "bin"), exist_ok=True)
     exe = os.path.join(work, "bin", exe_name(page, topk, dense_layers, dtype))
     # tsc and the runtime libraries it links into the executable (build/lib, beside bin/).
     lib = os.environ.get("TSC_LIB_DIR") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(tsc))), "lib")
     parts = [tsc] + sorted(os.path.join(lib, f) for f in os.listdir(lib) if f.endswith(".a")) if os.path.isdir(lib) else [tsc]
+    # The CPU kernels are compiled by tsc from the templates at build time (templates/cpu of TSC_SOURCE_DIR or
+    # this checkout): a template change alone changes the executable too.
+    tdir = os.path.join(os.environ.get("TSC_SOURCE_DIR") or ROOT, "templates", "cpu")
+    if os.path.isdir(tdir):
+        parts += sorted(os.path.join(tdir, f) for f in os.listdir(tdir) if os.path.isfile(os.path.join(tdir, f)))
     stamp, tsc_sha = exe + ".tsc-sha256", hashlib.sha256("".join(sha256_file(f) for f in parts).encode()).hexdigest()
     if not os.path.exists(exe) or not os.path.exists(stamp) or open(stamp).read() != tsc_sha:
         subprocess.run([tsc, os.path.join(MODEL_DIR, "model.onnx"), "-o", exe + ".tmp", "--target", "cpu",

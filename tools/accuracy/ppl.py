@@ -38,8 +38,12 @@ def main():
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--select-reduce", default="sum", choices=["sum", "max"])
     ap.add_argument("--no-sink", action="store_true")
-    ap.add_argument("--select-score", default="bound", choices=["bound", "oracle"],
-                    help="oracle: rank pages by the attention mass exact attention gives them (what the bound costs)")
+    ap.add_argument("--select-score", default="bound",
+                    choices=["bound", "oracle", "subpage2", "subpage4", "sphere", "subpage2sphere", "qsum", "qsumsphere",
+                             "gauss", "boundsoft", "subpage2gauss", "gausscap", "boxgauss"],
+                    help="oracle: rank pages by the attention mass exact attention gives them (what the bound costs); "
+                         "subpage2/subpage4/sphere/subpage2sphere/qsum/qsumsphere: tighter upper bounds screened from the keys; "
+                         "gauss/boundsoft/subpage2gauss/gausscap/boxgauss: estimated attention mass (score --help)")
     ap.add_argument("--prefill", type=int, default=0,
                     help="prefill the first N tokens densely (a served prompt) and decode the rest; 0: decode every token")
     ap.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS of model_server")
@@ -70,7 +74,7 @@ def main():
     budgets = [b for b in budgets if b == "dense"] + [b for b in budgets if b != "dense"]  # else as given
     topk = a.cap // a.page
     exe = common.build_exe(a.tsc, work, a.page, topk, a.dense_layers, a.dtype)
-    variant = a.select_reduce + ("_nosink" if a.no_sink else "") + ("_oracle" if a.select_score == "oracle" else "")
+    variant = a.select_reduce + ("_nosink" if a.no_sink else "") + ("" if a.select_score == "bound" else "_" + a.select_score)
     for b in budgets:
         dense = b == "dense"
         if dense:

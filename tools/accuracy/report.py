@@ -45,7 +45,7 @@ def ppl_of(nll, start):
 
 def variant(c):
     return (("max" if c["select_reduce"] == "max" else "sum") + ("+nosink" if c["no_sink"] else "")
-            + ("+oracle" if c.get("select_score") == "oracle" else ""))
+            + ("" if c.get("select_score", "bound") == "bound" else "+" + c["select_score"]))
 
 
 def fmt_pct(x):
