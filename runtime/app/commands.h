@@ -25,6 +25,7 @@ struct ScoreArgs {
 int cmd_score(const ScoreArgs& a);
 // The --select-score names and the CPU kernels' SelectFlags bits each stands for (score.cpp).
 const std::vector<std::pair<std::string, int32_t>>& select_score_table();
+std::vector<std::string> select_score_names();
 int cmd_info(bool json);
 
 struct GenerateArgs {

@@ -49,11 +49,7 @@ int main(int argc, char** argv) {
                     "an estimate of the attention mass (from the keys' channel mean and variance, or the bound), "
                     "normalized per head and summed over the group like the oracle; subpage2gauss: gauss per half; gausscap: "
                     "gauss capped by the bound; boxgauss: gauss with mean and spread taken from the stored min/max")
-      ->check(CLI::IsMember([] {
-        std::vector<std::string> names;
-        for (const auto& [name, bits] : tsc::select_score_table()) names.push_back(name);
-        return names;
-      }()))
+      ->check(CLI::IsMember(tsc::select_score_names()))
       ->capture_default_str();
   score->add_option("--prefill-tokens", sa.prefill_tokens,
                     "decode mode: prefill the first N tokens densely in one pass (as a served prompt), then decode the rest");

@@ -32,6 +32,12 @@ const std::vector<std::pair<std::string, int32_t>>& select_score_table() {
   return t;
 }
 
+std::vector<std::string> select_score_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, bits] : select_score_table()) names.push_back(name);
+  return names;
+}
+
 int cmd_score(const ScoreArgs& a) {
   NpyArray ids = read_npy(a.input_ids);
   if (ids.shape.size() != 2 || (ids.dtype != DType::kI64 && ids.dtype != DType::kI32))

@@ -37,6 +37,10 @@ void add_serve_options(CLI::App& c, ServeArgs& a) {
   c.add_option("--log-format", a.log_format, "one line per request on stderr: text, json or off")->check(CLI::IsMember({"text", "json", "off"}))->capture_default_str();
   c.add_flag("--profile", a.profile, "add per-step timings (prefill, decode, sampling, scheduling) to /metrics; CUDA: per-kernel times at exit");
   c.add_option("--shutdown-grace", a.shutdown_grace, "seconds running requests get to finish after SIGTERM/SIGINT before they are cancelled")->capture_default_str();
+  c.add_option("--select-score", a.select_score,
+               "ablation (CPU target): the page score of every decode step, as in `score --select-score` (e.g. gauss)")
+      ->check(CLI::IsMember(select_score_names()))
+      ->capture_default_str();
   c.add_option("--max-body", a.max_body, "largest request body in bytes; larger ones get 413")->transform(CLI::AsSizeValue(false))->capture_default_str();
 }
 
@@ -76,6 +80,11 @@ int cmd_serve(const ServeArgs& a) {
   so.max_waiting = a.max_queue;
   so.max_step_tokens = a.max_step_tokens;
   so.prefix_cache = !a.no_prefix_cache;
+  for (const auto& [name, bits] : select_score_table())
+    if (name == a.select_score) so.select_flags = bits;
+  if (so.select_flags != 0 && eng.options().target != "cpu")
+    throw Error("--select-score " + a.select_score + " is a selection ablation of the CPU target; this executable is built for " + eng.options().target,
+                "leave --select-score at bound, or rebuild with tsc --target cpu");
   Scheduler sched(model, so);
 
   ServeContext ctx;

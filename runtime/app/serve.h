@@ -23,6 +23,7 @@ struct ServeArgs {
   bool profile = false;
   double shutdown_grace = 30;     // seconds in-flight requests get to finish on SIGTERM/SIGINT
   int64_t max_body = 32 << 20;
+  std::string select_score = "bound";  // ablation (CPU target): page score of every decode step (score.cpp's table)
 };
 
 // Registers serve's flags on `cmd` (the `serve` subcommand).

@@ -342,7 +342,8 @@ void Scheduler::run(std::vector<Work>& batch) {
   int64_t prefill = 0, decode = 0;
   for (auto& w : batch) {
     Seq& s = *w.seq;
-    steps.push_back(StepSeq{&s.kv, s.tokens.data() + s.kv.num_tokens, w.n, w.decode, w.decode ? s.budget : 0, !w.decode && s.prompt_logprobs});
+    steps.push_back(StepSeq{&s.kv, s.tokens.data() + s.kv.num_tokens, w.n, w.decode, w.decode ? s.budget : 0, !w.decode && s.prompt_logprobs,
+                            w.decode ? opt_.select_flags : 0});
     (w.decode ? decode : prefill) += w.n;
   }
   const auto t0 = clock::now();

@@ -76,11 +76,11 @@ def make_prompt(render, tok, context, depth, key):
 
 
 class Server:
-    def __init__(self, exe, threads, max_batch, log):
+    def __init__(self, exe, threads, max_batch, log, select_score="bound"):
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
         self.log = open(log, "a")
         self.p = subprocess.Popen([exe, "serve", "--port", "0", "--max-batch", str(max_batch), "--kv-memory", "3G",
-                                   "--log-format", "off"], env=env, stdout=self.log, stderr=subprocess.PIPE, text=True)
+                                   "--log-format", "off", "--select-score", select_score], env=env, stdout=self.log, stderr=subprocess.PIPE, text=True)
         line = ""
         while "serving" not in line:
             line = self.p.stderr.readline()
@@ -124,12 +124,15 @@ def main():
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="prompts in flight at once")
+    ap.add_argument("--select-score", default="bound",
+                    help="the server's page score for every decode step (serve --select-score; CPU ablations, e.g. gauss)")
     a = ap.parse_args()
 
     work = os.path.abspath(a.work)
     os.makedirs(os.path.join(work, "results", "passkey"), exist_ok=True)
     exe = common.build_exe(a.tsc, work, a.page, a.cap // a.page, a.dense_layers, a.dtype)
-    out = os.path.join(work, "results", "passkey", os.path.basename(exe) + ".jsonl")
+    tag = "" if a.select_score == "bound" else "_" + a.select_score
+    out = os.path.join(work, "results", "passkey", os.path.basename(exe) + tag + ".jsonl")
     done = set()
     if os.path.exists(out):
         with open(out) as f:
@@ -150,7 +153,7 @@ def main():
     print(f"{len(jobs)} prompts to run on {os.path.basename(exe)}", flush=True)
     if not jobs:
         return
-    srv = Server(exe, a.threads, max_batch=16, log=os.path.join(work, "results", "passkey", "serve.log"))
+    srv = Server(exe, a.threads, max_batch=16, log=os.path.join(work, "results", "passkey", "serve.log"), select_score=a.select_score)
     lock = threading.Lock()
 
     def run(job):
@@ -162,7 +165,8 @@ def main():
             text, gen = srv.complete(ids, None if b is None else b // a.page)
             rec = {"context": context, "depth": depth, "seed": seed, "key": key, "budget_tokens": b,
                    "budget_pages": None if b is None else b // a.page, "prompt_tokens": len(ids), "correct": key in text,
-                   "text": text, "token_ids": gen, "seconds": round(time.time() - t0, 2), "exe": os.path.basename(exe)}
+                   "text": text, "token_ids": gen, "seconds": round(time.time() - t0, 2), "exe": os.path.basename(exe),
+                   "select_score": a.select_score}
             with lock:
                 with open(out, "a") as f:
                     f.write(json.dumps(rec) + "\n")
