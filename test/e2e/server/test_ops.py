@@ -200,6 +200,14 @@ def cli(exe, t):
     t.check("serving" in line and rc == 0, f"model_server --port 0 serves ({line.strip()})")
     r = subprocess.run([exe, "serve", "--port", "1", "--host", "256.0.0.1"], capture_output=True, text=True)
     t.check(r.returncode != 0 and "HINT" in r.stderr, f"an unusable address is an error with a hint ({r.stderr.strip()[:120]})")
+    # Selection ablations (CPU target) for every decode step: an unknown name is refused naming the flag; a known
+    # one serves a budgeted request.
+    r = subprocess.run([exe, "serve", "--select-score", "nope"], capture_output=True, text=True)
+    t.check(r.returncode != 0 and "--select-score" in r.stderr and "gauss" in r.stderr, f"serve --select-score nope is refused ({r.stderr.strip()[:100]})")
+    with Server(exe, "--log-format", "off", "--select-score", "gauss") as srv:
+        st, body, _ = srv.post("/v1/completions", json.dumps({"prompt": [5] * 40, "max_tokens": 8, "temperature": 0,
+                                                              "tsc": {"top_k_pages": 2}}))
+        t.check(st == 200 and json.loads(body)["usage"]["completion_tokens"] == 8, f"serve --select-score gauss answers a budgeted request ({st})")
 
 
 def loadgen(exe, t, script):
