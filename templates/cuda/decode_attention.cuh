@@ -271,7 +271,7 @@ struct TcWarpSmem {
 // small per-warp tiles let two blocks share an SM (head dim 64: ~88 KiB each), and its scoring phase is
 // latency-bound and needs those resident warps (32k context, batch 16: 138 -> 89 us, docs/PERF.md). The
 // dense kernel keeps 64-key chunks: at batch 1 its time is a latency chain per warp, fewer chunks per warp.
-template <int D, int PS, bool SELECT>
+template <int PS, bool SELECT>
 __host__ __device__ constexpr int tc_chunk_pages() {
   constexpr int keys = SELECT ? 32 : 64;
   return keys / PS > 0 ? keys / PS : 1;
@@ -280,14 +280,14 @@ __host__ __device__ constexpr int tc_chunk_pages() {
 // Dynamic shared memory of the tensor-core decode kernel: per-warp tiles, then the candidate scores.
 template <typename T, int D, int PS, bool SELECT>
 size_t decode_tc_smem_bytes(int32_t max_pages) {
-  return kDecodeWarps * sizeof(TcWarpSmem<T, D, tc_chunk_pages<D, PS, SELECT>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
+  return kDecodeWarps * sizeof(TcWarpSmem<T, D, tc_chunk_pages<PS, SELECT>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
 }
 
 template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
 __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(DecodeArgs a, KvLayerDev kv) {
   using namespace nvcuda;
   static_assert(D % 16 == 0 && GROUP <= 16 && PS % 16 == 0, "tensor-core decode needs head_dim % 16, group <= 16, page % 16");
-  constexpr int CH = tc_chunk_pages<D, PS, SELECT>();  // pages per warp chunk
+  constexpr int CH = tc_chunk_pages<PS, SELECT>();  // pages per warp chunk
   constexpr int KEYS = CH * PS;
   using WarpSmem = TcWarpSmem<T, D, KEYS>;
   static_assert(sizeof(WarpSmem) % 128 == 0, "per-warp tiles must stay 128-byte aligned for WMMA");

@@ -18,8 +18,6 @@ template <typename T> constexpr int32_t dtype_code();
 template <> constexpr int32_t dtype_code<half>() { return 10; }
 template <> constexpr int32_t dtype_code<__nv_bfloat16>() { return 16; }
 
-// Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
-// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated), `using Weight`.
 // Launches with programmatic dependent launch on Hopper (sm_90+): the kernel may start while the one before
 // it drains; it calls pdl_wait() before reading that kernel's outputs. A plain launch before sm_90.
 template <typename... P, typename... A>
@@ -42,6 +40,28 @@ cudaError_t launch_pdl(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem,
   return cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...);
 }
 
+// Blocks of `kernel` the whole device holds at once (threads per block, dynamic shared memory `smem`),
+// cached in `c` for the last smem asked: decode attention's pair barrier and the persistent projections
+// size their grids by it.
+struct ResidentBlocks {
+  size_t smem = ~size_t{0};
+  int blocks = 0;
+};
+template <typename F>
+cudaError_t resident_blocks(F kernel, int threads, size_t smem, ResidentBlocks& c) {
+  if (c.smem == smem) return cudaSuccess;
+  int per_sm = 0, sms = 0, dev = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem);
+  if (e != cudaSuccess) return e;
+  c.blocks = per_sm * sms;
+  c.smem = smem;
+  return cudaSuccess;
+}
+
+// Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
+// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated), `using Weight`.
 template <typename Config>
 struct Kernels {
   using T = typename Config::Weight;
@@ -119,7 +139,7 @@ struct Kernels {
     if constexpr (TC) return decode_tc_smem_bytes<T, D, PS, SELECT>(max_pages);
     else return decode_smem_bytes_for(max_pages);
   }
-  // The larger of the two kernels' needs (the backend checks it against the device).
+  // The larger of the two kernels' needs (KernelTable::decode_smem_bytes).
   static size_t decode_smem(int32_t max_pages) { return std::max(decode_smem_for<false>(max_pages), decode_smem_for<true>(max_pages)); }
   template <bool SELECT>
   static cudaError_t decode_launch(DecodeArgs a, const KvLayerDev& kv, cudaStream_t s) {
@@ -132,19 +152,10 @@ struct Kernels {
       configured = smem;
     }
     // The blocks of a pair meet at a barrier after scoring: the whole grid must be resident at once.
-    static size_t occ_smem = ~size_t{0};
-    static int capacity = 0;
-    if (occ_smem != smem) {
-      int per_sm = 0, sms = 0, dev = 0;
-      cudaError_t e = cudaGetDevice(&dev);
-      if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-      if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kDecodeThreads, smem);
-      if (e != cudaSuccess) return e;
-      capacity = per_sm * sms;
-      occ_smem = smem;
-    }
+    static ResidentBlocks capacity;
+    if (cudaError_t e = resident_blocks(kernel, kDecodeThreads, smem, capacity); e != cudaSuccess) return e;
     const int pairs = a.batch * kv.num_kv_heads;
-    a.num_splits = std::max(1, std::min(a.num_splits, capacity / std::max(pairs, 1)));
+    a.num_splits = std::max(1, std::min(a.num_splits, capacity.blocks / std::max(pairs, 1)));
     return launch_pdl(kernel, dim3(a.num_splits, kv.num_kv_heads, a.batch), dim3(kDecodeThreads), smem, s, a, kv);
   }
   static cudaError_t decode_attention(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s) {
@@ -184,19 +195,10 @@ struct Kernels {
     }
     // Persistent grid: as many blocks as are resident at once (each warp then streams several rows), or
     // one row per warp when there are fewer rows than that.
-    static int resident = 0;
-    static size_t resident_smem = ~size_t{0};
-    if (resident_smem != smem) {
-      int dev = 0, sms = 0, per_sm = 0;
-      cudaError_t e = cudaGetDevice(&dev);
-      if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-      if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_fused_kernel<T, MAX_M, PRO, EPI>, 32 * kFusedWarps, smem);
-      if (e != cudaSuccess) return e;
-      resident = std::max(1, per_sm * sms);
-      resident_smem = smem;
-    }
+    static ResidentBlocks resident;
+    if (cudaError_t e = resident_blocks(gemv_fused_kernel<T, MAX_M, PRO, EPI>, 32 * kFusedWarps, smem, resident); e != cudaSuccess) return e;
     // Launched with PDL: the projection streams its first weights while the kernel before it finishes.
-    return launch_pdl(gemv_fused_kernel<T, MAX_M, PRO, EPI>, dim3(std::min((a.N + kFusedWarps - 1) / kFusedWarps, resident)),
+    return launch_pdl(gemv_fused_kernel<T, MAX_M, PRO, EPI>, dim3(std::min((a.N + kFusedWarps - 1) / kFusedWarps, std::max(1, resident.blocks))),
                       dim3(32 * kFusedWarps), smem, s, a);
   }
   template <int PRO, int EPI>
