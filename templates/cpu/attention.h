@@ -104,37 +104,12 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
   const bool sink = !(flags & kSelectNoSink);
   std::vector<std::pair<float, int32_t>> cand;
   cand.reserve(static_cast<size_t>(num_pages - 1));
-  std::vector<float> mass;
-  if (flags & kSelectOracle) oracle_page_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, q_group, scale, flags, mass);
-  const bool from_keys = (flags & (kSelectSubpage2 | kSelectSubpage4 | kSelectSphere | kSelectQSum)) != 0;
-  if (flags & (kSelectGauss | kSelectBoundSoft | kSelectBoxGauss)) {
-    // Estimated mass: each head's log-mass estimates normalized over the candidates, then summed (or max) over g.
-    const int64_t p0 = sink ? 1 : 0, nc = num_pages - 1 - p0;
-    std::vector<float> lm(static_cast<size_t>(nc * GROUP));
-    float top[GROUP];
-    std::fill(top, top + GROUP, -std::numeric_limits<float>::infinity());
-    for (int64_t i = 0; i < nc; ++i) {
-      const int64_t p = p0 + i, stored = std::min<int64_t>(PAGE_SIZE, seq.num_tokens - p * PAGE_SIZE);
-      page_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p], h, stored, q_group, scale, flags, &lm[i * GROUP]);
-      for (int g = 0; g < GROUP; ++g) top[g] = std::max(top[g], lm[i * GROUP + g]);
-    }
-    for (int64_t i = 0; i < nc; ++i) {
-      float total = 0.f, best = 0.f;
-      for (int g = 0; g < GROUP; ++g) {
-        const float w = std::exp(lm[i * GROUP + g] - top[g]);
-        total += w;
-        best = std::max(best, w);
-      }
-      cand.emplace_back((flags & kSelectGroupMax) ? best : total, static_cast<int32_t>(p0 + i));
-    }
+  const int64_t p0 = sink ? 1 : 0;
+  if (flags & (kSelectOracle | kSelectAblationScores)) {
+    ablation_candidates<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, p0, q_group, scale, flags, cand);
   } else {
-    for (int64_t p = sink ? 1 : 0; p + 1 < num_pages; ++p) {
-      const int64_t stored = std::min<int64_t>(PAGE_SIZE, seq.num_tokens - p * PAGE_SIZE);
-      cand.emplace_back((flags & kSelectOracle) ? mass[p]
-                        : from_keys ? page_score_keys<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p], h, stored, q_group, flags)
-                                    : page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags),
-                        static_cast<int32_t>(p));
-    }
+    for (int64_t p = p0; p + 1 < num_pages; ++p)
+      cand.emplace_back(page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags), static_cast<int32_t>(p));
   }
   const int64_t k = budget - (sink ? 2 : 1);
   std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) {

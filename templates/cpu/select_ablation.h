@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "templates/cpu/common.h"
@@ -188,6 +189,46 @@ void page_log_mass(const KvLayer& kv, int32_t page, int64_t h, int64_t stored, c
       lm[g] = std::min(lm[g], log_n + scale * s);
     }
   }
+}
+
+
+// The screened scores' flag bits (the oracle's is kSelectOracle).
+constexpr int32_t kSelectFromKeys = kSelectSubpage2 | kSelectSubpage4 | kSelectSphere | kSelectQSum;
+constexpr int32_t kSelectEstimates = kSelectGauss | kSelectBoundSoft | kSelectBoxGauss;
+constexpr int32_t kSelectAblationScores = kSelectFromKeys | kSelectEstimates;
+
+// Candidate (score, page) pairs for pages [p0, last page) under an ablation score (oracle, a bound from the
+// keys, or estimated mass: each head's log-mass estimates normalized over the candidates, then summed, or
+// max with kSelectGroupMax, over the group like the oracle). select_pages ranks them like the design's.
+template <int HEAD_DIM, int PAGE_SIZE, int GROUP>
+void ablation_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_t p0, const float* q_group, float scale,
+                         int32_t flags, std::vector<std::pair<float, int32_t>>& cand) {
+  const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE, nc = num_pages - 1 - p0;
+  auto stored = [&](int64_t p) { return std::min<int64_t>(PAGE_SIZE, seq.num_tokens - p * PAGE_SIZE); };
+  if (flags & kSelectEstimates) {
+    std::vector<float> lm(static_cast<size_t>(nc * GROUP));
+    float top[GROUP];
+    std::fill(top, top + GROUP, -std::numeric_limits<float>::infinity());
+    for (int64_t i = 0; i < nc; ++i) {
+      page_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p0 + i], h, stored(p0 + i), q_group, scale, flags, &lm[i * GROUP]);
+      for (int g = 0; g < GROUP; ++g) top[g] = std::max(top[g], lm[i * GROUP + g]);
+    }
+    for (int64_t i = 0; i < nc; ++i) {
+      float total = 0.f, best = 0.f;
+      for (int g = 0; g < GROUP; ++g) {
+        const float w = std::exp(lm[i * GROUP + g] - top[g]);
+        total += w;
+        best = std::max(best, w);
+      }
+      cand.emplace_back((flags & kSelectGroupMax) ? best : total, static_cast<int32_t>(p0 + i));
+    }
+    return;
+  }
+  std::vector<float> mass;
+  if (flags & kSelectOracle) oracle_page_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, q_group, scale, flags, mass);
+  for (int64_t p = p0; p + 1 < num_pages; ++p)
+    cand.emplace_back((flags & kSelectOracle) ? mass[p] : page_score_keys<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p], h, stored(p), q_group, flags),
+                      static_cast<int32_t>(p));
 }
 
 }  // namespace tsc::cpu
