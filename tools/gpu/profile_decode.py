@@ -27,7 +27,8 @@ def main():
     ap.add_argument("--batch", default="1")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--skip", type=int, default=1500, help="launches to skip (prefill and the first decode steps)")
-    ap.add_argument("--per-step", type=int, default=0, help="launches per decode step (0: count argmax calls)")
+    ap.add_argument("--per-step", type=int, default=160,
+                    help="launches per decode step, to size the captured window (steps are counted by their argmax launches)")
     ap.add_argument("--csv")
     ap.add_argument("--json")
     ap.add_argument("--detail", help="instead: ncu's full report (stall reasons, occupancy) of one launch of kernels matching this regex")
@@ -39,10 +40,9 @@ def main():
         p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TSC_CUDA_GRAPHS": "0"}, timeout=900)
         print(p.stdout[-20000:], p.stderr[-2000:])
         return
-    per_step = a.per_step or 160
     cmd = ["ncu", "--clock-control", "none", "--cache-control", "none", "--csv", "--print-units", "base",
            "--metrics", "gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum",
-           "--launch-skip", str(a.skip), "--launch-count", str(per_step * a.steps),
+           "--launch-skip", str(a.skip), "--launch-count", str(a.per_step * a.steps),
            a.exe, "bench", "--batch", a.batch, "--prompt-len", "128", "--gen", "32", "--dense"]
     env = {**os.environ, "TSC_CUDA_GRAPHS": "0"}
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
