@@ -206,7 +206,7 @@ class CudaBackend : public Backend {
         throw Error("page budget " + std::to_string(q.budget) + " exceeds the compiled top-k capacity " + std::to_string(o_.top_k_pages),
                     "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
       if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
-      if (q.select_flags != 0) throw Error("selection ablations (--select-reduce max, --no-sink, --select-score oracle) run on the CPU target only", "rebuild with tsc --target cpu");
+      if (q.select_flags != 0) throw Error("selection ablations (--select-reduce max, --no-sink, --select-score other than bound) run on the CPU target only", "rebuild with tsc --target cpu");
       const int64_t start = q.kv->num_tokens, total = start + q.n;
       if (total > o_.max_seq_len) throw Error("sequence of " + std::to_string(total) + " tokens exceeds max_seq_len", "use shorter inputs");
       for (int64_t i = 0; i < q.n; ++i) {
