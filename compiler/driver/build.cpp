@@ -165,12 +165,17 @@ void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const
   fs::path obj = cache / ("kernels_" + plan.key() + "_" + hex(h) + ".o");
   lap("codegen");
   if (!fs::exists(obj)) {
-    fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + (cuda ? ".cu" : ".cpp"));
+    // Per-process names for the source and the object until the object is renamed into place: concurrent
+    // builds of the same model (tools/gpu/check.py builds 8 at once) must not truncate a source another
+    // process is compiling, which linked an executable without kernels.
+    const std::string pid = std::to_string(getpid());
+    fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + "_" + pid + (cuda ? ".cu" : ".cpp"));
     std::ofstream(cpp) << src;
-    fs::path tmp = obj.string() + ".tmp" + std::to_string(getpid());
+    fs::path tmp = obj.string() + ".tmp" + pid;
     if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with nvcc\n";
     run(compiler + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated kernels", opt.verbose, log);
     fs::rename(tmp, obj);
+    fs::remove(cpp);  // tsc --emit=cpu|cuda prints the same source
     lap("compile kernels");
   } else if (opt.verbose) {
     log << "tsc: kernels cached: " << obj.string() << "\n";
