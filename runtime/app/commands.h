@@ -21,6 +21,9 @@ struct ScoreArgs {
                                        // tighter bounds from the keys; "gauss", "boundsoft",
                                        // "subpage2gauss", "gausscap", "boxgauss": estimated mass
   int64_t prefill_tokens = 0;         // decode mode: the first N tokens in one dense prefill pass, as a prompt
+  // decode mode: record each step's page selection (int32 [batch, seq, layers, kv_heads, top_k], -1 padded),
+  // or impose a recorded one (CPU target), to compare two targets' numerics on the same selection
+  std::string select_trace, select_replay;
 };
 int cmd_score(const ScoreArgs& a);
 // The --select-score names and the CPU kernels' SelectFlags bits each stands for (score.cpp).

@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   score->add_option("--prefill-tokens", sa.prefill_tokens,
                     "decode mode: prefill the first N tokens densely in one pass (as a served prompt), then decode the rest");
+  score->add_option("--select-trace", sa.select_trace,
+                    "decode mode: write the pages each decode attention kept, .npy int32 [batch, seq, layers, kv_heads, top_k] "
+                    "(ascending page indices, -1 padded; a row of -1 attended densely)");
+  score->add_option("--select-replay", sa.select_replay,
+                    "decode mode (CPU target): attend to the pages a --select-trace file recorded (e.g. on the GPU) instead of "
+                    "this target's own top-k, and report where they differ from it and by how much");
   tsc::GenerateArgs ga;
   ga.sampling.temperature = 0.7f;
   ga.sampling.top_p = 0.9f;

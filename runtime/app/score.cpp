@@ -38,6 +38,19 @@ std::vector<std::string> select_score_names() {
   return names;
 }
 
+// A --select-replay file: int32 of exactly `shape` (what --select-trace writes for the same input and build).
+// Replays impose the design's selection only: an ablation's own ranking would not be what it is compared with.
+static std::vector<int32_t> read_select_replay(const std::string& path, const std::vector<int64_t>& shape, int32_t flags) {
+  if (flags != 0) throw Error("--select-replay imposes the design's selection; it does not combine with selection ablations", "drop --select-reduce, --no-sink and --select-score");
+  NpyArray r = read_npy(path);
+  if (r.dtype != DType::kI32 || r.shape != shape)
+    throw Error("'" + path + "' must be " + tensor_type_str(DType::kI32, shape) + " (batch, seq, layers, kv_heads, top_k), got " + tensor_type_str(r.dtype, r.shape),
+                "pass a --select-trace file written for the same input ids by an executable of the same model and --top-k-pages");
+  std::vector<int32_t> v(r.bytes.size() / 4);
+  std::memcpy(v.data(), r.bytes.data(), r.bytes.size());
+  return v;
+}
+
 int cmd_score(const ScoreArgs& a) {
   NpyArray ids = read_npy(a.input_ids);
   if (ids.shape.size() != 2 || (ids.dtype != DType::kI64 && ids.dtype != DType::kI32))
@@ -57,6 +70,8 @@ int cmd_score(const ScoreArgs& a) {
   }
   std::vector<SeqKv> seqs(static_cast<size_t>(B));
   std::vector<float> out(static_cast<size_t>(B * S * V)), logits;
+  if (a.mode == "prefill" && (!a.select_trace.empty() || !a.select_replay.empty()))
+    throw Error("--select-trace and --select-replay record decode steps; prefill attention is dense", "add --mode decode");
   if (a.mode == "prefill") {
     std::vector<StepSeq> step;
     for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S, S, false, 0, true});
@@ -75,12 +90,23 @@ int cmd_score(const ScoreArgs& a) {
     int32_t flags = (a.select_reduce == "max" ? cpu::kSelectGroupMax : 0) | (a.no_sink ? cpu::kSelectNoSink : 0);
     for (const auto& [name, bits] : select_score_table())
       if (name == a.select_score) flags |= bits;
+    // Selection traces: [B, S, layers, kv_heads, top_k]; one step's slice per sequence is [layers, kv_heads, top_k].
+    const int64_t step_io = eng.spec().num_hidden_layers * eng.spec().num_key_value_heads * eng.options().top_k_pages;
+    std::vector<int64_t> io_shape{B, S, eng.spec().num_hidden_layers, eng.spec().num_key_value_heads, eng.options().top_k_pages};
+    std::vector<int32_t> trace, replay;
+    if (!a.select_trace.empty()) trace.assign(static_cast<size_t>(B * S * step_io), -1);
+    if (!a.select_replay.empty()) replay = read_select_replay(a.select_replay, io_shape, flags);
     for (int64_t t = a.prefill_tokens; t < S; ++t) {
       std::vector<StepSeq> step;
-      for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});
+      for (int64_t b = 0; b < B; ++b) {
+        step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});
+        if (!trace.empty()) step.back().select_trace = trace.data() + (b * S + t) * step_io;
+        if (!replay.empty()) step.back().select_replay = replay.data() + (b * S + t) * step_io;
+      }
       eng.step(step, logits);
       for (int64_t b = 0; b < B; ++b) std::memcpy(out.data() + (b * S + t) * V, logits.data() + b * V, V * 4);
     }
+    if (!trace.empty()) write_npy(a.select_trace, DType::kI32, io_shape, trace.data());
   } else {
     throw Error("--mode must be prefill or decode, got '" + a.mode + "'", "use --mode prefill or --mode decode");
   }
@@ -90,6 +116,9 @@ int cmd_score(const ScoreArgs& a) {
   if (a.mode == "decode" && c.pages_total > 0)
     std::cerr << "score: decode attention kept " << c.pages_kept << " of " << c.pages_total << " pages ("
               << 100.0 * static_cast<double>(c.pages_kept) / static_cast<double>(c.pages_total) << "%)\n";
+  if (!a.select_replay.empty())
+    std::cerr << "score: replayed " << c.replayed << " selections; " << c.replay_differs
+              << " differ from this target's own top-k; largest score gap " << c.replay_gap << " of the scores' magnitude\n";
   return 0;
 }
 

@@ -19,12 +19,19 @@ struct StepSeq {
   int64_t budget = 0;               // decode: pages kept per KV head and layer (0 = dense)
   bool all_logits = false;          // logits for every new token, else only the last
   int32_t select_flags = 0;         // selection ablations (CPU target): cpu::SelectFlags, 0 = the design's selection
+  // Decode: the selection per layer and KV head, [layers, num_kv_heads, top_k] page indices, -1 padded (a row
+  // of -1: dense), recorded into select_trace or imposed from select_replay (CPU target; cpu::SelectIo).
+  int32_t* select_trace = nullptr;
+  const int32_t* select_replay = nullptr;
 };
 
 struct SelectionCounters {
   int64_t decode_calls = 0;         // (sequence, layer) decode attentions
   int64_t pages_total = 0, pages_scored = 0, pages_kept = 0;  // summed over KV heads
   std::vector<int64_t> kept_per_layer, total_per_layer;
+  // Replayed selections (StepSeq::select_replay): imposed, differing from the own top-k, largest score gap.
+  int64_t replayed = 0, replay_differs = 0;
+  double replay_gap = 0;
 };
 
 class Backend {

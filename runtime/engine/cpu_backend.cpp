@@ -139,7 +139,17 @@ class CpuBackend : public Backend {
         if (q.decode) {
           const int64_t budget = l < o_.dense_layers ? 0 : q.budget;
           cpu::SelectStats st;
-          kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q.select_flags, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
+          const int64_t io_at = l * hkv * kt_->top_k;
+          const cpu::SelectIo io{q.select_replay ? q.select_replay + io_at : nullptr, q.select_trace ? q.select_trace + io_at : nullptr};
+          kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q.select_flags, io, q_.data() + t0 * Q_,
+                             attn_.data() + t0 * Q_, &st);
+          if (st.replay_invalid > 0)
+            throw Error("the replayed page selection of layer " + std::to_string(l) + " at position " + std::to_string(sp.num_tokens - 1) +
+                            " does not fit the sequence (kept-page count, first/last page, or dense vs selecting differ)",
+                        "replay a trace recorded with the same input ids, budget and --prefill-tokens");
+          counters_.replayed += st.replayed;
+          counters_.replay_differs += st.replay_differs;
+          counters_.replay_gap = std::max<double>(counters_.replay_gap, st.replay_gap);
           ++counters_.decode_calls;
           counters_.pages_total += st.pages_total;
           counters_.pages_scored += st.pages_scored;

@@ -159,12 +159,13 @@ class CudaBackend : public Backend {
     HostStep st = build(seqs, 0);
     run(st, /*greedy=*/false);
     logits.assign(static_cast<const float*>(host_out_), static_cast<const float*>(host_out_) + st.R * V_);
+    if (st.trace) download_trace(seqs, st);
   }
 
   void forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids) override {
     // Pure decode steps of a batch that fits a bucket replay a captured CUDA graph.
     bool decode_only = !seqs.empty();
-    for (auto& q : seqs) decode_only = decode_only && q.decode && !q.all_logits && q.budget == seqs[0].budget;
+    for (auto& q : seqs) decode_only = decode_only && q.decode && !q.all_logits && q.budget == seqs[0].budget && !q.select_trace;
     const int64_t B = static_cast<int64_t>(seqs.size());
     int64_t bucket = 0;
     if (decode_only && graphs_enabled_ && B <= o_.max_batch) {
@@ -175,6 +176,7 @@ class CudaBackend : public Backend {
     HostStep st = build(seqs, bucket);
     run(st, /*greedy=*/true);
     ids.assign(static_cast<const int32_t*>(host_out_), static_cast<const int32_t*>(host_out_) + B);
+    if (st.trace) download_trace(seqs, st);
   }
 
  private:
@@ -188,7 +190,25 @@ class CudaBackend : public Backend {
     std::vector<std::pair<int64_t, int64_t>> decode_runs;  // [begin, end) of decode sequences sharing a budget
     std::vector<int32_t> run_budget;
     int64_t bucket = 0;                                    // > 0: a graph-replayable decode step
+    bool trace = false;                                    // some decode sequence records its selection
   };
+
+  // Selection trace rows of one decode sequence and layer: [hkv, top_k] in trace_buf_ ([layers, nd, hkv, top_k]).
+  int64_t trace_row(const HostStep& st, int64_t l, int64_t d) const { return ((l * st.nd + d) * s_.num_key_value_heads) * o_.top_k_pages; }
+
+  // Copies each tracing decode sequence's selection into its StepSeq::select_trace ([layers, hkv, top_k]).
+  void download_trace(std::span<const StepSeq> seqs, const HostStep& st) {
+    const int64_t L = s_.num_hidden_layers, row = s_.num_key_value_heads * o_.top_k_pages;
+    std::vector<int32_t> h(static_cast<size_t>(L * st.nd * row));
+    check(cudaMemcpy(h.data(), trace_buf_.p, h.size() * 4, cudaMemcpyDeviceToHost), "downloading the selection trace");
+    int64_t d = 0;
+    for (auto& q : seqs) {
+      if (!q.decode) continue;
+      if (q.select_trace)
+        for (int64_t l = 0; l < L; ++l) std::copy_n(h.begin() + trace_row(st, l, d), row, q.select_trace + l * row);
+      ++d;
+    }
+  }
 
   HostStep build(std::span<const StepSeq> seqs, int64_t bucket) {
     const int64_t ps = o_.page_size;
@@ -206,6 +226,8 @@ class CudaBackend : public Backend {
         throw Error("page budget " + std::to_string(q.budget) + " exceeds the compiled top-k capacity " + std::to_string(o_.top_k_pages),
                     "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
       if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
+      if (q.select_replay) throw Error("--select-replay imposes a selection on the CPU target only", "replay with a --target cpu build; record here with --select-trace");
+      st.trace = st.trace || (q.decode && q.select_trace);
       if (q.select_flags != 0) throw Error("selection ablations (--select-reduce max, --no-sink, --select-score other than bound) run on the CPU target only", "rebuild with tsc --target cpu");
       const int64_t start = q.kv->num_tokens, total = start + q.n;
       if (total > o_.max_seq_len) throw Error("sequence of " + std::to_string(total) + " tokens exceeds max_seq_len", "use shorter inputs");
@@ -368,7 +390,8 @@ class CudaBackend : public Backend {
                             static_cast<int32_t>(s_.num_attention_heads), dd_pt + i * st.max_pages, st.max_pages, dd_lens + i,
                             static_cast<float>(s_.attention_scale), budget, st.splits, part_o_.as<float>(), part_ml_.as<float>(),
                             counters_buf_.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l, rope,
-                            scores_buf_.as<float>() + i * s_.num_key_value_heads * st.max_pages, arrive_buf_.as<int32_t>() + i * s_.num_key_value_heads};
+                            scores_buf_.as<float>() + i * s_.num_key_value_heads * st.max_pages, arrive_buf_.as<int32_t>() + i * s_.num_key_value_heads,
+                            st.trace ? trace_buf_.as<int32_t>() + trace_row(st, l, i) : nullptr};
         prof_check(kt_->decode_attention(da, layers_[l].kv, stream_), "decode_attention");
       }
     };
@@ -458,6 +481,11 @@ class CudaBackend : public Backend {
       check(cudaMemsetAsync(arrive_buf_.p, 0, arrive_buf_.bytes, stream_), "clearing decode barriers");
     grow(scores_buf_, nd * s_.num_key_value_heads * st.max_pages * 4);
     if (moved_ != before) ++buffer_generation_;
+    if (st.trace) {  // eager steps only (no graph holds it); -1 marks the rows of dense attention
+      trace_buf_.reserve(static_cast<size_t>(s_.num_hidden_layers * nd * s_.num_key_value_heads * o_.top_k_pages) * 4, "allocating the selection trace");
+      check(cudaMemsetAsync(trace_buf_.p, 0xff, static_cast<size_t>(s_.num_hidden_layers * nd * s_.num_key_value_heads * o_.top_k_pages) * 4, stream_),
+            "clearing the selection trace");
+    }
   }
   bool grow(DevBuf& b, int64_t bytes) {
     if (static_cast<size_t>(bytes) <= b.bytes) return false;
@@ -520,7 +548,7 @@ class CudaBackend : public Backend {
   std::vector<LayerDev> layers_;
   unsigned long long* stats_dev_ = nullptr;
   mutable SelectionCounters counters_;
-  DevBuf meta_, x_, h_, qkv_, attn_, o_buf_, up_, act_, mlp_, sel_, logits_dev_, part_o_, part_ml_, counters_buf_, arrive_buf_, scores_buf_;
+  DevBuf meta_, x_, h_, qkv_, attn_, o_buf_, up_, act_, mlp_, sel_, logits_dev_, part_o_, part_ml_, counters_buf_, arrive_buf_, scores_buf_, trace_buf_;
   void* host_meta_ = nullptr;
   size_t host_meta_bytes_ = 0;
 

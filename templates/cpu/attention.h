@@ -87,15 +87,52 @@ void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64
   }
 }
 
+// Imposes a replayed selection (SelectIo::replay row `rep`, TOP_K entries) on one KV head whose own ranking
+// is `cand` (the first k entries are its top-k): copies the rows' pages into `kept` and records in `st`
+// whether they differ from the own top-k and the score gap they leave: the highest-scored candidate left out
+// minus the lowest-scored one kept, over page_score_magnitude of those two pages (0 when the replayed pages
+// are a top-k of these scores too). Returns the count, or -1 when the row does not fit this sequence.
+template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
+int64_t impose_replay(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget, int64_t num_pages,
+                      const int32_t* rep, const std::vector<std::pair<float, int32_t>>& cand, int64_t k, int32_t* kept, SelectStats* st) {
+  int64_t n = 0;
+  while (n < TOP_K && rep[n] >= 0) ++n;
+  bool fits = n == budget && rep[0] == 0 && rep[n - 1] == num_pages - 1;
+  for (int64_t i = 1; fits && i < n; ++i) fits = rep[i] > rep[i - 1];
+  if (!fits) return -1;
+  std::vector<char> in(static_cast<size_t>(num_pages), 0);
+  for (int64_t i = 0; i < n; ++i) in[rep[i]] = 1;
+  bool differs = false;
+  for (int64_t i = 0; i < k; ++i) differs = differs || !in[cand[i].second];
+  const std::pair<float, int32_t>*lo = nullptr, *hi = nullptr;  // lowest kept and highest left-out candidate
+  for (const auto& c : cand) {
+    if (in[c.second] && (!lo || c.first < lo->first)) lo = &c;
+    if (!in[c.second] && (!hi || c.first > hi->first)) hi = &c;
+  }
+  if (differs && lo && hi && hi->first > lo->first) {
+    const float mag = std::max(page_score_magnitude<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[lo->second], h)),
+                               page_score_magnitude<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[hi->second], h)));
+    st->replay_gap = std::max(st->replay_gap, (hi->first - lo->first) / std::max(mag, 1e-30f));
+  }
+  st->replay_differs += differs;
+  std::copy(rep, rep + n, kept);
+  return n;
+}
+
 // Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by score (ties to the
 // lower page index); all pages when the sequence has no more than `budget`. Ascending order. `scale` is
-// the attention scale (used by the oracle and the estimated-mass ablations only).
+// the attention scale (used by the oracle and the estimated-mass ablations only). `io` (each a row of
+// TOP_K entries, or null): `replay` is attended instead of the own top-k (impose_replay), `trace` records
+// the pages attended.
 template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
 int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget,
-                     int32_t* kept, SelectStats* st, int32_t flags = 0, float scale = 1.f) {
+                     int32_t* kept, SelectStats* st, int32_t flags = 0, float scale = 1.f, const int32_t* replay = nullptr,
+                     int32_t* trace = nullptr) {
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
+  if (trace) std::fill(trace, trace + TOP_K, -1);
   if (st) st->pages_total += num_pages;
   if (budget <= 0 || num_pages <= budget) {
+    if (replay && replay[0] >= 0 && st) ++st->replay_invalid;  // the replay selected where this step is dense
     for (int64_t p = 0; p < num_pages; ++p) kept[p] = static_cast<int32_t>(p);
     if (st) st->pages_kept += num_pages;
     return num_pages;
@@ -115,11 +152,20 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
   std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   });
-  int64_t n = 0;
-  if (sink) kept[n++] = 0;
-  for (int64_t i = 0; i < k; ++i) kept[n++] = cand[i].second;
-  kept[n++] = static_cast<int32_t>(num_pages - 1);
-  std::sort(kept, kept + n);
+  int64_t n = -1;
+  if (replay && st) {
+    ++st->replayed;
+    n = impose_replay<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, q_group, budget, num_pages, replay, cand, k, kept, st);
+    st->replay_invalid += n < 0;
+  }
+  if (n < 0) {
+    n = 0;
+    if (sink) kept[n++] = 0;
+    for (int64_t i = 0; i < k; ++i) kept[n++] = cand[i].second;
+    kept[n++] = static_cast<int32_t>(num_pages - 1);
+    std::sort(kept, kept + n);
+  }
+  if (trace) std::copy(kept, kept + n, trace);
   if (st) {
     st->pages_scored += static_cast<int64_t>(cand.size());
     st->pages_kept += n;
@@ -129,8 +175,8 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
 
 // q, out: [hq * HEAD_DIM]; one query at the sequence's last position.
 template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
-void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags, const float* q,
-                   float* out, SelectStats* stats) {
+void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags, const SelectIo& io,
+                   const float* q, float* out, SelectStats* stats) {
   const int64_t hkv = hq / GROUP, num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   std::vector<SelectStats> per_head(static_cast<size_t>(hkv));
 #pragma omp parallel if (hq * seq.num_tokens * HEAD_DIM >= (int64_t{1} << 20))
@@ -140,7 +186,9 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < hkv; ++h) {
       const float* qg = q + h * GROUP * HEAD_DIM;
-      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale);
+      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale,
+                                                                         io.replay ? io.replay + h * TOP_K : nullptr,
+                                                                         io.trace ? io.trace + h * TOP_K : nullptr);
       for (int g = 0; g < GROUP; ++g)
         attend_tokens<HEAD_DIM, PAGE_SIZE>(kv, seq, h, qg + g * HEAD_DIM, scale, kept.data(), nk, seq.num_tokens - 1,
                                            out + (h * GROUP + g) * HEAD_DIM, logit);
@@ -151,6 +199,10 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
       stats->pages_total += s.pages_total;
       stats->pages_scored += s.pages_scored;
       stats->pages_kept += s.pages_kept;
+      stats->replayed += s.replayed;
+      stats->replay_differs += s.replay_differs;
+      stats->replay_invalid += s.replay_invalid;
+      stats->replay_gap = std::max(stats->replay_gap, s.replay_gap);
     }
 }
 

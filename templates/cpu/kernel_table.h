@@ -45,6 +45,19 @@ struct SelectStats {
   int64_t pages_total = 0;   // pages the sequence had (per KV head)
   int64_t pages_scored = 0;  // candidate pages scored
   int64_t pages_kept = 0;    // pages attended
+  // Replayed selections (SelectIo::replay): how many were imposed, how many differ from this target's own
+  // top-k, how many do not fit the sequence (wrong count, first/last page missing, dense vs selecting), and
+  // the largest score gap an imposed set leaves (select_pages), relative to the scores' magnitude.
+  int64_t replayed = 0, replay_differs = 0, replay_invalid = 0;
+  float replay_gap = 0.f;
+};
+
+// A decode step's page selection per KV head, recorded or imposed (score --select-trace / --select-replay,
+// which hold one target's selection against another's numerics): rows [num_kv_heads, top_k] of kept page
+// indices of the sequence, ascending, padded with -1; a row of -1 is dense attention. Null = not used.
+struct SelectIo {
+  const int32_t* replay = nullptr;  // attend to these pages instead of this target's own top-k
+  int32_t* trace = nullptr;         // record the pages attended
 };
 
 struct KernelTable {
@@ -68,9 +81,9 @@ struct KernelTable {
   void (*attend_prefill)(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, int64_t hq, float scale,
                          const float* q, float* out);
   // One decode query q[hq*D] over the whole cache. budget = pages kept per KV head (0 = dense);
-  // flags: SelectFlags (ablations), 0 = the design's selection.
+  // flags: SelectFlags (ablations), 0 = the design's selection; io: replayed / recorded selection.
   void (*attend_decode)(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags,
-                        const float* q, float* out, SelectStats* stats);
+                        const SelectIo& io, const float* q, float* out, SelectStats* stats);
   // act[n, I] = gelu(x) in place (approximate: 1 = tanh)
   void (*gelu)(float* x, int64_t count, int32_t approximate);
   // gu[n, 2I] = [gate | up] -> out[n, I] = silu(gate) * up

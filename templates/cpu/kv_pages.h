@@ -2,6 +2,7 @@
 // design's page score, the box bound of q·k from a page's channel min/max (DESIGN.md "Query-aware page selection").
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "templates/cpu/kernel_table.h"
@@ -41,6 +42,18 @@ inline float page_score(const float* q_group, const float* bounds, int32_t flags
     best = std::max(best, s);
   }
   return (flags & kSelectGroupMax) ? best : total;
+}
+
+// The magnitude page_score's rounding scales with: Σ_g Σ_c |q_gc|·max(|min_c|, |max_c|), the sum of its terms'
+// sizes. Two targets that round q and the bounds differently (fp16 vs fp32) disagree on scores by a
+// small fraction of it, so page scores closer than that are ties in all but name.
+template <int HEAD_DIM, int GROUP>
+inline float page_score_magnitude(const float* q_group, const float* bounds) {
+  float s = 0.f;
+  for (int g = 0; g < GROUP; ++g)
+    for (int c = 0; c < HEAD_DIM; ++c)
+      s += std::abs(q_group[g * HEAD_DIM + c]) * std::max(std::abs(bounds[c]), std::abs(bounds[HEAD_DIM + c]));
+  return s;
 }
 
 }  // namespace tsc::cpu

@@ -117,6 +117,8 @@ __device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev&
       num_kept = select_pages_coop<T, D, PS, TOP_K, GROUP>(a, kv, q, pt, n_pages, h, split, S, a.scores + static_cast<int64_t>(pair) * a.max_pages,
                                                            arrive, scores_s, sh);
       if (split == 0 && threadIdx.x == 0 && a.stats) atomicAdd(&a.stats[1], static_cast<unsigned long long>(n_pages - 2));
+      if (split == 0 && a.kept_out)  // every block selected the same pages; one records them
+        for (int i = threadIdx.x; i < num_kept; i += kDecodeThreads) a.kept_out[static_cast<int64_t>(pair) * TOP_K + i] = sh.kept[i];
     }
   }
   if (split == 0 && threadIdx.x == 0 && a.stats) {

@@ -62,6 +62,8 @@ struct DecodeArgs {
   const float* inv_freq;    // non-null: rotate q here (pure decode steps skip the rope_q kernel)
   float* scores;            // scratch [batch, hkv, max_pages]: page scores shared by a pair's blocks
   int32_t* arrive;          // scratch [batch, hkv], zero: the pair's scoring barrier (reset by its last block)
+  int32_t* kept_out;        // null, or [batch, hkv, TOP_K]: a selecting pair's kept page indices (ascending),
+                            // for score --select-trace; rows of dense pairs are left as they are
 };
 
 // Prefill: causal attention of each sequence's new tokens over its cache (new tokens included).

@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   tsc::cuda::KvLayerDev kv{dK, dV, dB, HKV};
   auto args = [&](half* out, int bud, int splits) {
     return tsc::cuda::DecodeArgs{dQ, HQ * D, drow, out, HQ * D, B, HQ, dpt, pages_per_seq, dlen, 1.f / 8.f, bud, splits, dpo, dpml, dcnt, nullptr, nullptr,
-                                 dsc, darr};
+                                 dsc, darr, nullptr};
   };
   const size_t smem = 0;
   auto splits_for = [&](int kept) { return std::clamp((4 * sms + B * HKV - 1) / (B * HKV), 1, std::max(1, std::min(max_splits, (kept + 3) / 4))); };
@@ -187,8 +187,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < HQ * D; ++i) q[i] = __half2float(Q[static_cast<size_t>(b) * HQ * D + i]);
     tsc::cpu::KvLayer ckv{k.data(), v.data(), bnd.data(), HKV};
     tsc::cpu::SeqPages sp{own.data(), L};
-    tsc::cpu::attend_decode<D, PS, TOPK, G>(ckv, sp, HQ, 1.f / 8.f, budget, 0, q.data(), ref.data(), nullptr);
-    tsc::cpu::attend_decode<D, PS, TOPK, G>(ckv, sp, HQ, 1.f / 8.f, 0, 0, q.data(), ref_dense.data(), nullptr);
+    tsc::cpu::attend_decode<D, PS, TOPK, G>(ckv, sp, HQ, 1.f / 8.f, budget, 0, {}, q.data(), ref.data(), nullptr);
+    tsc::cpu::attend_decode<D, PS, TOPK, G>(ckv, sp, HQ, 1.f / 8.f, 0, 0, {}, q.data(), ref_dense.data(), nullptr);
     double num = 0, den = 0, num2 = 0, den2 = 0;
     for (int i = 0; i < HQ * D; ++i) {
       const double g = __half2float(O[static_cast<size_t>(b) * HQ * D + i]), g2 = __half2float(O2[static_cast<size_t>(b) * HQ * D + i]);
