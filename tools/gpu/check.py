@@ -9,6 +9,7 @@ import argparse
 import concurrent.futures as cf
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,36 @@ def compare(a, ref):
     return err, agree
 
 
+# A selection difference between the targets counts as a near tie when the pages swapped score within this
+# fraction of the scores' magnitude (score --select-replay's "largest score gap"): fp16 q and bounds on the GPU
+# against fp32 on the CPU move page scores by ~1e-3 of it.
+TIE_GAP = 1e-2
+
+
+def sparse_vs_cpu(gpu_exe, cpu_exe, ids, *extra):
+    """Sparse decode, CUDA vs CPU, on the same page selection: the GPU records its selection (--select-trace),
+    the CPU attends to those pages (--select-replay) and reports where its own top-k differs and by what score
+    gap. Returns (rel err, argmax, gap, differing/replayed, free-running rel err, free-running argmax): the
+    last two are each target on its own selection, where near ties go either way."""
+    trace, out_g, out_r = gpu_exe + ".trace.npy", gpu_exe + ".sparse.npy", cpu_exe + ".replay.npy"
+    sh([gpu_exe, "score", "--input-ids", ids, "--out", out_g, "--mode", "decode", *extra, "--select-trace", trace], timeout=1800)
+    p = sh([cpu_exe, "score", "--input-ids", ids, "--out", out_r, "--mode", "decode", *extra, "--select-replay", trace], timeout=1800)
+    m = re.search(r"replayed (\d+) selections; (\d+) differ from this target's own top-k; largest score gap (\S+)", p.stderr)
+    if not m:
+        raise RuntimeError(f"no replay report from {cpu_exe}: {p.stderr.strip()[-300:]}")
+    g = np.load(out_g)
+    err, agree = compare(g, np.load(out_r))
+    ferr, fagree = compare(g, score(cpu_exe, ids, "decode", *extra))
+    return err, agree, float(m[3]), f"{m[2]}/{m[1]}", ferr, fagree
+
+
+def sparse_row(what, r):
+    err, agree, gap, differ, ferr, fagree = r
+    ok = verdict(err, agree, 1e-2, 0.99) == "ok" and gap <= TIE_GAP
+    row(what, "ok" if ok else "FAIL", f"rel {err:.2e} argmax {agree:.3f} on the cuda selection; cpu's own top-k differs in {differ} "
+        f"selections, largest score gap {gap:.1e} (tie bar {TIE_GAP:g}) | each on its own selection: rel {ferr:.2e} argmax {fagree:.3f}")
+
+
 def verdict(err, agree, tol, min_agree):
     return "ok" if err <= tol and agree >= min_agree and np.isfinite(err) else "FAIL"
 
@@ -124,11 +155,11 @@ def fixtures():
                 row(f"{n} {mode}{' dense' if extra else ''}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
                     f"rel {err:.2e} argmax {agree:.3f} | vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f} | vs onnxruntime rel {oerr:.2e} argmax {oagree:.3f}")
             cpu4, gpu4 = os.path.join(d, "cpu16_p4"), os.path.join(d, "cuda_p4")
-            for extra in (("--dense",), ("--top-k-pages", "4")):
-                c = score(cpu4, long_ids, "decode", *extra)
-                g = score(gpu4, long_ids, "decode", *extra)
-                err, agree = compare(g, c)
-                row(f"{n} decode 64 tok page 4 {' '.join(extra)}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            c = score(cpu4, long_ids, "decode", "--dense")
+            g = score(gpu4, long_ids, "decode", "--dense")
+            err, agree = compare(g, c)
+            row(f"{n} decode 64 tok page 4 --dense: cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            sparse_row(f"{n} decode 64 tok page 4 --top-k-pages 4: cuda vs cpu", sparse_vs_cpu(gpu4, cpu4, long_ids, "--top-k-pages", "4"))
             g_dense = score(gpu4, long_ids, "decode", "--dense")
             g_full = score(gpu4, long_ids, "decode", "--top-k-pages", "8")
             # 64 tokens = 16 pages > 8: selection acts; on the first 32 tokens (8 pages) it must equal dense.
@@ -171,11 +202,12 @@ def full_models():
             vocab = ref.shape[-1]
             long_ids = os.path.join(d, n, "long_ids.npy")
             np.save(long_ids, rng.integers(0, vocab, size=(1, 96), dtype=np.int64))
-            for extra in (("--dense",), ("--top-k-pages", "3")):
-                c = score(os.path.join(d, n, "cpu16"), long_ids, "decode", *extra)
-                g = score(os.path.join(d, n, "cuda"), long_ids, "decode", *extra)
-                err, agree = compare(g, c)
-                row(f"{n} decode 96 tok {' '.join(extra)} cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            c = score(os.path.join(d, n, "cpu16"), long_ids, "decode", "--dense")
+            g = score(os.path.join(d, n, "cuda"), long_ids, "decode", "--dense")
+            err, agree = compare(g, c)
+            row(f"{n} decode 96 tok --dense cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            sparse_row(f"{n} decode 96 tok --top-k-pages 3 cuda vs cpu",
+                       sparse_vs_cpu(os.path.join(d, n, "cuda"), os.path.join(d, n, "cpu16"), long_ids, "--top-k-pages", "3"))
         except Exception as e:  # noqa: BLE001
             row(f"{n}", "FAIL", str(e)[:400])
 
@@ -202,8 +234,10 @@ def kernel():
         os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
     base = os.environ.get("TSC_BASE_SOURCE_DIR")
     if base:  # the same benchmark over the baseline tree's kernel templates, for a same-run A/B
+        # The baseline's own benchmark source where the tree has one (it calls the baseline's CPU kernels).
+        bench_src = os.path.join(base, "tools", "gpu", "attn_bench.cu")
         sh(["nvcc", "-std=c++17", "-O3", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", base,
-            os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe + "_base"])
+            bench_src if os.path.exists(bench_src) else os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe + "_base"])
     res = []
     for ctx in (2048, 4096, 8192, 16384, 32768):
         if base:
@@ -228,6 +262,20 @@ def kernel():
             f"sdpa {sd.get('sdpa_best_us', float('nan')):.1f} us ({sd.get('sdpa_best_us', float('nan')) / j['sparse_us']:.2f}x), "
             f"floor {j['sparse_floor_mb'] / j['sparse_us']:.2f} TB/s, err {j['sparse_err']:.1e}")
     json.dump(res, open(os.path.join(OUT, "attn.json"), "w"), indent=1)
+
+
+def attn_profile():
+    """ncu's warp-stall samples per source line of the selecting kernel (batch 16, 32k context, 2048-token budget)
+    and of the dense kernel over the same kept bytes (2k context): tools/gpu/profile_attn.py."""
+    exe = os.path.join(WORK, "attn_bench_lineinfo")
+    sh(["nvcc", "-std=c++17", "-O3", "-lineinfo", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", ROOT,
+        os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+    for kern, ctx in (("sparse", "32768"), ("dense", "2048")):
+        p = sh([sys.executable, os.path.join(ROOT, "tools", "gpu", "profile_attn.py"), exe, "--kernel", kern, "--context", ctx,
+                "--out", os.path.join(OUT, "ncu_attn")], timeout=900, check=False)
+        open(os.path.join(OUT, f"ncu_attn_{kern}.txt"), "w").write(p.stdout + p.stderr)
+        log(p.stdout[-6000:] + p.stderr[-1000:])
+        row(f"ncu {kern} decode attention ctx {ctx}", "ok" if p.returncode == 0 else "FAIL", f"OUT/ncu_attn_{kern}.txt")
 
 
 def bench_json(cmd, timeout=900):
@@ -440,7 +488,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
-    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("bench", bench), ("decode", decode),
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode),
                      ("long", long_context), ("mixed", mixed), ("serve", serve)):
         if name in skip or (only and name not in only):
             continue

@@ -21,5 +21,5 @@ for l in libcpp-httplib.so.0.11 libbrotlicommon.so.1 libbrotlidec.so.1 libbrotli
 done
 ln -sf libcpp-httplib.so.0.11 .carry/lib/libcpp-httplib.so
 rm -rf .carry/base-src && mkdir -p .carry/base-src
-git archive "$REF" templates runtime compiler | tar -x -C .carry/base-src
+git archive "$REF" templates runtime compiler tools/gpu/attn_bench.cu | tar -x -C .carry/base-src
 du -sh .carry
