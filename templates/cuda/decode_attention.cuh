@@ -299,7 +299,6 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   __shared__ float q_s[GROUP][D];
   __shared__ __align__(32) T q16[16][D];       // queries as the A operand, rows >= GROUP zero
   __shared__ __align__(32) T p16[kDecodeWarps][16][KEYS];
-  __shared__ int valid_s[kDecodeWarps][CH];  // tokens present in each chunk page (only a last page is partial)
   __shared__ SelectShared<SELECT ? TOP_K : 1> sh;
   __shared__ float f_m[16], f_l[16], w_wt[kDecodeWarps][16];
   const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
@@ -309,6 +308,16 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   pdl_launch_dependents();
   const int S = effective_splits(a, n_pages);
   if (split >= S) return;  // short sequences use fewer blocks than the launch has
+  // This block's pages as cache page ids, in shared memory (the scores' row, unused by then), looked up in one
+  // parallel round trip so that each chunk starts its copies without a dependent page-table load. Attending
+  // to every page, they come from the host's page table and are looked up before waiting for the kernel
+  // before this one; a selecting pair looks them up once its pages are chosen.
+  int* phys_s = reinterpret_cast<int*>(smem_scores);  // [p_end - p_begin]
+  const bool all_pages = !(SELECT && a.budget > 0 && n_pages > a.budget);
+  if (all_pages) {
+    const int share = (n_pages + S - 1) / S, p0 = split * share, p1 = min(n_pages, p0 + share);
+    for (int i = tid; i < p1 - p0; i += kDecodeThreads) phys_s[i] = pt[p0 + i];
+  }
   pdl_wait();  // q comes from the projection and the keys from append_kv, the kernels before this one
   load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
   for (int i = tid; i < 16 * D; i += kDecodeThreads) q16[i / D][i % D] = Elem<T>::from_float(i / D < GROUP ? q_s[i / D][i % D] : 0.f);
@@ -325,36 +334,47 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   __syncthreads();
   const int share = (num_kept + S - 1) / S;
   const int p_begin = split * share, p_end = min(num_kept, p_begin + share);
+  if (!all_pages) {
+    for (int i = tid; i < p_end - p_begin; i += kDecodeThreads) phys_s[i] = pt[sh.kept[p_begin + i]];
+    __syncthreads();
+  }
   const T* kbase = static_cast<const T*>(kv.k);
   const T* vbase = static_cast<const T*>(kv.v);
-  for (int c0 = p_begin + warp * CH; c0 < p_end; c0 += kDecodeWarps * CH) {
-    // S = Q K^T for up to CH pages.
-    int64_t pages[CH];
+  // Only the sequence's last page (kept last, at num_kept - 1) may be partly filled.
+  const int last_valid = len - (n_pages - 1) * PS;
+  // The cache pages of the chunk starting at kept position c (-1 past this block's share).
+  auto chunk_pages = [&](int c, int64_t (&pg)[CH]) {
+#pragma unroll
+    for (int j = 0; j < CH; ++j) pg[j] = c + j < p_end ? phys_s[c + j - p_begin] : -1;
+  };
+  // Copies a chunk's keys (kvi 0) or values (1) into the warp's tile as one cp.async group (16-byte copies).
+  auto stage = [&](int kvi, const int64_t (&pg)[CH]) {
+    constexpr int CPR = D / 8;  // 16-byte copies per key row
+    const T* src = kvi == 0 ? kbase : vbase;
+    T(*dst)[WarpSmem::KD] = kvi == 0 ? w.k : w.v;
 #pragma unroll
     for (int j = 0; j < CH; ++j) {
-      const int pi = c0 + j;
-      const int page_idx = pi < p_end ? (select ? sh.kept[pi] : pi) : -1;
-      pages[j] = page_idx >= 0 ? pt[page_idx] : -1;
-      if (lane == 0) valid_s[warp][j] = page_idx >= 0 ? min(PS, len - page_idx * PS) : 0;
+      if (pg[j] < 0) continue;
+      const T* p = src + (pg[j] * hkv + h) * PS * D;
+#pragma unroll
+      for (int i = lane; i < PS * CPR; i += 32) cp_async16(&dst[j * PS + i / CPR][(i % CPR) * 8], p + (i / CPR) * D + (i % CPR) * 8);
     }
-    // Stage the chunk: keys as one cp.async group, values as a second one that lands during Q K^T.
-    constexpr int CPR = D / 8;  // 16-byte copies per key row
-    __syncwarp();               // the previous chunk's tiles are no longer read
-#pragma unroll
-    for (int kvi = 0; kvi < 2; ++kvi) {
-      const T* src = kvi == 0 ? kbase : vbase;
-      T(*dst)[WarpSmem::KD] = kvi == 0 ? w.k : w.v;
-#pragma unroll
-      for (int j = 0; j < CH; ++j) {
-        if (pages[j] < 0) continue;
-        const T* pg = src + (pages[j] * hkv + h) * PS * D;
-#pragma unroll
-        for (int i = lane; i < PS * CPR; i += 32) cp_async16(&dst[j * PS + i / CPR][(i % CPR) * 8], pg + (i / CPR) * D + (i % CPR) * 8);
-      }
-      cp_async_commit();
-    }
-    cp_async_wait<1>();  // keys are in
+    cp_async_commit();
+  };
+  // Software pipeline over the warp's chunks: the next chunk's keys are copied while this chunk's softmax and
+  // P·V run (its key tile is free after Q·K^T), and its values while the next Q·K^T runs (the value tile is
+  // free after P·V). Groups complete in order: K(c), V(c), K(c+1), V(c+1), ...
+  constexpr int STEP = kDecodeWarps * CH;
+  int64_t pages[CH];
+  chunk_pages(p_begin + warp * CH, pages);
+  stage(0, pages);
+  stage(1, pages);
+  for (int c0 = p_begin + warp * CH; c0 < p_end; c0 += STEP) {
+    int64_t next[CH];
+    chunk_pages(c0 + STEP, next);
+    cp_async_wait<1>();  // this chunk's keys are in
     __syncwarp();
+    // S = Q K^T for up to CH pages.
 #pragma unroll
     for (int j = 0; j < CH; ++j) {
 #pragma unroll
@@ -376,6 +396,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
       }
     }
     __syncwarp();
+    stage(0, next);  // the key tile is free: the next chunk's keys (an empty group after the last chunk)
     // Softmax over the chunk: LPR lanes per query row (the group's rows only), columns interleaved across
     // them, scores kept in registers between the max and the exponentials.
     {
@@ -388,8 +409,8 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
       float mx = -INFINITY;
 #pragma unroll
       for (int i = 0; i < CPL; ++i) {
-        const int col = i * LPR + sub, j = col / PS;
-        const bool ok = row_ok && (col % PS) < valid_s[warp][j];
+        const int col = i * LPR + sub, pi = c0 + col / PS;
+        const bool ok = row_ok && pi < p_end && (pi != num_kept - 1 || (col % PS) < last_valid);
         sv[i] = ok ? w.s[r][col] * a.scale : -INFINITY;
         mx = fmaxf(mx, sv[i]);
       }
@@ -416,7 +437,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
     }
     __syncwarp();
     // O += P V over the chunk's pages (16-key steps).
-    cp_async_wait<0>();  // values are in
+    cp_async_wait<1>();  // this chunk's values are in (the next chunk's keys may still be in flight)
     __syncwarp();
     {
       wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[D / 16];
@@ -444,7 +465,11 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
       for (int i = lane; i < GROUP * D; i += 32) w.o[i / D][i % D] += w.s[i / D][i % D];  // the group's rows
       __syncwarp();
     }
+    stage(1, next);  // the value tile is free: the next chunk's values
+#pragma unroll
+    for (int j = 0; j < CH; ++j) pages[j] = next[j];
   }
+  cp_async_wait<0>();  // no copy may land after the tiles' last use (the loop ends with empty groups in flight)
   __syncthreads();
   // Merge warps into (f_m, f_l) and per-warp weights.
   if (tid < GROUP) {

@@ -16,11 +16,36 @@ template <int TOP_K>
 struct SelectShared {
   unsigned hist[256];
   int kept[TOP_K > 0 ? TOP_K : 1];
-  int sel_bin, sel_need, run_eq, run_kept, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
+  int sel_bin, sel_need, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
 };
 
-// Score of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c), an upper bound of Σ_g q_g·k for its keys; LPK lanes
-// share a page, 8 channels each, and sum with shuffles.
+// Block-wide exclusive prefix sum of one int per thread (kDecodeThreads threads); `total` gets the sum.
+// warp_tot: [kDecodeWarps] shared scratch.
+__device__ __forceinline__ int block_exclusive_scan(int v, int* warp_tot, int& total) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int incl = v;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const int t = __shfl_up_sync(0xffffffffu, incl, o);
+    if (lane >= o) incl += t;
+  }
+  if (lane == 31) warp_tot[warp] = incl;
+  __syncthreads();
+  int before = 0;
+  total = 0;
+#pragma unroll
+  for (int w = 0; w < kDecodeWarps; ++w) {
+    before += w < warp ? warp_tot[w] : 0;
+    total += warp_tot[w];
+  }
+  __syncthreads();  // warp_tot may be reused
+  return before + incl - v;
+}
+
+// Score of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c), an upper bound of Σ_g q_g·k for its keys. Per channel
+// the group's terms sum to max_c·P_c + min_c·N_c with P_c = Σ_g max(q_gc, 0) and N_c = Σ_g min(q_gc, 0), so a
+// page costs two FMAs per channel whatever the group (was 2·GROUP products and maxes: ncu put 15% of the
+// selecting kernel's stalls there). LPK lanes share a page, 8 channels each, and sum with shuffles.
 
 // Selects the kept pages of one (sequence, KV head) into sh.kept (ascending; first and last included).
 // Every block of the pair runs it: it scores candidates [lo, hi) of 1 .. n_pages - 2 into the global scratch
@@ -35,18 +60,30 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
   const int lo = static_cast<int>(static_cast<int64_t>(C) * split / S), hi = static_cast<int>(static_cast<int64_t>(C) * (split + 1) / S);
   const T* bounds = static_cast<const T*>(kv.bounds);
   const int hkv = kv.num_kv_heads;
-  // Four page groups per warp iteration: 8 independent 16-byte bound loads in flight per lane (the loop is
-  // latency-bound otherwise: a warp scores KPW pages per round trip).
-  constexpr int U = 4;
+  float qp[8], qn[8];  // this lane's channels sl*8 .. sl*8+7: P_c and N_c
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    qp[i] = 0.f;
+    qn[i] = 0.f;
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      const float v = q[g][sl * 8 + i];
+      qp[i] += fmaxf(v, 0.f);
+      qn[i] += fminf(v, 0.f);
+    }
+  }
+  // Six page groups per warp iteration: 12 independent 16-byte bound loads in flight per lane, kept as raw
+  // vectors until used (the loop is latency-bound: a warp scores KPW pages per round trip).
+  constexpr int U = 6;
   for (int base = lo + warp * KPW * U; base < hi; base += kDecodeWarps * KPW * U) {
-    float mn[U][8], mx[U][8];
+    uint4 mn[U], mx[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int ci = base + u * KPW + sg;
       if (ci < hi) {
         const T* bp = bounds + (static_cast<int64_t>(pt[1 + ci]) * hkv + h) * 2 * D + sl * 8;
-        load8(bp, mn[u]);
-        load8(bp + D, mx[u]);
+        mn[u] = *reinterpret_cast<const uint4*>(bp);
+        mx[u] = *reinterpret_cast<const uint4*>(bp + D);
       }
     }
 #pragma unroll
@@ -54,13 +91,10 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
       const int ci = base + u * KPW + sg;
       float s = 0.f;
       if (ci < hi) {
+        const T* e_mn = reinterpret_cast<const T*>(&mn[u]);
+        const T* e_mx = reinterpret_cast<const T*>(&mx[u]);
 #pragma unroll
-        for (int g = 0; g < GROUP; ++g)
-#pragma unroll
-          for (int i = 0; i < 8; ++i) {
-            const float qc = q[g][sl * 8 + i];
-            s += fmaxf(qc * mn[u][i], qc * mx[u][i]);
-          }
+        for (int i = 0; i < 8; ++i) s += Elem<T>::to_float(e_mx[i]) * qp[i] + Elem<T>::to_float(e_mn[i]) * qn[i];
       }
 #pragma unroll
       for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
@@ -89,9 +123,15 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
   for (int shift = 24; shift >= 0; shift -= 8) {
     for (int i = tid; i < 256; i += kDecodeThreads) sh.hist[i] = 0;
     __syncthreads();
-    for (int i = tid; i < C; i += kDecodeThreads) {
-      const uint32_t key = ordered_bits(scores_s[i]);
-      if ((key & mask) == prefix) atomicAdd(&sh.hist[(key >> shift) & 255u], 1u);
+    // One atomic per distinct bin per warp: scores of one magnitude share the top bits, so the first passes
+    // put most candidates in one or two bins, and per-lane atomics on one address serialize.
+    for (int base = 0; base < C; base += kDecodeThreads) {
+      const int i = base + tid;
+      const uint32_t key = i < C ? ordered_bits(scores_s[i]) : 0u;
+      const bool counted = i < C && (key & mask) == prefix;
+      const unsigned bin = counted ? (key >> shift) & 255u : 256u;
+      const unsigned peers = __match_any_sync(0xffffffffu, bin);
+      if (counted && lane == __ffs(peers) - 1) atomicAdd(&sh.hist[bin], static_cast<unsigned>(__popc(peers)));
     }
     __syncthreads();
     // The highest bin whose count from the top reaches `need`: lane l of warp 0 owns bins [8l, 8l + 8);
@@ -130,39 +170,29 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
     need = sh.sel_need;
     __syncthreads();
   }
-  // Keys above the threshold are kept; of those equal to it, the `need` lowest page indices.
+  // Keys above the threshold are kept; of those equal to it, the `need` lowest page indices. Each thread takes
+  // a contiguous run of E candidates (E odd: conflict-free strided reads of scores_s), and two block scans
+  // give its ties' rank and its first output slot (was one 128-candidate round, four barriers, per round).
   if (tid == 0) {
-    sh.run_eq = 0;
-    sh.run_kept = 0;
     sh.kept[0] = 0;
     sh.kept[a.budget - 1] = n_pages - 1;
   }
-  __syncthreads();
-  const unsigned lt_mask = (1u << lane) - 1u;
-  for (int base = 0; base < C; base += kDecodeThreads) {
-    const int i = base + tid;
-    const uint32_t key = i < C ? ordered_bits(scores_s[i]) : 0u;
-    const bool gt = i < C && key > prefix, eq = i < C && key == prefix;
-    const unsigned beq = __ballot_sync(0xffffffffu, eq);
-    if (lane == 0) sh.warp_eq[warp] = __popc(beq);
-    __syncthreads();
-    int eq_before = sh.run_eq + __popc(beq & lt_mask);
-    for (int w = 0; w < warp; ++w) eq_before += sh.warp_eq[w];
-    const bool keep = gt || (eq && eq_before < need);
-    const unsigned bk = __ballot_sync(0xffffffffu, keep);
-    if (lane == 0) sh.warp_keep[warp] = __popc(bk);
-    __syncthreads();
-    int pos = sh.run_kept + __popc(bk & lt_mask);
-    for (int w = 0; w < warp; ++w) pos += sh.warp_keep[w];
-    if (keep) sh.kept[1 + pos] = 1 + i;
-    __syncthreads();
-    if (tid == 0)
-      for (int w = 0; w < kDecodeWarps; ++w) {
-        sh.run_eq += sh.warp_eq[w];
-        sh.run_kept += sh.warp_keep[w];
-      }
-    __syncthreads();
+  const int E = ((C + kDecodeThreads - 1) / kDecodeThreads) | 1;
+  const int i0 = min(C, tid * E), i1 = min(C, i0 + E);
+  int n_gt = 0, n_eq = 0;
+  for (int i = i0; i < i1; ++i) {
+    const uint32_t key = ordered_bits(scores_s[i]);
+    n_gt += key > prefix;
+    n_eq += key == prefix;
   }
+  int total;
+  int eq_seen = block_exclusive_scan(n_eq, sh.warp_eq, total);
+  int pos = block_exclusive_scan(n_gt + max(0, min(n_eq, need - eq_seen)), sh.warp_keep, total);
+  for (int i = i0; i < i1; ++i) {
+    const uint32_t key = ordered_bits(scores_s[i]);
+    if (key > prefix || (key == prefix && eq_seen++ < need)) sh.kept[1 + pos++] = 1 + i;
+  }
+  __syncthreads();
   return a.budget;
 }
 
