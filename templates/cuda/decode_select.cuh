@@ -116,11 +116,35 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
     for (int i = tid; i < C; i += kDecodeThreads) scores_s[i] = __ldcg(scores_g + i);
   }
   __syncthreads();
-  // Radix-select the (budget - 2)-th largest score: 4 passes of 8 bits over order-preserving keys.
+  // Radix-select the (budget - 2)-th largest score: passes of 8 bits over order-preserving keys, from the
+  // byte holding the highest bit in which the keys differ (the bits above it are common to every key and
+  // would fall in one bin: scores of one magnitude share sign and exponent, so this skips a pass).
+  uint32_t k_and = 0xffffffffu, k_or = 0u;
+  for (int i = tid; i < C; i += kDecodeThreads) {
+    const uint32_t key = ordered_bits(scores_s[i]);
+    k_and &= key;
+    k_or |= key;
+  }
+  k_and = __reduce_and_sync(0xffffffffu, k_and);
+  k_or = __reduce_or_sync(0xffffffffu, k_or);
+  if (lane == 0) {
+    sh.warp_eq[warp] = static_cast<int>(k_and);
+    sh.warp_keep[warp] = static_cast<int>(k_or);
+  }
+  __syncthreads();
+#pragma unroll
+  for (int w = 0; w < kDecodeWarps; ++w) {
+    k_and &= static_cast<uint32_t>(sh.warp_eq[w]);
+    k_or |= static_cast<uint32_t>(sh.warp_keep[w]);
+  }
+  __syncthreads();  // the warp slots are reused below
+  const uint32_t differ = k_and ^ k_or;
+  const int first_shift = differ ? (31 - __clz(static_cast<int>(differ))) / 8 * 8 : 0;
+  uint32_t mask = first_shift >= 24 ? 0u : ~((1u << (first_shift + 8)) - 1u);  // the common bits above the first digit
+  uint32_t prefix = k_and & mask;
   const int want = a.budget - 2;
-  uint32_t prefix = 0, mask = 0;
   int need = want;
-  for (int shift = 24; shift >= 0; shift -= 8) {
+  for (int shift = first_shift; shift >= 0; shift -= 8) {
     for (int i = tid; i < 256; i += kDecodeThreads) sh.hist[i] = 0;
     __syncthreads();
     // One atomic per distinct bin per warp: scores of one magnitude share the top bits, so the first passes
