@@ -79,6 +79,15 @@ def top_lines(rep, mode, top):
     by_reason = sorted(((sum(num(r[i]) for r in body), h) for i, h in reasons), reverse=True)
     print(f"  {mode}: {total:.0f} warp-stall samples; by reason: " +
           ", ".join(f"{h[6:]} {100 * v / total:.0f}%" for v, h in by_reason[:7]))
+    # Where in the kernel: samples per run of 100 instructions (in address order, which follows the code's
+    # phases), with the kinds of memory and sync instructions each run holds.
+    print(f"  {mode} samples per 100 instructions:")
+    kinds = ("LDG", "LDGSTS", "BAR", "ATOMS", "ATOMG", "HMMA", "SHFL", "MATCH", "NANOSLEEP", "MUFU")
+    for i0 in range(0, len(body), 100):
+        v = sum(num(r[stall]) for r in body[i0:i0 + 100])
+        if v / total >= 0.01:
+            ops = [r[text].strip().lstrip("@!PT0123456789 ").split(" ")[0] for r in body[i0:i0 + 100]]
+            print(f"  {i0:5d}-{i0 + 99:<5d} {100 * v / total:5.1f}%  {' '.join(k for k in kinds if any(o.startswith(k) for o in ops))}")
     print(f"  top {top} {mode} lines:")
     for k in sorted(sorted(range(len(body)), key=lambda k: -num(body[k][stall]))[:top]):
         r = body[k]
