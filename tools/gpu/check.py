@@ -398,8 +398,8 @@ def decode():
 
 
 def long_context():
-    """TinyLlama shape at 4k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one on the
-    same prefilled batch; then the mixed-workload memory comparison with HF transformers."""
+    """TinyLlama shape at 2k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one on the
+    same prefilled batch (the first 2 layers dense, as built by default; at 32k also none)."""
     ensure_full(("tinyllama",))
     d = os.path.join(WORK, "full", "tinyllama")
     m = os.path.join(d, "model.onnx")
@@ -407,7 +407,7 @@ def long_context():
     for dl in ("2", "0"):
         exe = os.path.join(d, f"cuda_long_dl{dl}")
         build(m, exe, "cuda", "--max-seq-len", "33024", "--top-k-pages", "128", "--max-batch", "16", "--dense-layers", dl)
-        for ctx in ((8192, 32768) if dl == "2" else (32768,)):
+        for ctx in ((2048, 4096, 8192, 16384, 32768) if dl == "2" else (32768,)):
             out = bench_json([exe, "bench", "--batch", "16", "--prompt-len", str(ctx - 48), "--gen", "40", "--warmup", "8", "--json",
                               "--modes", "sparse", "dense"], timeout=900)
             for j in out:
