@@ -19,7 +19,8 @@ struct ScoreArgs {
   std::string select_score = "bound";  // ablation: "oracle" ranks pages by exact attention mass; "subpage2",
                                        // "subpage4", "sphere", "subpage2sphere", "qsum", "qsumsphere":
                                        // tighter bounds from the keys; "gauss", "boundsoft",
-                                       // "subpage2gauss", "gausscap", "boxgauss": estimated mass
+                                       // "subpage2gauss", "gausscap", "boxgauss", "sketch1", "sketch2",
+                                       // "sketch1half", "sketch1quarter": estimated mass
   int64_t prefill_tokens = 0;         // decode mode: the first N tokens in one dense prefill pass, as a prompt
   // decode mode: record each step's page selection (int32 [batch, seq, layers, kv_heads, top_k], -1 padded),
   // or impose a recorded one (CPU target), to compare two targets' numerics on the same selection

@@ -48,7 +48,9 @@ int main(int argc, char** argv) {
                     "bound of the GQA group's summed query instead of the sum of each head's bound; gauss, boundsoft: "
                     "an estimate of the attention mass (from the keys' channel mean and variance, or the bound), "
                     "normalized per head and summed over the group like the oracle; subpage2gauss: gauss per half; gausscap: "
-                    "gauss capped by the bound; boxgauss: gauss with mean and spread taken from the stored min/max")
+                    "gauss capped by the bound; boxgauss: gauss with mean and spread taken from the stored min/max; sketch1, "
+                    "sketch2: the log-sum-exp of q·k over the page's keys, each channel quantized to 2 or 4 levels of the "
+                    "page's min/max box; sketch1half, sketch1quarter: 1 bit on only the page's D/2 or D/4 widest channels")
       ->check(CLI::IsMember(tsc::select_score_names()))
       ->capture_default_str();
   score->add_option("--prefill-tokens", sa.prefill_tokens,

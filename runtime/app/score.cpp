@@ -28,6 +28,10 @@ const std::vector<std::pair<std::string, int32_t>>& select_score_table() {
       {"subpage2gauss", kSelectSubpage2 | kSelectGauss},
       {"gausscap", kSelectGauss | kSelectBoundSoft},
       {"boxgauss", kSelectBoxGauss},
+      {"sketch1", kSelectSketch1},
+      {"sketch2", kSelectSketch2},
+      {"sketch1half", kSelectSketch1 | kSelectSketchHalf},
+      {"sketch1quarter", kSelectSketch1 | kSelectSketchQuarter},
   };
   return t;
 }

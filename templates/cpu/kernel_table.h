@@ -6,11 +6,13 @@
 namespace tsc::cpu {
 
 // Selection variants for ablations (score --select-reduce max, --no-sink, --select-score oracle|subpage2|
-// subpage4|sphere|subpage2sphere|qsum|qsumsphere|gauss|boundsoft|subpage2gauss|gausscap|boxgauss), ORed into
-// attend_decode's flags; 0 is the design's selection. The subpage/sphere/qsum bits are tighter upper bounds
-// screened from the page's stored keys (attention.h, page_score_keys); kSelectSubpage2 | kSelectSphere is the
-// sphere rule on each half. kSelectGauss / kSelectBoundSoft / kSelectBoxGauss rank by an estimate of the
-// attention mass instead of a bound (attention.h, page_log_mass).
+// subpage4|sphere|subpage2sphere|qsum|qsumsphere|gauss|boundsoft|subpage2gauss|gausscap|boxgauss|sketch1|
+// sketch2|sketch1half|sketch1quarter), ORed into attend_decode's flags; 0 is the design's selection. The
+// subpage/sphere/qsum bits are tighter upper bounds screened from the page's stored keys (select_ablation.h,
+// page_score_keys); kSelectSubpage2 | kSelectSphere is the sphere rule on each half. kSelectGauss /
+// kSelectBoundSoft / kSelectBoxGauss / kSelectSketch* rank by an estimate of the attention mass instead of a
+// bound (select_ablation.h, page_log_mass); the sketches quantize each key to 1 or 2 bits per channel of the
+// page's box (Half / Quarter: only the D/2 / D/4 widest channels).
 enum SelectFlags : int32_t {
   kSelectGroupMax = 1,
   kSelectNoSink = 2,
@@ -22,6 +24,10 @@ enum SelectFlags : int32_t {
   kSelectGauss = 128,
   kSelectBoundSoft = 256,
   kSelectBoxGauss = 512,
+  kSelectSketch1 = 1024,
+  kSelectSketch2 = 2048,
+  kSelectSketchHalf = 4096,
+  kSelectSketchQuarter = 8192,
 };
 
 // One KV-cache layer's storage (document of the layout, shared by all CPU kernels):

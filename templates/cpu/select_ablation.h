@@ -126,10 +126,46 @@ float page_score_keys(const KvLayer& kv, int32_t page, int64_t h, int64_t stored
 //     With kSelectGauss, the min of the two (the Gaussian estimate capped by the bound).
 //   kSelectBoxGauss: kSelectGauss from the stored min/max alone (no keys read): μ ≈ the box's center,
 //     σ_c ≈ (max_c - min_c) / d_n, d_n the expected range of n standard normal samples.
+//   kSelectSketch1 / kSelectSketch2: log Σ_t exp(scale q·k̂_t) over the stored keys, each channel of each key
+//     quantized to 2 / 4 equal levels of the page's min/max box and rebuilt at its level's center: the box plus
+//     1 / 2 bits per key channel (a GPU would code a page once it is full; the last page is never scored). With
+//     kSelectSketchHalf / kSelectSketchQuarter only the page's D/2 / D/4 widest box channels (ties to the lower
+//     channel) carry bits, the others sit at the box center: + a D-bit channel mask, D/2 / D/4 bits per key.
 template <int HEAD_DIM, int PAGE_SIZE, int GROUP>
 void page_log_mass(const KvLayer& kv, int32_t page, int64_t h, int64_t stored, const float* q_group, float scale,
                    int32_t flags, float* lm) {
   const float log_n = std::log(static_cast<float>(stored));
+  if (flags & (kSelectSketch1 | kSelectSketch2)) {
+    const int levels = (flags & kSelectSketch2) ? 4 : 2;
+    const float* b = bounds_at<HEAD_DIM>(kv, page, h);
+    float w[HEAD_DIM];
+    for (int c = 0; c < HEAD_DIM; ++c) w[c] = (b[HEAD_DIM + c] - b[c]) / static_cast<float>(levels);
+    bool coded[HEAD_DIM];
+    std::fill(coded, coded + HEAD_DIM, true);
+    if (flags & (kSelectSketchHalf | kSelectSketchQuarter)) {
+      const int nch = (flags & kSelectSketchQuarter) ? HEAD_DIM / 4 : HEAD_DIM / 2;
+      int order[HEAD_DIM];
+      for (int c = 0; c < HEAD_DIM; ++c) order[c] = c;
+      std::stable_sort(order, order + HEAD_DIM, [&](int x, int y) { return w[x] > w[y]; });
+      std::fill(coded, coded + HEAD_DIM, false);
+      for (int i = 0; i < nch; ++i) coded[order[i]] = true;
+    }
+    std::fill(lm, lm + GROUP, -std::numeric_limits<float>::infinity());
+    for (int64_t s = 0; s < stored; ++s) {
+      const float* k = key_at<HEAD_DIM, PAGE_SIZE>(kv, page, h, s);
+      float kh[HEAD_DIM];
+      for (int c = 0; c < HEAD_DIM; ++c) {
+        const int idx = w[c] > 0.f ? std::clamp(static_cast<int>(std::floor((k[c] - b[c]) / w[c])), 0, levels - 1) : 0;
+        kh[c] = coded[c] ? b[c] + (static_cast<float>(idx) + 0.5f) * w[c] : 0.5f * (b[c] + b[HEAD_DIM + c]);
+      }
+      for (int g = 0; g < GROUP; ++g) {
+        const float x = scale * dot(q_group + g * HEAD_DIM, kh, HEAD_DIM);
+        const float hi = std::max(lm[g], x), lo = std::min(lm[g], x);
+        lm[g] = hi + std::log1p(std::exp(lo - hi));
+      }
+    }
+    return;
+  }
   if (flags & kSelectBoxGauss) {
     // Expected range of n standard normal samples, n = 1, 2, 4, ..., 128 (n rounded down to a power of two).
     static constexpr float kRange[] = {1.f, 1.128f, 2.059f, 2.847f, 3.532f, 4.113f, 4.639f, 5.094f};
@@ -194,7 +230,7 @@ void page_log_mass(const KvLayer& kv, int32_t page, int64_t h, int64_t stored, c
 
 // The screened scores' flag bits (the oracle's is kSelectOracle).
 constexpr int32_t kSelectFromKeys = kSelectSubpage2 | kSelectSubpage4 | kSelectSphere | kSelectQSum;
-constexpr int32_t kSelectEstimates = kSelectGauss | kSelectBoundSoft | kSelectBoxGauss;
+constexpr int32_t kSelectEstimates = kSelectGauss | kSelectBoundSoft | kSelectBoxGauss | kSelectSketch1 | kSelectSketch2;
 constexpr int32_t kSelectAblationScores = kSelectFromKeys | kSelectEstimates;
 
 // Candidate (score, page) pairs for pages [p0, last page) under an ablation score (oracle, a bound from the

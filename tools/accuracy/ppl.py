@@ -40,10 +40,11 @@ def main():
     ap.add_argument("--no-sink", action="store_true")
     ap.add_argument("--select-score", default="bound",
                     choices=["bound", "oracle", "subpage2", "subpage4", "sphere", "subpage2sphere", "qsum", "qsumsphere",
-                             "gauss", "boundsoft", "subpage2gauss", "gausscap", "boxgauss"],
+                             "gauss", "boundsoft", "subpage2gauss", "gausscap", "boxgauss", "sketch1", "sketch2", "sketch1half",
+                             "sketch1quarter"],
                     help="oracle: rank pages by the attention mass exact attention gives them (what the bound costs); "
                          "subpage2/subpage4/sphere/subpage2sphere/qsum/qsumsphere: tighter upper bounds screened from the keys; "
-                         "gauss/boundsoft/subpage2gauss/gausscap/boxgauss: estimated attention mass (score --help)")
+                         "gauss/boundsoft/subpage2gauss/gausscap/boxgauss/sketch*: estimated attention mass (score --help)")
     ap.add_argument("--prefill", type=int, default=0,
                     help="prefill the first N tokens densely (a served prompt) and decode the rest; 0: decode every token")
     ap.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS of model_server")
