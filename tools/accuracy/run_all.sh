@@ -45,4 +45,17 @@ python3 $A/ppl.py --work "$WORK/screen" --docs gpl3,argparse --len 4096 --page 1
 for v in gauss subpage2gauss; do
   python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512,1024 --select-score $v
 done
+# 9. Key sketches (docs/ACCURACY.md "Key sketches"): passkey where the bound misses, then the 1k grid, then
+#    perplexity on all 4 documents.
+for v in sketch1 sketch1half sketch1quarter sketch2; do
+  python3 $A/passkey.py --work "$WORK" --contexts 2048 --depths 0 --seeds 3 --budgets 512 --page 16 --select-score $v
+done
+for v in sketch1 sketch1half sketch1quarter; do
+  python3 $A/passkey.py --work "$WORK" --contexts 1024 --depths 0,25,50,75,100 --seeds 3 --budgets 512 --page 16 --select-score $v
+done
+python3 $A/passkey.py --work "$WORK" --contexts 2048 --depths 0 --seeds 3 --budgets 256,1024 --page 16 --select-score sketch1quarter
+python3 $A/passkey.py --work "$WORK" --contexts 1024 --depths 0,25,50,75,100 --seeds 3 --budgets 256 --page 16 \
+  --select-score sketch1quarter
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --select-score sketch1
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 256,512,1024 --select-score sketch1quarter
 python3 $A/report.py --work "$WORK" --out "$WORK/report"
