@@ -155,27 +155,20 @@ class CudaBackend : public Backend {
     }
   }
 
+  // Both entry points replay a captured CUDA graph for pure decode steps (one row each) of a batch that fits a
+  // bucket; the logits variant (the server's and score's steps) copies back the real rows' logits only.
   void forward(std::span<const StepSeq> seqs, std::vector<float>& logits) override {
-    HostStep st = build(seqs, 0);
+    HostStep st = build(seqs, graph_bucket(seqs));
     run(st, /*greedy=*/false);
-    logits.assign(static_cast<const float*>(host_out_), static_cast<const float*>(host_out_) + st.R * V_);
+    const int64_t rows = st.bucket > 0 ? static_cast<int64_t>(seqs.size()) : st.R;
+    logits.assign(static_cast<const float*>(host_out_), static_cast<const float*>(host_out_) + rows * V_);
     if (st.trace) download_trace(seqs, st);
   }
 
   void forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids) override {
-    // Pure decode steps of a batch that fits a bucket replay a captured CUDA graph.
-    bool decode_only = !seqs.empty();
-    for (auto& q : seqs) decode_only = decode_only && q.decode && !q.all_logits && q.budget == seqs[0].budget && !q.select_trace;
-    const int64_t B = static_cast<int64_t>(seqs.size());
-    int64_t bucket = 0;
-    if (decode_only && graphs_enabled_ && B <= o_.max_batch) {
-      bucket = 1;
-      while (bucket < B) bucket *= 2;
-      bucket = std::min<int64_t>(bucket, o_.max_batch);
-    }
-    HostStep st = build(seqs, bucket);
+    HostStep st = build(seqs, graph_bucket(seqs));
     run(st, /*greedy=*/true);
-    ids.assign(static_cast<const int32_t*>(host_out_), static_cast<const int32_t*>(host_out_) + B);
+    ids.assign(static_cast<const int32_t*>(host_out_), static_cast<const int32_t*>(host_out_) + seqs.size());
     if (st.trace) download_trace(seqs, st);
   }
 
@@ -192,6 +185,18 @@ class CudaBackend : public Backend {
     int64_t bucket = 0;                                    // > 0: a graph-replayable decode step
     bool trace = false;                                    // some decode sequence records its selection
   };
+
+  // The graph bucket of a step (the batch rounded up to a power of two, at most max_batch), or 0 to run it
+  // eagerly: steps with prefill rows, mixed budgets or a selection trace (kept_out is not in the graphs).
+  int64_t graph_bucket(std::span<const StepSeq> seqs) const {
+    bool decode_only = !seqs.empty();
+    for (auto& q : seqs) decode_only = decode_only && q.decode && !q.all_logits && q.budget == seqs[0].budget && !q.select_trace;
+    const int64_t B = static_cast<int64_t>(seqs.size());
+    if (!decode_only || !graphs_enabled_ || B > o_.max_batch) return 0;
+    int64_t bucket = 1;
+    while (bucket < B) bucket *= 2;
+    return std::min<int64_t>(bucket, o_.max_batch);
+  }
 
   // Selection trace rows of one decode sequence and layer: [hkv, top_k] in trace_buf_ ([layers, nd, hkv, top_k]).
   int64_t trace_row(const HostStep& st, int64_t l, int64_t d) const { return ((l * st.nd + d) * s_.num_key_value_heads) * o_.top_k_pages; }
@@ -505,6 +510,7 @@ class CudaBackend : public Backend {
       if (host_out_) cudaFreeHost(host_out_);
       check(cudaMallocHost(&host_out_, out * 2), "allocating pinned host memory");
       host_out_bytes_ = out * 2;
+      ++buffer_generation_;  // captured graphs copy their outputs here: re-capture them
     }
   }
 
