@@ -13,8 +13,9 @@ Then, decoding 2 x 256 random tokens one at a time with page size 4 (64 pages) a
   2. positions that fit in the budget are exact (also with --select-reduce max and --no-sink);
   3. mean KL(dense || sparse) over positions >= 128 stays under MARGIN x what the dev machine measured
      with the current kernels (MEASURED), and shrinks as the budget grows (8 > 16 > 32 pages);
-  4. --select-reduce max, --no-sink and --select-score oracle stay under theirs too, and the oracle (pages
-     ranked by the attention mass exact attention gives them) loses less than the bound;
+  4. --select-reduce max, --no-sink and --select-score oracle|gauss|sketch1quarter stay under theirs too, and
+     the oracle (pages ranked by the attention mass exact attention gives them) and the key sketch (the box
+     plus 1 bit per key on the page's widest channels) lose less than the bound;
   5. the variants act: each changes some logits.
 The thresholds fail a selection that ignores the query or computes a wrong bound. Measured (KL at 32 / 16 /
 8 pages, thresholds 0.0163 / 0.0806 / 0.1414): correct selection 0.0130 / 0.0645 / 0.1131; the same kernels
@@ -46,6 +47,9 @@ MEASURED = {
     (("--select-reduce", "max"), 16): 0.0656,
     (("--no-sink",), 16): 0.0629,
     (("--select-score", "oracle"), 16): 0.0031,  # exact attention mass: must also beat the bound's selection
+    # estimated attention mass (docs/ACCURACY.md "Other page scores", "Key sketches"; measured 2026-11-26 at 8067f28)
+    (("--select-score", "gauss"), 16): 0.0616,
+    (("--select-score", "sketch1quarter"), 16): 0.0523,  # must also beat the bound's selection, as on SmolLM2
 }
 
 
@@ -140,7 +144,10 @@ def main():
           "KL shrinks as the budget grows (8 > 16 > 32 pages)")
     check(kls[(("--select-score", "oracle"), 16)] < kls[((), 16)],
           "the oracle (pages ranked by exact attention mass) loses less than the bound at 16 pages")
-    for extra in (("--select-reduce", "max"), ("--no-sink",), ("--select-score", "oracle")):
+    check(kls[(("--select-score", "sketch1quarter"), 16)] < kls[((), 16)],
+          "the key sketch (sketch1quarter) loses less than the bound at 16 pages")
+    for extra in (("--select-reduce", "max"), ("--no-sink",), ("--select-score", "oracle"), ("--select-score", "gauss"),
+                  ("--select-score", "sketch1quarter")):
         check(not np.array_equal(logits[(extra, 16)], logits[((), 16)]), f"{' '.join(extra)} changes the selection at 16 pages")
     if fails:
         print(f"{len(fails)} check(s) failed")
