@@ -91,11 +91,15 @@ __device__ void finish_decode(const DecodeArgs& a, int b, int h, int split, int 
   }
 }
 
+// Whether a (sequence, KV head) with n_pages pages selects this step (a budget smaller than its pages);
+// otherwise it attends to every page.
+__device__ __forceinline__ bool pair_selects(const DecodeArgs& a, int n_pages) { return a.budget > 0 && n_pages > a.budget; }
+
 // Blocks a (sequence, KV head) uses: at least kMinPagesPerSplit kept pages each, at most the launch's splits.
 // Every block of the pair derives the same value from the pair's pages and budget.
 constexpr int kMinPagesPerSplit = 16;
 __device__ __forceinline__ int effective_splits(const DecodeArgs& a, int n_pages) {
-  const bool select = a.budget > 0 && n_pages > a.budget;
+  const bool select = pair_selects(a, n_pages);
   const int kept = select ? a.budget : n_pages;
   return max(1, min(a.num_splits, (kept + kMinPagesPerSplit - 1) / kMinPagesPerSplit));
 }
@@ -110,7 +114,7 @@ __device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev&
   arrive = nullptr;
   int num_kept = n_pages;
   if constexpr (SELECT) {
-    select = a.budget > 0 && n_pages > a.budget;
+    select = pair_selects(a, n_pages);
     if (select) {
       const int pair = b * kv.num_kv_heads + h;
       arrive = a.arrive + pair;
@@ -313,7 +317,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   // to every page, they come from the host's page table and are looked up before waiting for the kernel
   // before this one; a selecting pair looks them up once its pages are chosen.
   int* phys_s = reinterpret_cast<int*>(smem_scores);  // [p_end - p_begin]
-  const bool all_pages = !(SELECT && a.budget > 0 && n_pages > a.budget);
+  const bool all_pages = !(SELECT && pair_selects(a, n_pages));
   if (all_pages) {
     const int share = (n_pages + S - 1) / S, p0 = split * share, p1 = min(n_pages, p0 + share);
     for (int i = tid; i < p1 - p0; i += kDecodeThreads) phys_s[i] = pt[p0 + i];

@@ -19,9 +19,9 @@ struct SelectShared {
   int sel_bin, sel_need, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
 };
 
-// Block-wide exclusive prefix sum of one int per thread (kDecodeThreads threads); `total` gets the sum.
-// warp_tot: [kDecodeWarps] shared scratch.
-__device__ __forceinline__ int block_exclusive_scan(int v, int* warp_tot, int& total) {
+// Block-wide exclusive prefix sum of one int per thread (kDecodeThreads threads). warp_tot: [kDecodeWarps]
+// shared scratch.
+__device__ __forceinline__ int block_exclusive_scan(int v, int* warp_tot) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int incl = v;
 #pragma unroll
@@ -32,12 +32,8 @@ __device__ __forceinline__ int block_exclusive_scan(int v, int* warp_tot, int& t
   if (lane == 31) warp_tot[warp] = incl;
   __syncthreads();
   int before = 0;
-  total = 0;
 #pragma unroll
-  for (int w = 0; w < kDecodeWarps; ++w) {
-    before += w < warp ? warp_tot[w] : 0;
-    total += warp_tot[w];
-  }
+  for (int w = 0; w < kDecodeWarps; ++w) before += w < warp ? warp_tot[w] : 0;
   __syncthreads();  // warp_tot may be reused
   return before + incl - v;
 }
@@ -209,9 +205,8 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
     n_gt += key > prefix;
     n_eq += key == prefix;
   }
-  int total;
-  int eq_seen = block_exclusive_scan(n_eq, sh.warp_eq, total);
-  int pos = block_exclusive_scan(n_gt + max(0, min(n_eq, need - eq_seen)), sh.warp_keep, total);
+  int eq_seen = block_exclusive_scan(n_eq, sh.warp_eq);
+  int pos = block_exclusive_scan(n_gt + max(0, min(n_eq, need - eq_seen)), sh.warp_keep);
   for (int i = i0; i < i1; ++i) {
     const uint32_t key = ordered_bits(scores_s[i]);
     if (key > prefix || (key == prefix && eq_seen++ < need)) sh.kept[1 + pos++] = 1 + i;
