@@ -204,7 +204,7 @@ class CudaBackend : public Backend {
   // Copies each tracing decode sequence's selection into its StepSeq::select_trace ([layers, hkv, top_k]).
   void download_trace(std::span<const StepSeq> seqs, const HostStep& st) {
     const int64_t L = s_.num_hidden_layers, row = s_.num_key_value_heads * o_.top_k_pages;
-    std::vector<int32_t> h(static_cast<size_t>(L * st.nd * row));
+    std::vector<int32_t> h(static_cast<size_t>(trace_row(st, L, 0)));
     check(cudaMemcpy(h.data(), trace_buf_.p, h.size() * 4, cudaMemcpyDeviceToHost), "downloading the selection trace");
     int64_t d = 0;
     for (auto& q : seqs) {
@@ -487,9 +487,9 @@ class CudaBackend : public Backend {
     grow(scores_buf_, nd * s_.num_key_value_heads * st.max_pages * 4);
     if (moved_ != before) ++buffer_generation_;
     if (st.trace) {  // eager steps only (no graph holds it); -1 marks the rows of dense attention
-      trace_buf_.reserve(static_cast<size_t>(s_.num_hidden_layers * nd * s_.num_key_value_heads * o_.top_k_pages) * 4, "allocating the selection trace");
-      check(cudaMemsetAsync(trace_buf_.p, 0xff, static_cast<size_t>(s_.num_hidden_layers * nd * s_.num_key_value_heads * o_.top_k_pages) * 4, stream_),
-            "clearing the selection trace");
+      const size_t bytes = static_cast<size_t>(trace_row(st, s_.num_hidden_layers, 0)) * 4;  // [layers, nd, hkv, top_k]
+      trace_buf_.reserve(bytes, "allocating the selection trace");
+      check(cudaMemsetAsync(trace_buf_.p, 0xff, bytes, stream_), "clearing the selection trace");
     }
   }
   bool grow(DevBuf& b, int64_t bytes) {
