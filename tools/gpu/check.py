@@ -242,16 +242,20 @@ def sanitizer():
                 row(f"compute-sanitizer {tool} {mode}", "FAIL", str(e)[:300])
 
 
+def build_attn_bench(exe, tree=ROOT, *flags):
+    """nvcc-builds tools/gpu/attn_bench.cu against `tree`'s kernel templates: the tree's own copy of the source
+    where it has one (it calls that tree's CPU kernels), else this checkout's."""
+    src = os.path.join(tree, "tools", "gpu", "attn_bench.cu")
+    sh(["nvcc", "-std=c++17", "-O3", *flags, "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", tree,
+        src if os.path.exists(src) else os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+
+
 def kernel():
     exe = os.path.join(WORK, "attn_bench")
-    sh(["nvcc", "-std=c++17", "-O3", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", ROOT,
-        os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+    build_attn_bench(exe)
     base = os.environ.get("TSC_BASE_SOURCE_DIR")
     if base:  # the same benchmark over the baseline tree's kernel templates, for a same-run A/B
-        # The baseline's own benchmark source where the tree has one (it calls the baseline's CPU kernels).
-        bench_src = os.path.join(base, "tools", "gpu", "attn_bench.cu")
-        sh(["nvcc", "-std=c++17", "-O3", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", base,
-            bench_src if os.path.exists(bench_src) else os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe + "_base"])
+        build_attn_bench(exe + "_base", base)
     res = []
     for ctx in (2048, 4096, 8192, 16384, 32768):
         if base:
@@ -282,8 +286,7 @@ def attn_profile():
     """ncu's warp-stall samples per source line of the selecting kernel (batch 16, 32k context, 2048-token budget)
     and of the dense kernel over the same kept bytes (2k context): tools/gpu/profile_attn.py."""
     exe = os.path.join(WORK, "attn_bench_lineinfo")
-    sh(["nvcc", "-std=c++17", "-O3", "-lineinfo", "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", ROOT,
-        os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+    build_attn_bench(exe, ROOT, "-lineinfo")
     for kern, ctx in (("sparse", "32768"), ("dense", "2048")):
         p = sh([sys.executable, os.path.join(ROOT, "tools", "gpu", "profile_attn.py"), exe, "--kernel", kern, "--context", ctx,
                 "--out", os.path.join(OUT, "ncu_attn")], timeout=900, check=False)
