@@ -3,12 +3,13 @@
 dense decode mode (also after a dense prefill of the first half, --prefill-tokens) must match onnxruntime's
 logits stored beside the fixture (fp32 weights: max abs error <= 1e-3 x max|logit|, identical argmax at every
 position), batch 2; --prefill-tokens that leaves nothing to decode is refused naming the value."""
-import argparse
 import os
 import subprocess
 import sys
 
 import numpy as np
+
+from fixture_exe import build_cpu, parse_args
 
 
 def compare(name, got, ref):
@@ -23,14 +24,8 @@ def compare(name, got, ref):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tsc", required=True)
-    ap.add_argument("--fixture", required=True, help="folder with model.onnx, input_ids.npy, logits.npy")
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    exe = os.path.join(a.workdir, "model_server")
-    subprocess.run([a.tsc, os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu"], check=True)
+    a = parse_args()
+    exe = build_cpu(a)
     ids = os.path.join(a.fixture, "input_ids.npy")
     ref = np.load(os.path.join(a.fixture, "logits.npy"))
     ok = True

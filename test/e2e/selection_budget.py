@@ -2,26 +2,20 @@
 """Page selection end to end on the CPU target: decode with a budget that covers every page must equal
 dense decode exactly (bit for bit), and a small budget on a long sequence must change the logits while
 staying close to dense (the selection is an approximation, not noise)."""
-import argparse
 import os
 import subprocess
 import sys
 
 import numpy as np
 
+from fixture_exe import build_cpu, fixture_vocab, parse_args
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tsc", required=True)
-    ap.add_argument("--fixture", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    exe = os.path.join(a.workdir, "model_server")
+    a = parse_args()
     page = 4
-    subprocess.run([a.tsc, os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu", "--page-size", str(page),
-                    "--top-k-pages", "32", "--dense-layers", "0"], check=True)
-    vocab = int(np.load(os.path.join(a.fixture, "logits.npy")).shape[-1])
+    exe = build_cpu(a, "--page-size", str(page), "--top-k-pages", "32", "--dense-layers", "0")
+    vocab = fixture_vocab(a.fixture)
     seq = 96  # 24 pages of 4 tokens
     ids = np.random.default_rng(7).integers(0, vocab, size=(2, seq), dtype=np.int64)
     ids_path = os.path.join(a.workdir, "ids.npy")

@@ -5,7 +5,6 @@ attention is dense), replaying a target's own trace reproduces its logits bit fo
 difference, a trace with one page swapped is attended as given (logits change from that position on, not
 before) and is reported as differing from the own top-k by a positive score gap, and malformed traces are
 refused with a one-line error. The GPU check (tools/gpu/check.py) replays the CUDA target's trace here."""
-import argparse
 import os
 import re
 import subprocess
@@ -13,19 +12,14 @@ import sys
 
 import numpy as np
 
+from fixture_exe import build_cpu, fixture_vocab, parse_args
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tsc", required=True)
-    ap.add_argument("--fixture", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    exe = os.path.join(a.workdir, "model_server")
+    a = parse_args()
     page, top_k, dense_layers, budget = 4, 8, 1, 5
-    subprocess.run([a.tsc, os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu", "--page-size", str(page),
-                    "--top-k-pages", str(top_k), "--dense-layers", str(dense_layers)], check=True)
-    vocab = int(np.load(os.path.join(a.fixture, "logits.npy")).shape[-1])
+    exe = build_cpu(a, "--page-size", str(page), "--top-k-pages", str(top_k), "--dense-layers", str(dense_layers))
+    vocab = fixture_vocab(a.fixture)
     seq = 64  # 16 pages of 4 tokens
     ids = np.random.default_rng(11).integers(0, vocab, size=(2, seq), dtype=np.int64)
     ids_path = os.path.join(a.workdir, "ids.npy")

@@ -24,13 +24,15 @@ lowest-scored 0.114 / 0.156 / 0.170, or to score with q.max only (dropping the m
 0.132: each fails at 32 and 16 pages.
 Deterministic: one OpenMP thread, fixed seed, CPU kernels.
 """
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/e2e
+from fixture_exe import build_cpu, parse_args  # noqa: E402
 
 PAGE = 4
 SEQ = 256            # the fixture's max_position_embeddings
@@ -82,17 +84,10 @@ def log_softmax(x):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tsc", required=True)
-    ap.add_argument("--fixture", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--print-only", action="store_true", help="print the measurements, assert nothing")
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    model = make_model(a.fixture, a.workdir)
-    exe = os.path.join(a.workdir, "model_server")
-    subprocess.run([a.tsc, model, "-o", exe, "--target", "cpu", "--page-size", str(PAGE), "--top-k-pages", str(SEQ // PAGE),
-                    "--dense-layers", "0"], check=True)
+    a = parse_args(add_args=lambda ap: ap.add_argument("--print-only", action="store_true",
+                                                       help="print the measurements, assert nothing"))
+    exe = build_cpu(a, "--page-size", str(PAGE), "--top-k-pages", str(SEQ // PAGE), "--dense-layers", "0",
+                    model=make_model(a.fixture, a.workdir))
     vocab = 512
     ids = np.random.default_rng(0).integers(0, vocab, size=(2, SEQ), dtype=np.int64)
     ids_path = os.path.join(a.workdir, "ids.npy")

@@ -1,0 +1,33 @@
+"""Shared setup of the CPU-target end-to-end scripts (score_vs_ort, selection_budget, selection_replay,
+accuracy/selection_accuracy): their command line and the model_server tsc builds from a fixture."""
+import argparse
+import os
+import subprocess
+
+import numpy as np
+
+
+def parse_args(description=None, add_args=None):
+    """--tsc, --fixture (folder with model.onnx, config.json, input_ids.npy, logits.npy) and --workdir (created),
+    plus what add_args(parser) adds."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--tsc", required=True)
+    ap.add_argument("--fixture", required=True, help="folder with model.onnx, input_ids.npy, logits.npy")
+    ap.add_argument("--workdir", required=True)
+    if add_args:
+        add_args(ap)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    return a
+
+
+def build_cpu(a, *tsc_flags, model=None):
+    """workdir/model_server for the CPU target from `model` (default: the fixture's model.onnx)."""
+    exe = os.path.join(a.workdir, "model_server")
+    subprocess.run([a.tsc, model or os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu", *tsc_flags], check=True)
+    return exe
+
+
+def fixture_vocab(fixture):
+    """The vocabulary size, from the reference logits stored beside the fixture."""
+    return int(np.load(os.path.join(fixture, "logits.npy")).shape[-1])
