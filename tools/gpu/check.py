@@ -10,7 +10,6 @@ import concurrent.futures as cf
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
