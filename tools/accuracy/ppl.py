@@ -14,7 +14,6 @@ dtype) is run first and its logits kept (WORK/logits/) as the reference of the o
         --page 16 --budgets 128,256,512,1024,2048,dense
 """
 import argparse
-import json
 import os
 import sys
 import time

@@ -134,7 +134,7 @@ def main():
             if any(cols):
                 md.append(f"| {b} | " + " | ".join(cols) + " |")
         # Per document at page 16.
-        md.append(f"\nPer document, page 16, all predicted tokens (and >= 2k): perplexity change vs dense\n")
+        md.append("\nPer document, page 16, all predicted tokens (and >= 2k): perplexity change vs dense\n")
         md.append("| document | dense ppl | " + " | ".join(f"{b}" for b in budgets) + " |")
         md.append("|---" * (2 + len(budgets)) + "|")
         for i, name in enumerate(d["docs"]):
