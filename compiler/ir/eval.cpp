@@ -669,7 +669,8 @@ std::optional<std::vector<Tensor>> eval_node(const Node& n, const std::vector<co
     // The count is compared in double before any conversion: (1e30 - 0) / 1 does not fit int64.
     const double count = std::ceil((limit - start) / delta);
     if (!(count <= (1 << 24))) return std::nullopt;  // too long to fold (or NaN bounds): stays a node
-    const int64_t cnt = std::max<int64_t>(0, static_cast<int64_t>(count));
+    // Clamped in double too: a range running away from its limit gives -1e30, which int64 cannot hold.
+    const int64_t cnt = static_cast<int64_t>(std::max(0.0, count));
     Arr r = make(s.dt, {cnt});
     for (int64_t k = 0; k < cnt; ++k) {
       if (r.isint) {
