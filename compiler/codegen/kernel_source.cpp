@@ -24,6 +24,7 @@ std::string generate_kernel_source(const KernelPlan& p, const std::string& model
     o << "  static constexpr int kNorm = " << p.norm << ";\n"
       << "  static constexpr int kActivation = " << p.activation << ";\n";
   }
+  if (t.page_score_kinds) o << "  static constexpr int kPageScore = " << p.page_score << ";\n";
   o << "  using Weight = " << t.weight_type << ";\n"
     << "};\n"
     << "}  // namespace\n\n"

@@ -13,6 +13,7 @@ struct KernelSourceTarget {
   const char* header;            // the templates' entry header
   const char* weight_type;       // C++ type of matrix weights in this build
   bool norm_activation_kinds;    // the templates also specialize on the norm and activation kinds
+  bool page_score_kinds;         // the templates also specialize on the page score (PageScore)
 };
 
 std::string generate_kernel_source(const KernelPlan& plan, const std::string& model_name, const KernelSourceTarget& target);

@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   app.add_option("--page-size", o.page_size, "tokens per KV-cache page")->capture_default_str();
   app.add_option("--top-k-pages", o.top_k_pages, "page budget kept per decode step, layer and KV head (0 = dense attention)")->capture_default_str();
   app.add_option("--dense-layers", o.dense_layers, "number of first layers that always attend densely")->capture_default_str();
+  app.add_option("--page-score", o.page_score,
+                 "what decode ranks pages by: bound (the key bound: an upper bound of q.k) or sketch (an estimate of the page's "
+                 "attention mass from 1 bit per key on the page's widest channels; CPU target)")
+      ->check(CLI::IsMember({"bound", "sketch"}))
+      ->capture_default_str();
   app.add_option("--dtype", o.dtype, "weight type in the executable: f32, f16 or bf16 (default: the model's)")->check(CLI::IsMember({"f32", "f16", "bf16"}));
   app.add_option("--max-seq-len", o.max_seq_len, "longest sequence served (default: the model's max_position_embeddings)");
   app.add_option("--max-batch", o.max_batch, "most sequences decoded together")->capture_default_str();

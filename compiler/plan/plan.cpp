@@ -10,7 +10,7 @@ namespace tsc {
 std::string KernelPlan::key() const {
   std::ostringstream o;
   o << "hd" << head_dim << "_ps" << page_size << "_k" << top_k << "_g" << group << "_rd" << rotary_dim
-    << (rope_interleaved ? "i" : "") << "_" << dtype_name(build.weight_dtype);
+    << (rope_interleaved ? "i" : "") << "_" << dtype_name(build.weight_dtype) << (page_score ? "_sketch" : "");
   return o.str();
 }
 
@@ -28,6 +28,15 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   b.page_size = opt.page_size;
   b.top_k_pages = opt.top_k_pages;
   b.dense_layers = opt.dense_layers;
+  if (opt.page_score != "bound" && opt.page_score != "sketch")
+    throw Error("--page-score " + opt.page_score + " is not a page score", "use bound (the key bound) or sketch (the key sketch)");
+  if (opt.page_score == "sketch" && b.target == "cuda")
+    throw Error("--page-score sketch is implemented by the CPU target only; the CUDA kernels score pages with the key bound",
+                "build with --target cpu, or leave --page-score at bound");
+  if (opt.page_score == "sketch" && s.head_dim % 4 != 0)
+    throw Error("--page-score sketch codes head_dim / 4 channels per key; head_dim " + std::to_string(s.head_dim) + " is not a multiple of 4",
+                "leave --page-score at bound");
+  b.page_score = opt.page_score;
   b.max_batch = opt.max_batch;
   b.max_seq_len = opt.max_seq_len > 0 ? opt.max_seq_len : s.max_position_embeddings.value_or(4096);
   if (s.position == PositionKind::kLearned && b.max_seq_len > *s.max_position_embeddings)
@@ -45,13 +54,14 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   p.group = s.num_attention_heads / s.num_key_value_heads;
   p.rotary_dim = s.position == PositionKind::kRope ? s.rotary_dim : 0;
   p.rope_interleaved = s.rope_interleaved;
+  p.page_score = b.page_score == "sketch" ? 1 : 0;
   p.norm = s.norm == NormKind::kRMSNorm ? 1 : 0;
   p.activation = s.mlp_gated ? 2 : (s.activation == Activation::kGeluTanh ? 0 : 1);
   if (s.mlp_gated && s.activation != Activation::kSilu)
     throw Error("gated MLP with activation " + activation_name(s.activation) + " is not supported by the kernels", "tsc supports SiLU-gated (Llama) and GELU (GPT-2) MLPs");
   const std::string k = p.key();
   p.kernels = {"linear_" + dtype_name(b.weight_dtype), "embed_" + dtype_name(b.weight_dtype), s.norm == NormKind::kLayerNorm ? "layernorm" : "rmsnorm",
-               "kv_append_hd" + std::to_string(p.head_dim) + "_ps" + std::to_string(p.page_size),
+               "kv_append_hd" + std::to_string(p.head_dim) + "_ps" + std::to_string(p.page_size) + (p.page_score ? "_sketch" : ""),
                "attend_prefill_" + k, "attend_decode_" + k,
                s.mlp_gated ? "silu_mul" : std::string("gelu")};
   if (p.rotary_dim) p.kernels.push_back("rope_hd" + std::to_string(p.head_dim) + "_rd" + std::to_string(p.rotary_dim));
@@ -67,6 +77,7 @@ std::string plan_to_text(const KernelPlan& p) {
   o << "  HEAD_DIM: " << p.head_dim << "\n  PAGE_SIZE: " << p.page_size << "\n  TOP_K: " << p.top_k << "\n  GROUP: " << p.group
     << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0)
     << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
+  o << "  PAGE_SCORE: " << p.build.page_score << "\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";
   for (auto& k : p.kernels) o << "  kernel " << k << "\n";
   return o.str();

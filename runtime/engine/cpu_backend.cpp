@@ -28,6 +28,8 @@ class CpuBackend : public Backend {
     check(kt_->page_size == o_.page_size, "page_size", o_.page_size, kt_->page_size);
     check(kt_->group == s_.num_attention_heads / s_.num_key_value_heads, "GQA group", s_.num_attention_heads / s_.num_key_value_heads, kt_->group);
     check(kt_->weight_dtype == static_cast<int32_t>(o_.weight_dtype), "weight dtype", static_cast<int64_t>(o_.weight_dtype), kt_->weight_dtype);
+    check(kt_->page_score == (o_.page_score == "sketch" ? cpu::kPageScoreSketch : cpu::kPageScoreBound), "page score (0 bound, 1 sketch)",
+          o_.page_score == "sketch" ? 1 : 0, kt_->page_score);
     H_ = s_.hidden_size;
     Q_ = s_.num_attention_heads * s_.head_dim;
     KV_ = s_.num_key_value_heads * s_.head_dim;
@@ -56,11 +58,14 @@ class CpuBackend : public Backend {
     const int64_t bound_elems = s_.num_key_value_heads * 2 * s_.head_dim;
     kv_.resize(static_cast<size_t>(s_.num_hidden_layers));
     // Uninitialized on purpose: memory is committed when pages are first written (bounds are
-    // initialized by the first key of a page), so a large pool costs nothing until used.
+    // initialized by the first key of a page, a sketch when its page fills), so a large pool costs nothing
+    // until used. Sketches: [num_pages, hkv, sketch_words] with the sketch score.
+    sketch_elems_ = s_.num_key_value_heads * kt_->sketch_words;
     for (auto& layer : kv_) {
       layer.k.reset(new float[static_cast<size_t>(num_pages * page_elems)]);
       layer.v.reset(new float[static_cast<size_t>(num_pages * page_elems)]);
       layer.b.reset(new float[static_cast<size_t>(num_pages * bound_elems)]);
+      if (sketch_elems_ > 0) layer.s.reset(new uint32_t[static_cast<size_t>(num_pages * sketch_elems_)]);
     }
     counters_.kept_per_layer.assign(static_cast<size_t>(s_.num_hidden_layers), 0);
     counters_.total_per_layer.assign(static_cast<size_t>(s_.num_hidden_layers), 0);
@@ -75,6 +80,7 @@ class CpuBackend : public Backend {
       std::memcpy(L.k.get() + dst * pe, L.k.get() + src * pe, pe * 4);
       std::memcpy(L.v.get() + dst * pe, L.v.get() + src * pe, pe * 4);
       std::memcpy(L.b.get() + dst * be, L.b.get() + src * be, be * 4);
+      if (L.s) std::memcpy(L.s.get() + dst * sketch_elems_, L.s.get() + src * sketch_elems_, sketch_elems_ * 4);
     }
   }
 
@@ -88,6 +94,9 @@ class CpuBackend : public Backend {
         throw Error("page budget " + std::to_string(q.budget) + " exceeds the compiled top-k capacity " + std::to_string(o_.top_k_pages),
                     "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
       if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
+      if (q.select_replay && kt_->page_score != cpu::kPageScoreBound)
+        throw Error("--select-replay measures replayed selections against the key bound; this executable scores pages with the " + o_.page_score,
+                    "replay into an executable built with --page-score bound");
     }
     std::vector<int32_t> tok(static_cast<size_t>(T)), pos(static_cast<size_t>(T));
     {
@@ -131,7 +140,7 @@ class CpuBackend : public Backend {
         kt_->rope(q_.data(), T, hq, pos.data(), inv_freq);
         kt_->rope(k_.data(), T, hkv, pos.data(), inv_freq);
       }
-      cpu::KvLayer kv{kv_[l].k.get(), kv_[l].v.get(), kv_[l].b.get(), hkv};
+      cpu::KvLayer kv{kv_[l].k.get(), kv_[l].v.get(), kv_[l].b.get(), hkv, kv_[l].s.get()};
       int64_t t0 = 0;
       for (auto& q : seqs) {
         cpu::SeqPages sp{q.kv->pages.data(), q.kv->num_tokens + q.n};
@@ -198,8 +207,12 @@ class CpuBackend : public Backend {
   const cpu::KernelTable* kt_ = nullptr;
   int64_t H_ = 0, Q_ = 0, KV_ = 0, I_ = 0, V_ = 0;
   std::vector<LayerPtrs> layers_;
-  struct LayerKv { std::unique_ptr<float[]> k, v, b; };
+  struct LayerKv {
+    std::unique_ptr<float[]> k, v, b;
+    std::unique_ptr<uint32_t[]> s;  // page sketches (null with the bound)
+  };
   std::vector<LayerKv> kv_;
+  int64_t sketch_elems_ = 0;  // sketch words per page (all KV heads)
   std::vector<float> x_, h_, qkv_, q_, k_, v_, attn_, act_, mlp_;
   SelectionCounters counters_;
 

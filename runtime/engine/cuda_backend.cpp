@@ -73,6 +73,9 @@ class CudaBackend : public Backend {
   CudaBackend(const Payload& p, int64_t num_pages) : p_(p), s_(p.spec()), o_(p.options()), num_pages_(num_pages) {
     if (!tsc_cuda_kernels) throw Error("this executable has no CUDA kernels linked in", "rebuild it with `tsc --target cuda`");
     kt_ = tsc_cuda_kernels();
+    if (o_.page_score != "bound")
+      throw Error("this executable's payload asks for page score '" + o_.page_score + "', which the CUDA kernels do not implement",
+                  "rebuild it with tsc (which refuses --page-score sketch for --target cuda)");
     int n = 0;
     check(cudaGetDeviceCount(&n), "looking for a GPU");
     if (n == 0) check(cudaErrorNoDevice, "looking for a GPU");

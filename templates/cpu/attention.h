@@ -9,12 +9,14 @@
 #include "templates/cpu/common.h"
 #include "templates/cpu/kernel_table.h"
 #include "templates/cpu/kv_pages.h"
+#include "templates/cpu/page_sketch.h"
 #include "templates/cpu/select_ablation.h"
 
 namespace tsc::cpu {
 
-// k, v: [n, hkv * HEAD_DIM] for token positions [start, start + n).
-template <int HEAD_DIM, int PAGE_SIZE>
+// k, v: [n, hkv * HEAD_DIM] for token positions [start, start + n). With the sketch score (SCORE), a page is
+// coded as its last slot is written: its box is final then.
+template <int HEAD_DIM, int PAGE_SIZE, int SCORE>
 void kv_append(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, const float* k, const float* v) {
   const int64_t hkv = kv.num_kv_heads;
   for (int64_t t = 0; t < n; ++t) {
@@ -32,6 +34,7 @@ void kv_append(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n,
           b[HEAD_DIM + c] = std::max(b[HEAD_DIM + c], ks[c]);
         }
       }
+      if (SCORE == kPageScoreSketch && slot == PAGE_SIZE - 1) sketch_code_page<HEAD_DIM, PAGE_SIZE>(kv, page, h);
     }
   }
 }
@@ -120,11 +123,12 @@ int64_t impose_replay(const KvLayer& kv, const SeqPages& seq, int64_t h, const f
 }
 
 // Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by score (ties to the
-// lower page index); all pages when the sequence has no more than `budget`. Ascending order. `scale` is
-// the attention scale (used by the oracle and the estimated-mass ablations only). `io` (each a row of
+// lower page index); all pages when the sequence has no more than `budget`. Ascending order. The score is
+// SCORE's (the bound, or the sketch's estimated mass) unless `flags` ask for an ablation. `scale` is the
+// attention scale (used by the sketch, the oracle and the estimated-mass ablations). `io` (each a row of
 // TOP_K entries, or null): `replay` is attended instead of the own top-k (impose_replay), `trace` records
 // the pages attended.
-template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
+template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE>
 int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget,
                      int32_t* kept, SelectStats* st, int32_t flags = 0, float scale = 1.f, const int32_t* replay = nullptr,
                      int32_t* trace = nullptr) {
@@ -144,6 +148,8 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
   const int64_t p0 = sink ? 1 : 0;
   if (flags & (kSelectOracle | kSelectAblationScores)) {
     ablation_candidates<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, p0, q_group, scale, flags, cand);
+  } else if constexpr (SCORE == kPageScoreSketch) {
+    sketch_candidates<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, p0, q_group, scale, flags, cand);
   } else {
     for (int64_t p = p0; p + 1 < num_pages; ++p)
       cand.emplace_back(page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags), static_cast<int32_t>(p));
@@ -174,7 +180,7 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
 }
 
 // q, out: [hq * HEAD_DIM]; one query at the sequence's last position.
-template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
+template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE>
 void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags, const SelectIo& io,
                    const float* q, float* out, SelectStats* stats) {
   const int64_t hkv = hq / GROUP, num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -186,7 +192,7 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < hkv; ++h) {
       const float* qg = q + h * GROUP * HEAD_DIM;
-      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale,
+      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP, SCORE>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale,
                                                                          io.replay ? io.replay + h * TOP_K : nullptr,
                                                                          io.trace ? io.trace + h * TOP_K : nullptr);
       for (int g = 0; g < GROUP; ++g)

@@ -30,14 +30,21 @@ enum SelectFlags : int32_t {
   kSelectSketchQuarter = 8192,
 };
 
+// The design's page score, chosen at build time (tsc --page-score): the box bound of q·k from the page's
+// channel min/max (kv_pages.h), or the key sketch's estimate of the page's attention mass (page_sketch.h).
+enum PageScore : int32_t { kPageScoreBound = 0, kPageScoreSketch = 1 };
+
 // One KV-cache layer's storage (document of the layout, shared by all CPU kernels):
 //   k, v:    [num_pages, num_kv_heads, page_size, head_dim] float32
 //   bounds:  [num_pages, num_kv_heads, 2, head_dim] float32 (channel min, then max, of the stored keys)
+//   sketch:  [num_pages, num_kv_heads, SketchLayout::kWords] uint32 (page_sketch.h), written when a page fills;
+//            null unless the build scores pages with the sketch
 struct KvLayer {
   float* k;
   float* v;
   float* bounds;
   int64_t num_kv_heads;
+  uint32_t* sketch = nullptr;
 };
 
 // One sequence's view of the cache: its pages in order and how many tokens they hold.
@@ -69,6 +76,8 @@ struct SelectIo {
 struct KernelTable {
   const char* key;  // specialization key, e.g. "hd64_ps16_k64_g3_rd64_f32"
   int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype;
+  int32_t page_score;    // PageScore the decode kernel ranks pages by
+  int32_t sketch_words;  // uint32 words of KvLayer::sketch per page and KV head (0 with the bound)
 
   // y[M,N] = x[M,K] * w[N,K]^T (+ bias[N]); w in the build's weight type.
   void (*linear)(const float* x, int64_t M, int64_t K, const void* w, const float* bias, int64_t N, float* y);
@@ -80,7 +89,8 @@ struct KernelTable {
   void (*rmsnorm)(const float* x, int64_t n, int64_t H, const float* w, float eps, float* out);
   // x[n, heads*D]: rotate the first rotary_dim channels of each head by positions[n] * inv_freq.
   void (*rope)(float* x, int64_t n, int64_t heads, const int32_t* positions, const float* inv_freq);
-  // Appends k/v [n, hkv*D] at token positions [start, start+n) of a sequence; updates page bounds.
+  // Appends k/v [n, hkv*D] at token positions [start, start+n) of a sequence; updates page bounds (and codes
+  // each page that fills into its sketch, with the sketch score).
   void (*kv_append)(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, const float* k, const float* v);
   // Causal attention of n queries q[n, hq*D] at positions [start, start+n) over the sequence's cache
   // (which already holds them); out[n, hq*D].

@@ -14,19 +14,23 @@ template <> constexpr int32_t dtype_code<float>() { return 1; }
 template <> constexpr int32_t dtype_code<f16_t>() { return 10; }
 template <> constexpr int32_t dtype_code<bf16_t>() { return 16; }
 
-// Config: kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kKey, and `using Weight`.
+// Config: kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kPageScore (PageScore), kKey, and
+// `using Weight`.
 template <typename Config>
 struct Kernels {
   using W = typename Config::Weight;
   static constexpr int D = Config::kHeadDim, PS = Config::kPageSize, K = Config::kTopK, G = Config::kGroup;
   static constexpr int RD = Config::kRotaryDim > 0 ? Config::kRotaryDim : 2;
+  static constexpr int SC = Config::kPageScore;
+  static_assert(SC == kPageScoreBound || SC == kPageScoreSketch, "kPageScore is a PageScore");
 
   static const KernelTable* table() {
     static const KernelTable t = {
         Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<W>(),
+        SC, SC == kPageScoreSketch ? SketchLayout<D, PS>::kWords : 0,
         &linear<W>, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
         &rope<D, RD, Config::kRopeInterleaved != 0>,
-        &kv_append<D, PS>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G>,
+        &kv_append<D, PS, SC>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G, SC>,
         &gelu, &silu_mul, &add};
     return &t;
   }

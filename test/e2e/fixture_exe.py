@@ -21,9 +21,9 @@ def parse_args(description=None, add_args=None):
     return a
 
 
-def build_cpu(a, *tsc_flags, model=None):
-    """workdir/model_server for the CPU target from `model` (default: the fixture's model.onnx)."""
-    exe = os.path.join(a.workdir, "model_server")
+def build_cpu(a, *tsc_flags, model=None, name="model_server"):
+    """workdir/NAME for the CPU target from `model` (default: the fixture's model.onnx)."""
+    exe = os.path.join(a.workdir, name)
     subprocess.run([a.tsc, model or os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu", *tsc_flags], check=True)
     return exe
 

@@ -64,15 +64,15 @@ def doc_ids(name, length, tok=None):
     return np.array([ENDOFTEXT] + ids[: length - 1], dtype=np.int64), got
 
 
-def exe_name(page, topk, dense_layers, dtype):
-    return f"ms_p{page}_k{topk}_d{dense_layers}_{dtype}"
+def exe_name(page, topk, dense_layers, dtype, page_score="bound"):
+    return f"ms_p{page}_k{topk}_d{dense_layers}_{dtype}" + ("" if page_score == "bound" else "_" + page_score)
 
 
-def build_exe(tsc, work, page, topk, dense_layers, dtype, max_seq_len=8192):
-    """Compile SmolLM2 with tsc (CPU target) into work/bin/; rebuilt when tsc, the runtime libraries it links or
+def build_exe(tsc, work, page, topk, dense_layers, dtype, max_seq_len=8192, page_score="bound"):
+    """Compile SmolLM2 with tsc (CPU target, `--page-score page_score`) into work/bin/; rebuilt when tsc, the runtime libraries it links or
     the CPU kernel templates it compiles change (a stale executable would measure old code)."""
     os.makedirs(os.path.join(work, "bin"), exist_ok=True)
-    exe = os.path.join(work, "bin", exe_name(page, topk, dense_layers, dtype))
+    exe = os.path.join(work, "bin", exe_name(page, topk, dense_layers, dtype, page_score))
     # tsc and the runtime libraries it links into the executable (build/lib, beside bin/).
     lib = os.environ.get("TSC_LIB_DIR") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(tsc))), "lib")
     parts = [tsc] + sorted(os.path.join(lib, f) for f in os.listdir(lib) if f.endswith(".a")) if os.path.isdir(lib) else [tsc]
@@ -85,7 +85,7 @@ def build_exe(tsc, work, page, topk, dense_layers, dtype, max_seq_len=8192):
     if not os.path.exists(exe) or not os.path.exists(stamp) or open(stamp).read() != tsc_sha:
         subprocess.run([tsc, os.path.join(MODEL_DIR, "model.onnx"), "-o", exe + ".tmp", "--target", "cpu",
                         "--page-size", str(page), "--top-k-pages", str(topk), "--dense-layers", str(dense_layers),
-                        "--dtype", dtype, "--max-seq-len", str(max_seq_len)], check=True)
+                        "--dtype", dtype, "--max-seq-len", str(max_seq_len), "--page-score", page_score], check=True)
         os.replace(exe + ".tmp", exe)
         with open(stamp, "w") as f:
             f.write(tsc_sha)

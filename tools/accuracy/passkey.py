@@ -124,13 +124,15 @@ def main():
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="prompts in flight at once")
+    ap.add_argument("--page-score", default="bound", choices=["bound", "sketch"],
+                    help="the build's page score (tsc --page-score): the key bound or the key sketch")
     ap.add_argument("--select-score", default="bound",
                     help="the server's page score for every decode step (serve --select-score; CPU ablations, e.g. gauss)")
     a = ap.parse_args()
 
     work = os.path.abspath(a.work)
     os.makedirs(os.path.join(work, "results", "passkey"), exist_ok=True)
-    exe = common.build_exe(a.tsc, work, a.page, a.cap // a.page, a.dense_layers, a.dtype)
+    exe = common.build_exe(a.tsc, work, a.page, a.cap // a.page, a.dense_layers, a.dtype, page_score=a.page_score)
     tag = "" if a.select_score == "bound" else "_" + a.select_score
     out = os.path.join(work, "results", "passkey", os.path.basename(exe) + tag + ".jsonl")
     done = set()
@@ -166,7 +168,7 @@ def main():
             rec = {"context": context, "depth": depth, "seed": seed, "key": key, "budget_tokens": b,
                    "budget_pages": None if b is None else b // a.page, "prompt_tokens": len(ids), "correct": key in text,
                    "text": text, "token_ids": gen, "seconds": round(time.time() - t0, 2), "exe": os.path.basename(exe),
-                   "select_score": a.select_score}
+                   "select_score": a.select_score, "page_score": a.page_score}
             with lock:
                 with open(out, "a") as f:
                     f.write(json.dumps(rec) + "\n")

@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--select-reduce", default="sum", choices=["sum", "max"])
     ap.add_argument("--no-sink", action="store_true")
+    ap.add_argument("--page-score", default="bound", choices=["bound", "sketch"],
+                    help="the build's page score (tsc --page-score): the key bound or the key sketch")
     ap.add_argument("--select-score", default="bound",
                     choices=["bound", "oracle", "subpage2", "subpage4", "sphere", "subpage2sphere", "qsum", "qsumsphere",
                              "gauss", "boundsoft", "subpage2gauss", "gausscap", "boxgauss", "sketch1", "sketch2", "sketch1half",
@@ -73,8 +75,9 @@ def main():
     # Dense first: its logits are the reference of the others.
     budgets = [b for b in budgets if b == "dense"] + [b for b in budgets if b != "dense"]  # else as given
     topk = a.cap // a.page
-    exe = common.build_exe(a.tsc, work, a.page, topk, a.dense_layers, a.dtype)
-    variant = a.select_reduce + ("_nosink" if a.no_sink else "") + ("" if a.select_score == "bound" else "_" + a.select_score)
+    exe = common.build_exe(a.tsc, work, a.page, topk, a.dense_layers, a.dtype, page_score=a.page_score)
+    variant = (a.select_reduce + ("_nosink" if a.no_sink else "") + ("" if a.select_score == "bound" else "_" + a.select_score) +
+               ("" if a.page_score == "bound" else "_page" + a.page_score))
     for b in budgets:
         dense = b == "dense"
         if dense:
@@ -104,6 +107,7 @@ def main():
         meta = {"cell": cell, "docs": names, "sha256": hashes, "len": a.len, "page": a.page, "topk_compiled": topk,
                 "dense_layers": a.dense_layers, "dtype": a.dtype, "budget_tokens": None if dense else int(b),
                 "budget_pages": pages, "select_reduce": a.select_reduce, "no_sink": a.no_sink, "prefill": a.prefill, "select_score": a.select_score,
+                "page_score": a.page_score,
                 "command": " ".join(os.path.relpath(c, work) if c.startswith(work) else c for c in cmd),
                 "exe": os.path.basename(exe), "threads": a.threads, "score_seconds": round(secs, 1),
                 "analysis_seconds": round(time.time() - t0, 1), "score_stderr": err,

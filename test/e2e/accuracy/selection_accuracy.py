@@ -16,7 +16,11 @@ Then, decoding 2 x 256 random tokens one at a time with page size 4 (64 pages) a
   4. --select-reduce max, --no-sink and --select-score oracle|gauss|sketch1quarter stay under theirs too, and
      the oracle (pages ranked by the attention mass exact attention gives them) and the key sketch (the box
      plus 1 bit per key on the page's widest channels) lose less than the bound;
-  5. the variants act: each changes some logits.
+  5. the variants act: each changes some logits;
+  6. an executable built with --page-score sketch (pages coded once, when they fill, and scored from the code:
+     templates/cpu/page_sketch.h) equals dense where the budget covers the sequence, keeps under its measured
+     KL, loses less than the bound, and picks the pages the sketch1quarter ablation (which recomputes the code
+     from the keys at every step) picks, but for rounding-level ties (score --select-trace of both).
 The thresholds fail a selection that ignores the query or computes a wrong bound. Measured (KL at 32 / 16 /
 8 pages, thresholds 0.0163 / 0.0806 / 0.1414): correct selection 0.0130 / 0.0645 / 0.1131; the same kernels
 patched to keep the most recent pages 0.064 / 0.131 / 0.158, the oldest 0.056 / 0.121 / 0.148, the
@@ -53,6 +57,9 @@ MEASURED = {
     (("--select-score", "gauss"), 16): 0.0616,
     (("--select-score", "sketch1quarter"), 16): 0.0523,  # must also beat the bound's selection, as on SmolLM2
 }
+SKETCH_PAGES = 16
+SKETCH_KL = 0.0523      # tsc --page-score sketch at 16 pages, measured on the dev machine
+SKETCH_SAME_ROWS = 0.99  # share of selections equal to the sketch1quarter ablation's
 
 
 def make_model(fixture, workdir):
@@ -94,10 +101,13 @@ def main():
     np.save(ids_path, ids)
     env = dict(os.environ, OMP_NUM_THREADS="1")
 
-    def score(*extra):
+    def score_with(server, *extra):
         out = os.path.join(a.workdir, "logits.npy")
-        subprocess.run([exe, "score", "--input-ids", ids_path, "--out", out, "--mode", "decode", *extra], check=True, env=env)
+        subprocess.run([server, "score", "--input-ids", ids_path, "--out", out, "--mode", "decode", *extra], check=True, env=env)
         return np.load(out)
+
+    def score(*extra):
+        return score_with(exe, *extra)
 
     fails = []
 
@@ -128,8 +138,27 @@ def main():
         kls[(extra, pages)] = kl
         print(f"      {' '.join(extra) or 'default'} budget {pages} pages: mean KL(dense||sparse) over positions >= {LATE}: "
               f"{kl:.4f} nats, top-1 agreement {top1:.3f}")
+    sk_exe = build_cpu(a, "--page-score", "sketch", "--page-size", str(PAGE), "--top-k-pages", str(SEQ // PAGE), "--dense-layers", "0",
+                       model=make_model(a.fixture, a.workdir), name="model_server_sketch")
+    sk_full = score_with(sk_exe, "--top-k-pages", str(SEQ // PAGE))
+    trace_sk = os.path.join(a.workdir, "trace_sketch.npy")
+    trace_ab = os.path.join(a.workdir, "trace_ablation.npy")
+    sk = score_with(sk_exe, "--top-k-pages", str(SKETCH_PAGES), "--select-trace", trace_sk)
+    score("--top-k-pages", str(SKETCH_PAGES), "--select-score", "sketch1quarter", "--select-trace", trace_ab)
+    tsk, tab = np.load(trace_sk), np.load(trace_ab)
+    same_rows = float((tsk == tab).all(-1).mean())
+    lsk = log_softmax(sk)
+    kl_sk = float((np.exp(ld) * (ld - lsk)).sum(-1)[:, LATE:].mean())
+    print(f"      --page-score sketch budget {SKETCH_PAGES} pages: mean KL {kl_sk:.4f} nats; selections equal to the "
+          f"sketch1quarter ablation's: {same_rows:.4f} of {tsk[..., 0].size} (row = step, layer, KV head)")
     if a.print_only:
         return 0
+    exact = SKETCH_PAGES * PAGE
+    check(np.array_equal(sk_full, dense), "--page-score sketch with a budget of every page equals dense bit for bit")
+    check(np.array_equal(sk[:, :exact], dense[:, :exact]), f"--page-score sketch: positions < {exact} (fit in the budget) equal dense")
+    check(kl_sk <= MARGIN * SKETCH_KL, f"--page-score sketch budget {SKETCH_PAGES}: KL {kl_sk:.4f} <= {MARGIN * SKETCH_KL:.4f}")
+    check(kl_sk < kls[((), SKETCH_PAGES)], f"--page-score sketch loses less than the bound at {SKETCH_PAGES} pages")
+    check(same_rows >= SKETCH_SAME_ROWS, f"--page-score sketch selects as the sketch1quarter ablation in >= {SKETCH_SAME_ROWS} of rows")
     for key, kl in kls.items():
         thr = MARGIN * MEASURED[key]
         extra, pages = key
