@@ -58,4 +58,10 @@ python3 $A/passkey.py --work "$WORK" --contexts 1024 --depths 0,25,50,75,100 --s
   --select-score sketch1quarter
 python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --select-score sketch1
 python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 256,512,1024 --select-score sketch1quarter
+# 10. The key sketch as built (tsc --page-score sketch: pages coded once, as they fill; docs/ACCURACY.md
+#     "Results against the targets"): passkey where dense succeeds, then perplexity.
+python3 $A/passkey.py --work "$WORK" --contexts 2048 --depths 0 --seeds 3 --budgets dense,512,1024 --page 16 --page-score sketch
+python3 $A/passkey.py --work "$WORK" --contexts 1024 --depths 0,25,50,75,100 --seeds 3 --budgets dense,256,512 --page 16 \
+  --page-score sketch
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512,1024,256 --page-score sketch
 python3 $A/report.py --work "$WORK" --out "$WORK/report"
