@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the executables the server tests drive (ctest fixture setup): the GPT-2 tokenizer fixture with
-small pages and a small page budget (so that decode page selection acts on sequences over 32 tokens), and
-the Llama tokenizer fixture with TinyLlama-Chat's chat template added to a copy of its tokenizer files."""
+small pages and a small page budget (so that decode page selection acts on sequences over 32 tokens), the
+same scoring pages with the key sketch (--page-score sketch), and the Llama tokenizer fixture with TinyLlama-Chat's chat template added to a copy of its tokenizer files."""
 import argparse
 import json
 import os
@@ -24,9 +24,10 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    subprocess.run([a.tsc, os.path.join(a.fixtures, "gpt2_tok_dynamo", "model.onnx"), "-o", os.path.join(a.out, "gpt2_server"), "--target", "cpu",
-                    "--tokenizer", os.path.join(a.shared_data, "gpt2-bpe"), "--page-size", "8", "--top-k-pages", "4", "--dense-layers", "1"],
-                   check=True)
+    for name, extra in (("gpt2_server", []), ("gpt2_sketch_server", ["--page-score", "sketch"])):
+        subprocess.run([a.tsc, os.path.join(a.fixtures, "gpt2_tok_dynamo", "model.onnx"), "-o", os.path.join(a.out, name), "--target", "cpu",
+                        "--tokenizer", os.path.join(a.shared_data, "gpt2-bpe"), "--page-size", "8", "--top-k-pages", "4", "--dense-layers", "1",
+                        *extra], check=True)
     tok = os.path.join(a.out, "llama_chat_tokenizer")
     os.makedirs(tok, exist_ok=True)
     src = os.path.join(a.shared_data, "llama-sp-bpe")

@@ -132,4 +132,4 @@ class Checks:
 
 
 def executables(build_dir):
-    return {name: os.path.join(build_dir, name) for name in ("gpt2_server", "llama_chat_server")}
+    return {name: os.path.join(build_dir, name) for name in ("gpt2_server", "gpt2_sketch_server", "llama_chat_server")}

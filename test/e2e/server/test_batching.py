@@ -2,7 +2,9 @@
 """Batching invariance: 200 concurrent greedy requests of random lengths (some sharing a prompt prefix, some
 streamed) give exactly the token ids and text of the same requests sent one at a time, and afterwards every
 KV page is free again. With --kv-memory small enough to force preemptions, the outputs stay the same.
-The executable decodes with page selection (4 pages of 8 tokens), so selection acts on most sequences."""
+The executable decodes with page selection (4 pages of 8 tokens), so selection acts on most sequences;
+--exe gpt2_sketch_server runs the same against the key sketch score, whose page codes must survive the prefix
+cache, copy-on-write and preemption as the bounds do."""
 import argparse
 import asyncio
 import random
@@ -67,8 +69,9 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--kv-memory", default=None, help="run the concurrent pass with this little KV memory (preemption)")
+    ap.add_argument("--exe", default="gpt2_server", choices=["gpt2_server", "gpt2_sketch_server"])
     a = ap.parse_args()
-    exe = executables(a.build)["gpt2_server"]
+    exe = executables(a.build)[a.exe]
     t = Checks()
     reqs = make_requests(a.count, 7)
     with Server(exe, "--log-format", "off") as srv:
