@@ -24,7 +24,10 @@ IncrementalDecoder::IncrementalDecoder(const Tokenizer& tokenizer, bool skip_spe
 // run of byte-fallback tokens is held until a token that ends it, because one bad byte turns the
 // whole run into U+FFFDs.
 std::string IncrementalDecoder::push(int32_t id) {
-  if (skip_special_ && tok_.is_special(id)) return {};  // decode would drop it anyway
+  // Ids decode drops (skipped special tokens, ids that name no token) are left out of the window too: kept,
+  // they would end a byte-fallback run that decode() joins across them, and text already emitted
+  // (bytes that were a valid character alone) could turn into U+FFFDs once the run goes on.
+  if ((skip_special_ && tok_.is_special(id)) || tok_.id_to_token(id).empty()) return {};
   if (prefix_.empty() && !window_.empty() && !tok_.extends_byte_run(window_.back())) {
     std::string p = tok_.decode(window_, skip_special_);
     if (!ends_with_replacement(p)) {

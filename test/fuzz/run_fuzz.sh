@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# run_fuzz.sh [SECONDS | --runs N]: builds fuzz_import with clang-19 (libFuzzer + ASan + UBSan), replays the
-# saved regressions under the sanitizers, then fuzzes import -> simplify -> lift from seeds made of the
-# repository's own models: for SECONDS (default 60; exploratory, differs from run to run), or for exactly N
-# inputs from a fixed seed in one process (--runs N: deterministic, what the test command runs, so a CI verdict
-# can be reproduced). Exits 1 if a crash was found that is not a known open bug
+# run_fuzz.sh [SECONDS | --runs N]: builds fuzz_import and fuzz_tokenizer with clang-19 (libFuzzer + ASan +
+# UBSan), replays the saved regressions under the sanitizers, then fuzzes import -> simplify -> lift from seeds
+# made of the repository's own models, and the tokenizers from test/fuzz/tokenizer_seeds: each for SECONDS
+# (default 60; exploratory, differs from run to run), or for exactly N inputs from a fixed seed in one process
+# (--runs N: what the test command runs; repeatable on one machine, though libFuzzer's order of equal-size
+# seeds follows the directory listing, so another machine can take another path). Exits 1 if a crash was found that is not a known open bug
 # (test/fuzz/regressions/open_bugs.txt); each new input is kept in $BUILD/fuzz-artifacts with its repro line.
 # Environment: TSC_FUZZ_BUILD (default build-fuzz), TSC_FUZZ_JOBS (parallel fuzzing processes for SECONDS,
 # default 1), CC/CXX (default clang-19/clang++-19).
@@ -27,8 +28,8 @@ fi
 echo "==> configure $BUILD ($CXX)"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSC_FUZZ=ON "${omp[@]}" > "$BUILD.configure.log" 2>&1 ||
   { cat "$BUILD.configure.log"; exit 1; }
-echo "==> build fuzz_import"
-cmake --build "$BUILD" --target fuzz_import
+echo "==> build fuzz_import, fuzz_tokenizer"
+cmake --build "$BUILD" --target fuzz_import fuzz_tokenizer
 FUZZER="$BUILD/bin/fuzz_import"
 
 echo "==> replay test/fuzz/regressions under the sanitizers"
@@ -57,12 +58,38 @@ else
 fi
 tail -n 3 "$BUILD/fuzz.log"
 
+# The tokenizers: text as users send it and ids as models emit them (fuzz_tokenizer.cpp), over the unit tests'
+# tokenizer files. Any saved input is a bug (there are no known open ones).
+tok_status=0
+if [ -d "${TSC_SHARED_DATA_DIR:-$ROOT/../shared/data}/gpt2-bpe" ]; then
+  TOK_ART="$BUILD/fuzz-tokenizer-artifacts"
+  rm -rf "$TOK_ART" "$BUILD/fuzz-tokenizer-corpus" && mkdir -p "$TOK_ART" "$BUILD/fuzz-tokenizer-corpus"
+  tok=(-timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=4096 -artifact_prefix="$TOK_ART/" "$BUILD/fuzz-tokenizer-corpus" "$HERE/tokenizer_seeds")
+  if [ -n "$RUNS" ]; then
+    # Ten times the importer's count: a tokenizer input runs in well under a millisecond.
+    echo "==> fuzz the tokenizers: $((RUNS * 10)) inputs from seed 1; log: $BUILD/fuzz-tokenizer.log"
+    "$BUILD/bin/fuzz_tokenizer" -seed=1 -runs="$((RUNS * 10))" "${tok[@]}" > "$BUILD/fuzz-tokenizer.log" 2>&1 || true
+  else
+    echo "==> fuzz the tokenizers for ${SECS}s; log: $BUILD/fuzz-tokenizer.log"
+    "$BUILD/bin/fuzz_tokenizer" -max_total_time="$SECS" "${tok[@]}" > "$BUILD/fuzz-tokenizer.log" 2>&1 || true
+  fi
+  tail -n 2 "$BUILD/fuzz-tokenizer.log"
+  for f in "$TOK_ART"/*; do
+    [ -e "$f" ] || continue
+    echo "NEW (tokenizer): $f: $(grep -m1 -E 'fuzz_tokenizer:|SUMMARY' "$BUILD/fuzz-tokenizer.log")"
+    echo "     reproduce: $BUILD/bin/fuzz_tokenizer $f"
+    tok_status=1
+  done
+else
+  echo "==> no tokenizer test data (../shared/data): the tokenizer fuzz run is skipped"
+fi
+
 new=$(find "$BUILD/fuzz-artifacts" -type f -newer "$STAMP" ! -name '.*' | sort)
 if [ -z "$new" ]; then
-  echo "==> no crashes"
-  exit 0
+  [ "$tok_status" = 0 ] && echo "==> no crashes"
+  exit $tok_status
 fi
-status=0
+status=$tok_status
 while IFS= read -r f; do
   sig=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import replay; print(replay.verdict_fuzzer(sys.argv[2], sys.argv[3]) or "")' \
         "$HERE" "$FUZZER" "$f")
