@@ -63,5 +63,15 @@ python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 256
 python3 $A/passkey.py --work "$WORK" --contexts 2048 --depths 0 --seeds 3 --budgets dense,512,1024 --page 16 --page-score sketch
 python3 $A/passkey.py --work "$WORK" --contexts 1024 --depths 0,25,50,75,100 --seeds 3 --budgets dense,256,512 --page 16 \
   --page-score sketch
+python3 $A/passkey.py --work "$WORK" --contexts 8192 --depths 0,50,100 --seeds 1 --budgets dense,512,1024 --page 16 \
+  --page-score sketch
 python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512,1024,256 --page-score sketch
+# 11. Ablations with either score (docs/ACCURACY.md "Ablations"): dense layers 1 with the bound; dense layers 0 / 1,
+#     group max and no sink with the sketch.
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --dense-layers 1
+for d in 0 1; do
+  python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --dense-layers $d --page-score sketch
+done
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --select-reduce max --page-score sketch
+python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --no-sink --page-score sketch
 python3 $A/report.py --work "$WORK" --out "$WORK/report"
