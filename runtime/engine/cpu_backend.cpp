@@ -28,8 +28,8 @@ class CpuBackend : public Backend {
     check(kt_->page_size == o_.page_size, "page_size", o_.page_size, kt_->page_size);
     check(kt_->group == s_.num_attention_heads / s_.num_key_value_heads, "GQA group", s_.num_attention_heads / s_.num_key_value_heads, kt_->group);
     check(kt_->weight_dtype == static_cast<int32_t>(o_.weight_dtype), "weight dtype", static_cast<int64_t>(o_.weight_dtype), kt_->weight_dtype);
-    check(kt_->page_score == (o_.page_score == "sketch" ? cpu::kPageScoreSketch : cpu::kPageScoreBound), "page score (0 bound, 1 sketch)",
-          o_.page_score == "sketch" ? 1 : 0, kt_->page_score);
+    const int32_t page_score = o_.page_score == "sketch" ? cpu::kPageScoreSketch : cpu::kPageScoreBound;
+    check(kt_->page_score == page_score, "page score (0 bound, 1 sketch)", page_score, kt_->page_score);
     H_ = s_.hidden_size;
     Q_ = s_.num_attention_heads * s_.head_dim;
     KV_ = s_.num_key_value_heads * s_.head_dim;

@@ -29,6 +29,37 @@ inline uint32_t* sketch_at(const KvLayer& kv, int32_t page, int64_t h) {
   return kv.sketch + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * SketchLayout<HEAD_DIM, PAGE_SIZE>::kWords;
 }
 
+// Marks the n channels of largest w (ties to the lower channel): the channels a sketch codes. w, coded: [HEAD_DIM].
+template <int HEAD_DIM>
+void widest_channels(const float* w, int n, bool* coded) {
+  int order[HEAD_DIM];
+  for (int c = 0; c < HEAD_DIM; ++c) order[c] = c;
+  std::stable_sort(order, order + HEAD_DIM, [&](int x, int y) { return w[x] > w[y]; });
+  std::fill(coded, coded + HEAD_DIM, false);
+  for (int i = 0; i < n; ++i) coded[order[i]] = true;
+}
+
+// Candidate (score, page) pairs from per-head log masses lm [nc, GROUP] of pages p0 .. p0 + nc - 1: each query
+// head's log masses normalized over the candidates (exp(lm - max over candidates)), then summed over the GQA
+// group (the max over it with kSelectGroupMax). Shared by the sketch and the estimated-mass ablations.
+template <int GROUP>
+void normalized_mass_candidates(const std::vector<float>& lm, int64_t nc, int64_t p0, int32_t flags,
+                                std::vector<std::pair<float, int32_t>>& cand) {
+  float top[GROUP];
+  std::fill(top, top + GROUP, -std::numeric_limits<float>::infinity());
+  for (int64_t i = 0; i < nc; ++i)
+    for (int g = 0; g < GROUP; ++g) top[g] = std::max(top[g], lm[i * GROUP + g]);
+  for (int64_t i = 0; i < nc; ++i) {
+    float total = 0.f, best = 0.f;
+    for (int g = 0; g < GROUP; ++g) {
+      const float w = std::exp(lm[i * GROUP + g] - top[g]);
+      total += w;
+      best = std::max(best, w);
+    }
+    cand.emplace_back((flags & kSelectGroupMax) ? best : total, static_cast<int32_t>(p0 + i));
+  }
+}
+
 // Codes page `page`, KV head h, from its PAGE_SIZE stored keys and their box (bounds_at): the kCoded channels
 // of largest max - min (ties to the lower channel) are coded; key k's bit on channel c is 1 when k_c lies in the
 // upper half of [min_c, max_c], i.e. (k_c - min_c) / w_c >= 1 with w_c = (max_c - min_c) / 2.
@@ -37,20 +68,18 @@ void sketch_code_page(const KvLayer& kv, int32_t page, int64_t h) {
   using L = SketchLayout<HEAD_DIM, PAGE_SIZE>;
   const float* b = bounds_at<HEAD_DIM>(kv, page, h);
   float w[HEAD_DIM];
-  int order[HEAD_DIM];
-  for (int c = 0; c < HEAD_DIM; ++c) {
-    w[c] = (b[HEAD_DIM + c] - b[c]) / 2.f;
-    order[c] = c;
-  }
-  std::stable_sort(order, order + HEAD_DIM, [&](int x, int y) { return w[x] > w[y]; });
+  for (int c = 0; c < HEAD_DIM; ++c) w[c] = (b[HEAD_DIM + c] - b[c]) / 2.f;
+  bool coded[HEAD_DIM];
+  widest_channels<HEAD_DIM>(w, L::kCoded, coded);
   uint32_t* s = sketch_at<HEAD_DIM, PAGE_SIZE>(kv, page, h);
   std::fill(s, s + L::kWords, 0u);
-  for (int i = 0; i < L::kCoded; ++i) s[order[i] / 32] |= 1u << (order[i] % 32);
+  for (int c = 0; c < HEAD_DIM; ++c)
+    if (coded[c]) s[c / 32] |= 1u << (c % 32);
   for (int slot = 0; slot < PAGE_SIZE; ++slot) {
     const float* k = key_at<HEAD_DIM, PAGE_SIZE>(kv, page, h, slot);
     uint32_t* bits = s + L::kMaskWords + slot * L::kKeyWords;
     for (int c = 0, j = 0; c < HEAD_DIM; ++c) {
-      if (!(s[c / 32] >> (c % 32) & 1u)) continue;
+      if (!coded[c]) continue;
       if (w[c] > 0.f && (k[c] - b[c]) / w[c] >= 1.f) bits[j / 32] |= 1u << (j % 32);
       ++j;
     }
@@ -93,30 +122,15 @@ void sketch_log_mass(const KvLayer& kv, int32_t page, int64_t h, const float* q_
   }
 }
 
-// Candidate (score, page) pairs for pages [p0, last page) under the sketch: each query head's log masses
-// normalized over the candidates (exp(lm - max over candidates)), then summed over the GQA group (the max over it
-// with kSelectGroupMax). Every candidate is full, hence coded: only the last page can be partial, and it is
-// always kept, never scored.
+// Candidate (score, page) pairs for pages [p0, last page) under the sketch (normalized_mass_candidates). Every
+// candidate is full, hence coded: only the last page can be partial, and it is always kept, never scored.
 template <int HEAD_DIM, int PAGE_SIZE, int GROUP>
 void sketch_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_t p0, const float* q_group, float scale,
                        int32_t flags, std::vector<std::pair<float, int32_t>>& cand) {
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE, nc = num_pages - 1 - p0;
   std::vector<float> lm(static_cast<size_t>(nc * GROUP));
-  float top[GROUP];
-  std::fill(top, top + GROUP, -std::numeric_limits<float>::infinity());
-  for (int64_t i = 0; i < nc; ++i) {
-    sketch_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p0 + i], h, q_group, scale, &lm[i * GROUP]);
-    for (int g = 0; g < GROUP; ++g) top[g] = std::max(top[g], lm[i * GROUP + g]);
-  }
-  for (int64_t i = 0; i < nc; ++i) {
-    float total = 0.f, best = 0.f;
-    for (int g = 0; g < GROUP; ++g) {
-      const float w = std::exp(lm[i * GROUP + g] - top[g]);
-      total += w;
-      best = std::max(best, w);
-    }
-    cand.emplace_back((flags & kSelectGroupMax) ? best : total, static_cast<int32_t>(p0 + i));
-  }
+  for (int64_t i = 0; i < nc; ++i) sketch_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p0 + i], h, q_group, scale, &lm[i * GROUP]);
+  normalized_mass_candidates<GROUP>(lm, nc, p0, flags, cand);
 }
 
 }  // namespace tsc::cpu

@@ -11,6 +11,7 @@
 #include "templates/cpu/common.h"
 #include "templates/cpu/kernel_table.h"
 #include "templates/cpu/kv_pages.h"
+#include "templates/cpu/page_sketch.h"
 
 namespace tsc::cpu {
 
@@ -142,14 +143,8 @@ void page_log_mass(const KvLayer& kv, int32_t page, int64_t h, int64_t stored, c
     for (int c = 0; c < HEAD_DIM; ++c) w[c] = (b[HEAD_DIM + c] - b[c]) / static_cast<float>(levels);
     bool coded[HEAD_DIM];
     std::fill(coded, coded + HEAD_DIM, true);
-    if (flags & (kSelectSketchHalf | kSelectSketchQuarter)) {
-      const int nch = (flags & kSelectSketchQuarter) ? HEAD_DIM / 4 : HEAD_DIM / 2;
-      int order[HEAD_DIM];
-      for (int c = 0; c < HEAD_DIM; ++c) order[c] = c;
-      std::stable_sort(order, order + HEAD_DIM, [&](int x, int y) { return w[x] > w[y]; });
-      std::fill(coded, coded + HEAD_DIM, false);
-      for (int i = 0; i < nch; ++i) coded[order[i]] = true;
-    }
+    if (flags & (kSelectSketchHalf | kSelectSketchQuarter))
+      widest_channels<HEAD_DIM>(w, (flags & kSelectSketchQuarter) ? HEAD_DIM / 4 : HEAD_DIM / 2, coded);
     std::fill(lm, lm + GROUP, -std::numeric_limits<float>::infinity());
     for (int64_t s = 0; s < stored; ++s) {
       const float* k = key_at<HEAD_DIM, PAGE_SIZE>(kv, page, h, s);
@@ -243,21 +238,9 @@ void ablation_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int6
   auto stored = [&](int64_t p) { return std::min<int64_t>(PAGE_SIZE, seq.num_tokens - p * PAGE_SIZE); };
   if (flags & kSelectEstimates) {
     std::vector<float> lm(static_cast<size_t>(nc * GROUP));
-    float top[GROUP];
-    std::fill(top, top + GROUP, -std::numeric_limits<float>::infinity());
-    for (int64_t i = 0; i < nc; ++i) {
+    for (int64_t i = 0; i < nc; ++i)
       page_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p0 + i], h, stored(p0 + i), q_group, scale, flags, &lm[i * GROUP]);
-      for (int g = 0; g < GROUP; ++g) top[g] = std::max(top[g], lm[i * GROUP + g]);
-    }
-    for (int64_t i = 0; i < nc; ++i) {
-      float total = 0.f, best = 0.f;
-      for (int g = 0; g < GROUP; ++g) {
-        const float w = std::exp(lm[i * GROUP + g] - top[g]);
-        total += w;
-        best = std::max(best, w);
-      }
-      cand.emplace_back((flags & kSelectGroupMax) ? best : total, static_cast<int32_t>(p0 + i));
-    }
+    normalized_mass_candidates<GROUP>(lm, nc, p0, flags, cand);
     return;
   }
   std::vector<float> mass;

@@ -17,6 +17,13 @@ std::vector<std::string> chunks(const Tokenizer& t, const std::vector<int32_t>& 
 
 using V = std::vector<std::string>;
 
+// The id of the byte-fallback token <0xNN> of byte x.
+int32_t byte_token(const Tokenizer& t, int x) {
+  char name[8];
+  std::snprintf(name, sizeof name, "<0x%02X>", x);
+  return *t.token_to_id(name);
+}
+
 TEST(IncrementalDecoder, SentencePieceDropsOnlyTheFirstSpace) {
   const Tokenizer& t = llama();
   auto ids = t.encode("Hello world");  // <s> ▁Hello ▁world
@@ -27,11 +34,7 @@ TEST(IncrementalDecoder, SentencePieceDropsOnlyTheFirstSpace) {
 
 TEST(IncrementalDecoder, ByteFallbackRunIsHeldUntilItEnds) {
   const Tokenizer& t = llama();
-  auto b = [&](int x) {
-    char name[8];
-    std::snprintf(name, sizeof name, "<0x%02X>", x);
-    return *t.token_to_id(name);
-  };
+  auto b = [&](int x) { return byte_token(t, x); };
   int32_t a = *t.token_to_id("\xE2\x96\x81" "A");
   // A complete emoji is still held: one more byte would turn the whole run into U+FFFDs.
   EXPECT_EQ(chunks(t, {a, b(0xF0), b(0x9F), b(0x98), b(0x80), a}), (V{"A", "", "", "", "", "\xF0\x9F\x98\x80 A", ""}));
@@ -41,11 +44,7 @@ TEST(IncrementalDecoder, ByteFallbackRunIsHeldUntilItEnds) {
 
 TEST(IncrementalDecoder, ByteFallbackRunGoesOnAcrossIdsDecodeDrops) {
   const Tokenizer& t = llama();
-  auto b = [&](int x) {
-    char name[8];
-    std::snprintf(name, sizeof name, "<0x%02X>", x);
-    return *t.token_to_id(name);
-  };
+  auto b = [&](int x) { return byte_token(t, x); };
   int32_t a = *t.token_to_id("\xE2\x96\x81" "A");
   const int32_t unk = *t.token_to_id("<unk>"), beyond = t.vocab_size() + 3;  // a skipped special, an id naming no token
   // HF tokenizers decodes these ids, skipping special tokens, to "A" and three U+FFFDs: the run z, 0xFA, r is one
