@@ -11,6 +11,7 @@
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/build.h"
+#include "compiler/driver/target.h"
 #include "compiler/ir/passes/pass.h"
 #include "compiler/plan/plan.h"
 #include "compiler/lift/lift.h"
@@ -95,11 +96,14 @@ int run_tsc(const CompileOptions& opt) {
     return 0;
   }
   auto fe = run_front_end(opt, log, false);
-  const bool nvcc = nvcc_available();
-  const bool want_cuda_source = opt.emit == "cuda" || opt.emit == "ptx";
+  // The source printers fix their target; a build (and its plan) follows what can run here.
   CompileOptions popt = opt;
-  if (want_cuda_source) popt.target = "cuda";
-  KernelPlan plan = make_plan(fe.spec, popt, nvcc || opt.emit == "cuda");
+  TargetChoice choice;
+  if (opt.emit == "cuda" || opt.emit == "ptx") popt.target = "cuda";
+  else if (opt.emit == "cpu") popt.target = "cpu";
+  else popt.target = (choice = choose_target(opt)).target;
+  const bool nvcc = opt.emit == "cuda" || (popt.target == "cuda" && nvcc_available());
+  KernelPlan plan = make_plan(fe.spec, popt, nvcc);
   if (opt.emit == "plan") {
     std::cout << plan_to_text(plan);
     return 0;
@@ -116,7 +120,7 @@ int run_tsc(const CompileOptions& opt) {
     std::cout << emit_ptx(plan, fs::path(opt.model).filename().string());
     return 0;
   }
-  if (opt.target.empty()) log << "tsc: target " << plan.build.target << (nvcc ? " (nvcc found)" : " (no nvcc on PATH)") << "\n";
+  if (opt.target.empty() || opt.verbose) log << "tsc: target " << plan.build.target << " (" << choice.why << ")\n";
   build_executable(opt, fe, plan, log);
   return 0;
 }
