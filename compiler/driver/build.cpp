@@ -145,6 +145,41 @@ std::string emit_ptx(const KernelPlan& plan, const std::string& model_name) {
   return text;
 }
 
+namespace {
+
+// Generates and compiles one target's kernels, cached by the hash of source, compiler, flags and templates;
+// returns the object's path.
+fs::path compile_kernels(const std::string& target, const CompileOptions& opt, const KernelPlan& plan, std::ostream& log) {
+  const Toolchain tc = find_toolchain(target);
+  const bool cuda = target == "cuda";
+  const std::string model_name = fs::path(opt.model).filename().string();
+  const std::string src = cuda ? generate_cuda_source(plan, model_name) : generate_cpu_source(plan, model_name);
+  const std::string flags = tc.compile_flags + " -I" + quote(tc.source_dir);
+  const std::string compiler = cuda ? tc.nvcc : tc.cxx;
+  const size_t h = std::hash<std::string>{}(src + "\n" + compiler + flags + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
+  fs::path cache = cache_dir();
+  fs::create_directories(cache);
+  fs::path obj = cache / ("kernels_" + plan.key() + "_" + target + "_" + hex(h) + ".o");
+  if (fs::exists(obj)) {
+    if (opt.verbose) log << "tsc: " << target << " kernels cached: " << obj.string() << "\n";
+    return obj;
+  }
+  // Per-process names for the source and the object until the object is renamed into place: concurrent
+  // builds of the same model (tools/gpu/check.py builds 8 at once) must not truncate a source another
+  // process is compiling, which linked an executable without kernels.
+  const std::string pid = std::to_string(getpid());
+  fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + "_" + pid + (cuda ? ".cu" : ".cpp"));
+  std::ofstream(cpp) << src;
+  fs::path tmp = obj.string() + ".tmp" + pid;
+  if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with nvcc\n";
+  run(compiler + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated " + target + " kernels", opt.verbose, log);
+  fs::rename(tmp, obj);
+  fs::remove(cpp);  // tsc --emit=cpu|cuda prints the same source
+  return obj;
+}
+
+}  // namespace
+
 void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const KernelPlan& plan, std::ostream& log) {
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();
@@ -153,43 +188,24 @@ void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const
     t0 = clock::now();
   };
   const Toolchain tc = find_toolchain(plan.build.target);
-  // 1. codegen + compile, cached by the hash of source, flags and templates.
-  const bool cuda = plan.build.target == "cuda";
-  const std::string model_name = fs::path(opt.model).filename().string();
-  const std::string src = cuda ? generate_cuda_source(plan, model_name) : generate_cpu_source(plan, model_name);
-  const std::string flags = tc.compile_flags + " -I" + quote(tc.source_dir);
-  const std::string compiler = cuda ? tc.nvcc : tc.cxx;
-  const size_t h = std::hash<std::string>{}(src + "\n" + compiler + flags + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
-  fs::path cache = cache_dir();
-  fs::create_directories(cache);
-  fs::path obj = cache / ("kernels_" + plan.key() + "_" + hex(h) + ".o");
-  lap("codegen");
-  if (!fs::exists(obj)) {
-    // Per-process names for the source and the object until the object is renamed into place: concurrent
-    // builds of the same model (tools/gpu/check.py builds 8 at once) must not truncate a source another
-    // process is compiling, which linked an executable without kernels.
-    const std::string pid = std::to_string(getpid());
-    fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + "_" + pid + (cuda ? ".cu" : ".cpp"));
-    std::ofstream(cpp) << src;
-    fs::path tmp = obj.string() + ".tmp" + pid;
-    if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with nvcc\n";
-    run(compiler + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated kernels", opt.verbose, log);
-    fs::rename(tmp, obj);
-    fs::remove(cpp);  // tsc --emit=cpu|cuda prints the same source
-    lap("compile kernels");
-  } else if (opt.verbose) {
-    log << "tsc: kernels cached: " << obj.string() << "\n";
-  }
+  // 1. codegen + compile. A CUDA executable also carries the CPU kernels of the same plan (same weights,
+  // same payload), so that it still runs where no GPU is usable.
+  std::vector<std::string> targets{plan.build.target};
+  if (plan.build.target == "cuda") targets.push_back("cpu");
+  std::string objects;
+  for (const std::string& t : targets) objects += quote(compile_kernels(t, opt, plan, log).string()) + " ";
+  lap("compile kernels");
   // 2. link next to the output, then append the payload and move into place.
   fs::path out = fs::absolute(opt.output);
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
   fs::path tmp_out = out.string() + ".tmp" + std::to_string(getpid());
-  run(tc.cxx + " " + quote(obj.string()) + " " + tc.link_libs + " -o " + quote(tmp_out.string()), "linking the executable", opt.verbose, log);
+  run(tc.cxx + " " + objects + tc.link_libs + " -o " + quote(tmp_out.string()), "linking the executable", opt.verbose, log);
   lap("link");
   PayloadWriter pw;
   pw.meta()["spec"] = spec_to_json(fe.spec, true);
   pw.meta()["build"] = build_options_to_json(plan.build);
   pw.meta()["kernel_key"] = plan.key();
+  pw.meta()["kernel_targets"] = targets;
   add_model_weights(pw, fe.graph, fe.spec, plan);
   lap("weights");
   // Tokenizer files found beside the model (or in --tokenizer).
