@@ -18,6 +18,6 @@ echo "==> [3/4] fetching SmolLM2-135M-Instruct and exporting it to ONNX (first r
 python3 tools/get_smollm2.py --no-generate
 MODEL=models/cache/smollm2-135m-instruct
 echo "==> [4/4] compiling $MODEL/model.onnx with tsc"
-./build/bin/tsc "$MODEL/model.onnx" -o build/smollm2_server -v 2>&1 | grep -E "^tsc: (import|lift|compile|link|weights|payload|wrote|target)"
+./build/bin/tsc "$MODEL/model.onnx" -o build/smollm2_server -v 2>&1 | grep -E "^tsc: (import|simplify|lift|plan|weights|codegen|compile|compiling|link|package|wrote|target) "
 echo "==> generating"
 ./build/smollm2_server generate --prompt "$PROMPT" -n 64
