@@ -4,7 +4,8 @@
 tsc builds the fixture twice: --target cuda (fp16 weights on the GPU) and --target cpu --dtype f16 (the same
 fp16 weights). On the CUDA build's CPU path (TSC_DEVICE=cpu, and without it where this machine has no usable
 GPU), `score` in prefill and decode mode and greedy `generate` must give exactly what the CPU build gives, the
-fallback must be announced once on stderr, and `info` must list both kernel sets. TSC_DEVICE=cuda without a
+fallback must be announced once on stderr, and `info` must list both kernel sets. Where a GPU is usable (the
+GPU machine), the same executable must run on it without a word, and tsc's default target must be CUDA. TSC_DEVICE=cuda without a
 GPU, and a TSC_DEVICE that names nothing, must be refused with one line naming the culprit.
 Exits 77 (skipped) where tsc cannot build the CUDA target (no nvcc)."""
 import os
@@ -70,6 +71,11 @@ def main():
         gens = [run(exe, "generate", "--prompt-ids", prompt, "-n", "8", "--temperature", "0", device=device if exe == cuda_exe else None).stdout for exe in (cuda_exe, cpu_exe)]
         expect(f"{tag} generate: same greedy tokens", gens[0] == gens[1] and gens[0].strip(), repr(gens))
 
+    if gpu_usable:  # the same executable on a GPU machine: the GPU, silently; and tsc's default target is CUDA
+        r = run(cuda_exe, "score", "--input-ids", ids, "--out", os.path.join(a.workdir, "gpu.npy"), "--mode", "prefill")
+        expect("with a usable GPU: no fallback", "CPU kernels" not in r.stderr, r.stderr)
+        t = subprocess.run([a.tsc, os.path.join(a.fixture, "model.onnx"), "--emit=plan"], capture_output=True, text=True, env=env)
+        expect("with a usable GPU: tsc's default target is cuda", "target: cuda" in t.stdout, t.stdout + t.stderr)
     bad = run(cuda_exe, "score", "--input-ids", ids, "--out", os.devnull, device="gpu0", check=False)
     expect("TSC_DEVICE=gpu0 refused naming the value", bad.returncode != 0 and "TSC_DEVICE=gpu0 is not a device choice" in bad.stderr, bad.stderr)
     if not gpu_usable:
