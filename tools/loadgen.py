@@ -8,7 +8,8 @@ and reports throughput and latency percentiles (time to first token, inter-token
 
 Distributions: fixed:N, uniform:LO:HI, normal:MEAN:STD, lognormal:MEDIAN:SIGMA, choice:A,B,C (all clamped
 to >= 1). Prompts are random words (--prompt-kind text, about one token per word) or random token ids
-(--prompt-kind ids, exact lengths, needs --vocab). Uses the official `openai` package."""
+(--prompt-kind ids, exact lengths, needs --vocab). Uses the official `openai` package.
+Setup: bash tools/install_deps.sh (openai), and a running model_server."""
 import argparse
 import asyncio
 import json

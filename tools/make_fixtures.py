@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # Regenerates test/Inputs/fixtures: tiny random-weight GPT-2/Llama models exported by the real ONNX exporters, with onnxruntime reference logits.
-"""Usage: python3 tools/make_fixtures.py [--out test/Inputs/fixtures] [--only NAME...]
+"""Setup: bash tools/install_deps.sh --demo (torch, transformers, onnxscript).
+Usage: python3 tools/make_fixtures.py [--out test/Inputs/fixtures] [--only NAME...]
 
 Each fixture directory holds model.onnx (+ model.onnx.data for the external-data one),
 config.json (the HF config, sorted keys), input_ids.npy (int64 [2, 12]), logits.npy

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns the GPU runs' JSON (docs/perf/*.json, written by tools/gpu/check.py) into CSV tables and PNG plots.
-Usage: python3 tools/perf_report.py [docs/perf]"""
+Usage: python3 tools/perf_report.py [docs/perf]
+Setup: bash tools/install_deps.sh --demo (matplotlib)."""
 import csv
 import json
 import os

@@ -15,6 +15,7 @@ Cases whose answer is not well defined are nudged away from the ambiguity before
   - a top-p or min-p threshold within float rounding of a token's (cumulative) probability.
 
 Usage: python3 tools/sampling_ref.py [--out test/unit/sample/data/hf_reference.json]
+Setup: bash tools/install_deps.sh --demo (transformers, torch).
 """
 import argparse
 import json

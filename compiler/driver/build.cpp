@@ -15,7 +15,6 @@
 
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
-#include "compiler/driver/weights.h"
 #include "runtime/core/error.h"
 
 #ifndef TSC_LIB_DIR
@@ -145,74 +144,38 @@ std::string emit_ptx(const KernelPlan& plan, const std::string& model_name) {
   return text;
 }
 
-void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const KernelPlan& plan, std::ostream& log) {
-  using clock = std::chrono::steady_clock;
-  auto t0 = clock::now();
-  auto lap = [&](const char* what) {
-    if (opt.verbose) log << "tsc: " << what << " " << std::chrono::duration<double, std::milli>(clock::now() - t0).count() << " ms\n";
-    t0 = clock::now();
-  };
-  const Toolchain tc = find_toolchain(plan.build.target);
-  // 1. codegen + compile, cached by the hash of source, flags and templates.
-  const bool cuda = plan.build.target == "cuda";
-  const std::string model_name = fs::path(opt.model).filename().string();
-  const std::string src = cuda ? generate_cuda_source(plan, model_name) : generate_cpu_source(plan, model_name);
+std::string compile_kernels(const std::string& target, const std::string& src, const KernelPlan& plan, bool verbose, std::ostream& log) {
+  const Toolchain tc = find_toolchain(target);
+  const bool cuda = target == "cuda";
   const std::string flags = tc.compile_flags + " -I" + quote(tc.source_dir);
   const std::string compiler = cuda ? tc.nvcc : tc.cxx;
   const size_t h = std::hash<std::string>{}(src + "\n" + compiler + flags + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
   fs::path cache = cache_dir();
   fs::create_directories(cache);
-  fs::path obj = cache / ("kernels_" + plan.key() + "_" + hex(h) + ".o");
-  lap("codegen");
-  if (!fs::exists(obj)) {
-    // Per-process names for the source and the object until the object is renamed into place: concurrent
-    // builds of the same model (tools/gpu/check.py builds 8 at once) must not truncate a source another
-    // process is compiling, which linked an executable without kernels.
-    const std::string pid = std::to_string(getpid());
-    fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + "_" + pid + (cuda ? ".cu" : ".cpp"));
-    std::ofstream(cpp) << src;
-    fs::path tmp = obj.string() + ".tmp" + pid;
-    if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with nvcc\n";
-    run(compiler + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated kernels", opt.verbose, log);
-    fs::rename(tmp, obj);
-    fs::remove(cpp);  // tsc --emit=cpu|cuda prints the same source
-    lap("compile kernels");
-  } else if (opt.verbose) {
-    log << "tsc: kernels cached: " << obj.string() << "\n";
+  fs::path obj = cache / ("kernels_" + plan.key() + "_" + target + "_" + hex(h) + ".o");
+  if (fs::exists(obj)) {
+    if (verbose) log << "tsc: " << target << " kernels cached: " << obj.string() << "\n";
+    return obj.string();
   }
-  // 2. link next to the output, then append the payload and move into place.
-  fs::path out = fs::absolute(opt.output);
-  if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  fs::path tmp_out = out.string() + ".tmp" + std::to_string(getpid());
-  run(tc.cxx + " " + quote(obj.string()) + " " + tc.link_libs + " -o " + quote(tmp_out.string()), "linking the executable", opt.verbose, log);
-  lap("link");
-  PayloadWriter pw;
-  pw.meta()["spec"] = spec_to_json(fe.spec, true);
-  pw.meta()["build"] = build_options_to_json(plan.build);
-  pw.meta()["kernel_key"] = plan.key();
-  add_model_weights(pw, fe.graph, fe.spec, plan);
-  lap("weights");
-  // Tokenizer files found beside the model (or in --tokenizer).
-  fs::path tdir = opt.tokenizer.empty() ? fs::path(opt.model).parent_path() : fs::path(opt.tokenizer);
-  if (!opt.tokenizer.empty() && fs::is_regular_file(tdir)) tdir = tdir.parent_path();
-  if (!opt.tokenizer.empty() && !fs::exists(tdir)) throw Error("--tokenizer '" + opt.tokenizer + "' does not exist", "pass the folder holding tokenizer.json");
-  std::vector<std::string> found;
-  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "generation_config.json"}) {
-    fs::path f = tdir / name;
-    if (!fs::exists(f)) continue;
-    std::string text = read_text(f);
-    pw.add_owned(std::string("tokenizer/") + name, DType::kU8, {static_cast<int64_t>(text.size())}, std::vector<uint8_t>(text.begin(), text.end()));
-    found.push_back(name);
-  }
-  if (!opt.tokenizer.empty() && found.empty())
-    throw Error("--tokenizer '" + opt.tokenizer + "' holds no tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe", "pass the folder of the model's HF tokenizer files");
-  pw.meta()["tokenizer_files"] = found;
-  pw.append_to(tmp_out.string());
-  fs::permissions(tmp_out, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
-  fs::rename(tmp_out, out);
-  lap("payload");
-  log << "tsc: wrote " << out.string() << " (" << plan.build.target << ", " << plan.key() << ", "
-      << (found.empty() ? "no tokenizer: token ids only" : "tokenizer embedded") << ")\n";
+  // Per-process names for the source and the object until the object is renamed into place: concurrent
+  // builds of the same model (tools/gpu/check.py builds 8 at once) must not truncate a source another
+  // process is compiling, which linked an executable without kernels.
+  const std::string pid = std::to_string(getpid());
+  fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + "_" + pid + (cuda ? ".cu" : ".cpp"));
+  std::ofstream(cpp) << src;
+  fs::path tmp = obj.string() + ".tmp" + pid;
+  if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with nvcc\n";
+  run(compiler + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated " + target + " kernels", verbose, log);
+  fs::rename(tmp, obj);
+  fs::remove(cpp);  // tsc --emit=cpu|cuda prints the same source
+  return obj.string();
+}
+
+void link_executable(const std::string& target, const std::vector<std::string>& objects, const std::string& out, bool verbose, std::ostream& log) {
+  const Toolchain tc = find_toolchain(target);
+  std::string objs;
+  for (const std::string& o : objects) objs += quote(o) + " ";
+  run(tc.cxx + " " + objs + tc.link_libs + " -o " + quote(out), "linking the executable", verbose, log);
 }
 
 }  // namespace tsc

@@ -1,10 +1,10 @@
-// Building the executable: generated kernels compiled (cached), linked with the runtime libraries,
-// payload (weights, spec, build options, tokenizer) appended.
+// The toolchain stages: generated kernels compiled (cached) and linked with the runtime libraries.
 #pragma once
 #include <iosfwd>
 #include <string>
+#include <vector>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/options.h"
 #include "compiler/plan/plan.h"
 
 namespace tsc {
@@ -19,6 +19,11 @@ bool nvcc_available();
 // PTX (sm_90) of every generated CUDA kernel, for --emit=ptx.
 std::string emit_ptx(const KernelPlan& plan, const std::string& model_name);
 
-void build_executable(const CompileOptions& opt, const FrontEndResult& fe, const KernelPlan& plan, std::ostream& log);
+// Compiles the generated source of `target` (cpu | cuda) into an object, cached under $TSC_CACHE_DIR by the
+// hash of source, compiler, flags and templates; returns the object's path.
+std::string compile_kernels(const std::string& target, const std::string& source, const KernelPlan& plan, bool verbose, std::ostream& log);
+
+// Links kernel objects with `target`'s runtime libraries into the executable image `out` (no payload yet).
+void link_executable(const std::string& target, const std::vector<std::string>& objects, const std::string& out, bool verbose, std::ostream& log);
 
 }  // namespace tsc

@@ -10,9 +10,14 @@ int main(int argc, char** argv) {
   CLI::App app{"tsc: ahead-of-time compiler from the ONNX file of a decoder LM (GPT-2, Llama family) to one serving executable"};
   app.add_option("model", o.model, "model.onnx (external data, config.json and tokenizer files are read from beside it)")->required();
   app.add_option("-o,--output", o.output, "path of the executable to write")->capture_default_str();
-  app.add_option("--emit", o.emit,
-                 "print one stage's result instead of building: graph (simplified graph), spec (DecoderSpec), plan, cpu, cuda, ptx")
-      ->check(CLI::IsMember({"graph", "spec", "plan", "cpu", "cuda", "ptx"}));
+  std::vector<std::string> emits{"graph", "spec", "cpu", "cuda", "ptx"};
+  std::string stages_help = "stop after a stage and print its result:";
+  for (const tsc::Stage& s : tsc::compile_stages()) {
+    emits.push_back(s.name);
+    stages_help += std::string("\n  ") + s.name + ": " + s.summary;
+  }
+  stages_help += "\n  (graph = simplify, spec = lift; cpu, cuda, ptx = codegen's source or PTX for that target)";
+  app.add_option("--emit", o.emit, stages_help)->check(CLI::IsMember(emits));
   app.add_flag("--json", o.json, "with --emit=spec: JSON with HF config.json key names");
   app.add_option("--target", o.target, "cpu or cuda (default: cuda where nvcc exists, else cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--page-size", o.page_size, "tokens per KV-cache page")->capture_default_str();

@@ -59,12 +59,6 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   p.activation = s.mlp_gated ? 2 : (s.activation == Activation::kGeluTanh ? 0 : 1);
   if (s.mlp_gated && s.activation != Activation::kSilu)
     throw Error("gated MLP with activation " + activation_name(s.activation) + " is not supported by the kernels", "tsc supports SiLU-gated (Llama) and GELU (GPT-2) MLPs");
-  const std::string k = p.key();
-  p.kernels = {"linear_" + dtype_name(b.weight_dtype), "embed_" + dtype_name(b.weight_dtype), s.norm == NormKind::kLayerNorm ? "layernorm" : "rmsnorm",
-               "kv_append_hd" + std::to_string(p.head_dim) + "_ps" + std::to_string(p.page_size) + (p.page_score ? "_sketch" : ""),
-               "attend_prefill_" + k, "attend_decode_" + k,
-               s.mlp_gated ? "silu_mul" : std::string("gelu")};
-  if (p.rotary_dim) p.kernels.push_back("rope_hd" + std::to_string(p.head_dim) + "_rd" + std::to_string(p.rotary_dim));
   return p;
 }
 
@@ -79,7 +73,6 @@ std::string plan_to_text(const KernelPlan& p) {
     << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
   o << "  PAGE_SCORE: " << p.build.page_score << "\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";
-  for (auto& k : p.kernels) o << "  kernel " << k << "\n";
   return o.str();
 }
 

@@ -1,4 +1,4 @@
-// Planning: DecoderSpec + serving options -> KernelPlan (target, specialization constants, kernel list).
+// Planning: DecoderSpec + serving options -> KernelPlan (target, specialization constants).
 #pragma once
 #include <string>
 #include <vector>
@@ -16,7 +16,6 @@ struct KernelPlan {
   int norm = 0;        // 0 LayerNorm, 1 RMSNorm (selects the fused projections' prologue)
   int activation = 0;  // 0 gelu_tanh, 1 gelu (erf), 2 silu-gated
   int page_score = 0;  // 0 the key bound, 1 the key sketch (templates/cpu/kernel_table.h, PageScore)
-  std::vector<std::string> kernels;  // names carrying the specialization key
   // "hd64_ps16_k64_g3_rd64_f16" ("..._sketch" with the sketch score): the key in generated file and kernel names.
   std::string key() const;
 };

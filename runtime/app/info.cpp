@@ -6,6 +6,7 @@
 #include "runtime/app/commands.h"
 #include "runtime/core/error.h"
 #include "runtime/core/payload.h"
+#include "runtime/engine/backend.h"
 
 namespace tsc {
 
@@ -15,6 +16,24 @@ std::string self_exe() {
   if (n <= 0) throw Error("cannot find this executable's path", "run it from a Linux system with /proc mounted");
   return std::string(buf, static_cast<size_t>(n));
 }
+
+namespace {
+
+// The kernel sets this executable carries and which one a run would use here (Engine's choice).
+std::string targets_text(const Payload& p) {
+  std::vector<std::string> held = p.meta().value("kernel_targets", std::vector<std::string>{p.options().target});
+  std::string gpu_why;
+  const bool gpu = make_cuda_backend && cuda_device_usable && cuda_device_usable(&gpu_why);
+  std::string out;
+  for (const std::string& t : held) {
+    const bool linked = t == "cuda" ? make_cuda_backend != nullptr : cpu_kernels_linked();
+    out += "  " + t + ": " + (!linked ? "missing (rebuild with tsc)" : t == "cuda" ? (gpu ? "usable, " : "not usable: ") + gpu_why
+                                                                                      : std::string(p.options().target == "cuda" ? "fallback when no GPU is usable" : "the build's target")) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
 
 int cmd_info(bool json) {
   auto p = Payload::open(self_exe());
@@ -28,6 +47,7 @@ int cmd_info(bool json) {
   const nlohmann::json build = build_options_to_json(p->options());  // items() must not outlive it
   for (auto& [k, v] : build.items()) std::cout << "  " << k << ": " << v.dump() << "\n";
   std::cout << "  kernels: " << p->meta().value("kernel_key", std::string("?")) << "\n";
+  std::cout << "targets\n" << targets_text(*p);
   std::cout << "payload (" << p->total_bytes() << " bytes)\n";
   for (auto& [name, e] : p->tensors())
     std::cout << "  " << name << ": " << tensor_type_str(e.dtype, e.shape) << " @" << e.offset << " (" << e.nbytes << " bytes)\n";

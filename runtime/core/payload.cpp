@@ -58,6 +58,14 @@ void PayloadWriter::alias(const std::string& name, const std::string& target) {
   items_.push_back(std::move(it));
 }
 
+std::string PayloadWriter::listing() const {
+  std::string out;
+  for (const Item& it : items_)
+    out += it.alias_of.empty() ? it.e.name + ": " + tensor_type_str(it.e.dtype, it.e.shape) + " (" + std::to_string(it.e.nbytes) + " bytes)\n"
+                               : it.e.name + " -> " + it.alias_of + "\n";
+  return out;
+}
+
 namespace {
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 }  // namespace

@@ -58,6 +58,9 @@ class PayloadWriter {
   void alias(const std::string& name, const std::string& target);
   void add_owned(const std::string& name, DType dt, std::vector<int64_t> shape, std::vector<uint8_t> bytes);
   nlohmann::json& meta() { return meta_; }  // spec, build options, tokenizer files, ...
+  // One line per tensor added so far ("name: f16[576,49152] (56623104 bytes)", "lm_head -> embed_tokens"),
+  // for tsc --emit=weights.
+  std::string listing() const;
   // Appends to the file at `path` (which holds the executable image).
   void append_to(const std::string& path) const;
 

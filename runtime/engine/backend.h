@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "runtime/core/payload.h"
@@ -60,5 +61,10 @@ std::unique_ptr<Backend> make_cpu_backend(const Payload& payload, int64_t num_pa
 std::unique_ptr<Backend> make_cuda_backend(const Payload& payload, int64_t num_pages) __attribute__((weak));
 // Bytes of GPU memory the KV cache takes by default: 90% of what the weights leave free, less 1 GiB.
 int64_t default_cuda_kv_memory(const Payload& payload) __attribute__((weak));
+// Whether GPU 0 can run this executable's CUDA kernels (driver loaded, a device of compute capability >= 8.0);
+// `why` says what was found or what is missing. Linked with the CUDA backend only.
+bool cuda_device_usable(std::string* why) __attribute__((weak));
+// Whether this executable carries the CPU kernels (every CPU build, and CUDA builds as their fallback).
+bool cpu_kernels_linked();
 
 }  // namespace tsc

@@ -230,6 +230,8 @@ class CpuBackend : public Backend {
 
 }  // namespace
 
+bool cpu_kernels_linked() { return tsc_cpu_kernels != nullptr; }
+
 std::unique_ptr<Backend> make_cpu_backend(const Payload& payload, int64_t num_pages) {
   return std::make_unique<CpuBackend>(payload, num_pages);
 }

@@ -833,6 +833,25 @@ int64_t default_cuda_kv_memory(const Payload& payload) {
   return std::max<int64_t>(left, int64_t{256} << 20) / 10 * 9;
 }
 
+bool cuda_device_usable(std::string* why) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e == cudaErrorInsufficientDriver && access("/proc/driver/nvidia/version", R_OK) != 0) *why = "no NVIDIA driver is loaded";
+  else if (e == cudaErrorInsufficientDriver) *why = "the NVIDIA driver is older than this executable's CUDA runtime";
+  else if (e != cudaSuccess || n == 0) *why = std::string("no CUDA GPU is visible (") + cudaGetErrorString(e == cudaSuccess ? cudaErrorNoDevice : e) + ")";
+  else {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) *why = "GPU 0's properties cannot be read";
+    else if (prop.major < 8) *why = std::string("GPU '") + prop.name + "' is older than compute capability 8.0";
+    else {
+      *why = std::string("GPU 0: ") + prop.name;
+      return true;
+    }
+  }
+  cudaGetLastError();  // a failed probe must not leave a sticky error for later calls
+  return false;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(const Payload& payload, int64_t num_pages) {
   return std::make_unique<CudaBackend>(payload, num_pages);
 }

@@ -2,6 +2,8 @@
 #include "runtime/engine/engine.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <iostream>
 
 #include "runtime/core/error.h"
 
@@ -20,18 +22,55 @@ int64_t kv_pool_pages(const DecoderSpec& s, const BuildOptions& o, const EngineO
 }
 
 namespace {
-EngineOptions with_default_memory(const Payload& p, EngineOptions opt) {
-  if (opt.kv_pages == 0 && opt.kv_memory == 0 && p.options().target == "cuda" && default_cuda_kv_memory)
+
+// The target this process runs: the payload's, except that a CUDA executable falls back to the CPU kernels
+// it also carries when no GPU is usable (or TSC_DEVICE=cpu asks for them), saying so once on stderr.
+std::string running_target(const Payload& p) {
+  const std::string& built = p.options().target;
+  const char* env = std::getenv("TSC_DEVICE");
+  const std::string want = env && *env ? env : "auto";
+  if (want != "auto" && want != "cpu" && want != "cuda")
+    throw Error("TSC_DEVICE=" + want + " is not a device choice", "use TSC_DEVICE=auto (default), cpu or cuda");
+  if (built != "cuda") {
+    if (want == "cuda") throw Error("TSC_DEVICE=cuda, but this executable was built for the CPU only", "rebuild it with tsc --target cuda");
+    return built;
+  }
+  std::string why = "TSC_DEVICE=cpu";
+  if (want != "cpu") {
+    if (make_cuda_backend && cuda_device_usable && cuda_device_usable(&why)) return "cuda";
+    if (!make_cuda_backend) why = "this runtime has no CUDA backend";
+    if (want == "cuda") throw Error("TSC_DEVICE=cuda, but no GPU is usable: " + why, "run on a machine with an NVIDIA GPU and driver (check nvidia-smi), or unset TSC_DEVICE");
+  }
+  if (!cpu_kernels_linked())
+    throw Error("no GPU is usable (" + why + ") and this executable carries no CPU kernels", "run it on a machine with an NVIDIA GPU, or rebuild it with this tsc (CUDA builds carry a CPU fallback)");
+  std::cerr << "model_server: " << why << "; running on the CPU kernels this executable also carries (slower than the GPU)\n";
+  return "cpu";
+}
+
+// The build options as this process runs them: the CPU kernels keep the KV cache in float32.
+BuildOptions running_options(const Payload& p, const std::string& target) {
+  BuildOptions o = p.options();
+  if (o.target != target) {
+    o.target = target;
+    o.kv_dtype = DType::kF32;
+  }
+  return o;
+}
+
+EngineOptions with_default_memory(const BuildOptions& o, const Payload& p, EngineOptions opt) {
+  if (opt.kv_pages == 0 && opt.kv_memory == 0 && o.target == "cuda" && default_cuda_kv_memory)
     opt.kv_memory = default_cuda_kv_memory(p);
   return opt;
 }
+
 }  // namespace
 
 Engine::Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt)
     : payload_(std::move(payload)),
-      pool_(kv_pool_pages(payload_->spec(), payload_->options(), with_default_memory(*payload_, opt))),
-      kv_(pool_, payload_->options().page_size) {
-  const std::string& t = payload_->options().target;
+      options_(running_options(*payload_, running_target(*payload_))),
+      pool_(kv_pool_pages(payload_->spec(), options_, with_default_memory(options_, *payload_, opt))),
+      kv_(pool_, options_.page_size) {
+  const std::string& t = options_.target;
   if (t == "cpu") backend_ = make_cpu_backend(*payload_, pool_.storage_pages());
   else if (t == "cuda" && make_cuda_backend) backend_ = make_cuda_backend(*payload_, pool_.storage_pages());
   else throw Error("this runtime cannot run target '" + t + "'", "rebuild the executable with tsc for this machine");

@@ -21,7 +21,8 @@ class Engine {
  public:
   Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt);
   const DecoderSpec& spec() const { return payload_->spec(); }
-  const BuildOptions& options() const { return payload_->options(); }
+  // The build options as this process runs them (a CUDA executable on its CPU fallback: target cpu, f32 KV).
+  const BuildOptions& options() const { return options_; }
   const Payload& payload() const { return *payload_; }
   KvManager& kv() { return kv_; }
   PagePool& pool() { return pool_; }
@@ -37,6 +38,7 @@ class Engine {
  private:
   void prepare(std::span<const StepSeq> seqs);  // page reservation and copy-on-write
   std::unique_ptr<Payload> payload_;
+  BuildOptions options_;
   PagePool pool_;
   KvManager kv_;
   std::unique_ptr<Backend> backend_;

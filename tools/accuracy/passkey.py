@@ -13,6 +13,7 @@ finished lines are skipped when rerun.
 
     python3 tools/accuracy/passkey.py --work /tmp/acc --contexts 1024,2048,4096,8192 --depths 0,25,50,75,100 \
         --seeds 3 --budgets 128,256,512,1024,2048,dense --page 16
+Setup: bash tools/demo.sh (build/bin/tsc and the SmolLM2 model in models/cache).
 """
 import argparse
 import concurrent.futures as cf

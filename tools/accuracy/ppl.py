@@ -12,6 +12,7 @@ dtype) is run first and its logits kept (WORK/logits/) as the reference of the o
 
     python3 tools/accuracy/ppl.py --work /tmp/acc --docs gpl3,vim_usr41,node_stream,argparse --len 4096 \
         --page 16 --budgets 128,256,512,1024,2048,dense
+Setup: bash tools/demo.sh (build/bin/tsc and the SmolLM2 model in models/cache).
 """
 import argparse
 import os

@@ -2,6 +2,7 @@
 """Tables (Markdown + CSV) and PNG plots of the accuracy runs (ppl.py, passkey.py) for docs/ACCURACY.md.
 
     python3 tools/accuracy/report.py --work /tmp/acc --out docs/accuracy
+Setup: bash tools/install_deps.sh --demo (matplotlib).
 
 Writes OUT/tables.md (every table), OUT/ppl_cells.csv (one row per perplexity cell and position range),
 OUT/passkey.csv, and the plots OUT/*.png.

@@ -173,7 +173,15 @@ def graceful(exe, t):
     threads = [threading.Thread(target=run_one, args=(i,)) for i in range(8)]
     for x in threads:
         x.start()
-    time.sleep(0.3)
+    # SIGTERM only once all 8 are accepted (2 running, 6 waiting): on a loaded machine the clients can take
+    # longer than any fixed sleep to send, and a request sent after SIGTERM is refused, which is another check.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        m = srv.metrics()
+        if sum(v for name in ("tsc_sequences_running", "tsc_sequences_waiting") for v in m.get(name, {}).values()) >= 8:
+            break
+        time.sleep(0.02)
+    time.sleep(0.1)
     t0 = time.time()
     srv.proc.send_signal(signal.SIGTERM)
     for x in threads:
