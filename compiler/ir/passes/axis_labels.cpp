@@ -110,4 +110,15 @@ SymExpr factor_size(const Layout& l, const std::string& label) {
   return SymExpr(1);
 }
 
+std::vector<std::vector<std::string>> head_labels(const Layout& l) {
+  auto lb = labels(l);
+  bool split = false;
+  for (auto& a : lb) for (auto& x : a) split = split || x == "F.0";
+  if (!split)
+    for (auto& a : lb) for (auto& x : a) if (x == "F") x = "F.1";
+  // A static batch of 1 leaves no "B" factor: the leading unit axis is the batch.
+  if (lb.size() >= 3 && lb[0].empty()) lb[0] = {"B"};
+  return lb;
+}
+
 }  // namespace tsc

@@ -27,5 +27,8 @@ bool is_movement(const Node& n);
 std::vector<std::vector<std::string>> labels(const Layout& l);
 std::string layout_str(const Layout& l);
 SymExpr factor_size(const Layout& l, const std::string& label);  // 1 if absent
+// Labels with a single-head feature axis named like a split one ("F" -> "F.1"), and a static batch of 1
+// (no "B" factor left) named "B" on the leading axis of a rank >= 3 layout.
+std::vector<std::vector<std::string>> head_labels(const Layout& l);
 
 }  // namespace tsc

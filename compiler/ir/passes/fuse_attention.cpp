@@ -1,6 +1,6 @@
-// fuse-attention: softmax(Q K^T * scale + mask) V, whatever head reshapes, rotary, GQA repeat and KV-cache
-// concat surround it, -> tsc.Rope on token-major q/k plus one tsc.Attention:
-//   tsc.Rope(x: [b, s, H*D], inv_freq: [rotary_dim/2]){num_heads, head_dim, rotary_dim, interleaved} -> [b, s, H*D]
+// fuse-attention: softmax(Q K^T * scale + mask) V, whatever head reshapes, GQA repeat and KV-cache concat
+// surround it, -> one tsc.Attention on token-major q/k/v (fuse-rope has already made rotary a tsc.Rope on
+// the token-major q and k):
 //   tsc.Attention(q: [b, s, Hq*D], k: [b, s, Hkv*D], v: [b, s, Hkv*D], past_k?, past_v?)
 //       {num_heads, num_kv_heads, head_dim, scale} -> out [b, s, Hq*D], present_k?, present_v? [b, Hkv, past+s, D]
 // Causal masks are verified (probed: exactly the keys after each query hidden) and dropped: the runtime
@@ -18,12 +18,6 @@
 namespace tsc {
 namespace {
 
-Attribute iattr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
 Attribute fattr(float v) {
   Attribute a;
   a.kind = Attribute::Kind::kFloat;
@@ -31,169 +25,17 @@ Attribute fattr(float v) {
   return a;
 }
 
-struct RopeMatch {
-  std::string x, cos, sin;  // x in head layout; cos/sin broadcastable tables
-  int64_t rotary_dim = 0;
-  Node* root = nullptr;
-};
-
-// Last-axis Slice of x with constant bounds; returns [start, end) resolved against dim.
-std::optional<std::pair<int64_t, int64_t>> last_axis_slice(const Pat& p, const Node* n, int64_t dim, std::string* src) {
-  if (!n || !n->is("Slice") || n->inputs.size() < 3) return std::nullopt;
-  const Tensor *st = p.g.constant(n->input(1)), *en = p.g.constant(n->input(2));
-  if (!st || !en || st->numel() != 1 || en->numel() != 1) return std::nullopt;
-  auto rank = p.g.rank(n->inputs[0]);
-  if (!rank) return std::nullopt;
-  int64_t axis = -1;
-  if (!n->input(3).empty()) {
-    const Tensor* ax = p.g.constant(n->input(3));
-    if (!ax || ax->numel() != 1) return std::nullopt;
-    axis = ax->i64(0);
-  }
-  if (axis < 0) axis += static_cast<int64_t>(*rank);
-  if (axis != static_cast<int64_t>(*rank) - 1) return std::nullopt;
-  if (!n->input(4).empty()) {
-    const Tensor* sp = p.g.constant(n->input(4));
-    if (!sp || sp->numel() != 1 || sp->i64(0) != 1) return std::nullopt;
-  }
-  int64_t s = st->i64(0), e = en->i64(0);
-  if (s < 0) s += dim;
-  if (e < 0) e += dim;
-  s = std::clamp<int64_t>(s, 0, dim);
-  e = std::clamp<int64_t>(e, 0, dim);
-  *src = n->inputs[0];
-  return std::make_pair(s, e);
-}
-
-// rotate_half(x) = Concat(-x[..., d/2:], x[..., :d/2]) on the last axis.
-bool is_rotate_half(const Pat& p, const std::string& r, const std::string& x, int64_t d) {
-  Node* cat = p.def(r, "Concat");
-  if (!cat || cat->inputs.size() != 2) return false;
-  auto rank = p.g.rank(r);
-  int64_t ax = cat->attr_i("axis", 0);
-  if (!rank || !(ax == -1 || ax == static_cast<int64_t>(*rank) - 1)) return false;
-  Node* neg = p.def(cat->inputs[0], "Neg");
-  std::string s1, s2;
-  auto hi = neg ? last_axis_slice(p, p.def(neg->inputs[0]), d, &s1) : std::nullopt;
-  auto lo = last_axis_slice(p, p.def(cat->inputs[1]), d, &s2);
-  return hi && lo && s1 == x && s2 == x && hi->first == d / 2 && hi->second == d && lo->first == 0 && lo->second == d / 2;
-}
-
-// x*cos + rotate_half(x)*sin in either operand order.
-std::optional<RopeMatch> match_rope(const Pat& p, Node* add) {
-  if (!add || !add->is("Add")) return std::nullopt;
-  for (int side = 0; side < 2; ++side) {
-    Node* m1 = p.def(add->inputs[side], "Mul");
-    Node* m2 = p.def(add->inputs[1 - side], "Mul");
-    if (!m1 || !m2) continue;
-    for (int a = 0; a < 2; ++a)
-      for (int b = 0; b < 2; ++b) {
-        const std::string& x = m1->inputs[a];
-        auto s = p.g.shape(x);
-        if (!s || s->empty() || !s->back().as_const()) continue;
-        const int64_t d = *s->back().as_const();
-        if (is_rotate_half(p, m2->inputs[b], x, d)) return RopeMatch{x, m1->inputs[1 - a], m2->inputs[1 - b], d, add};
-      }
-  }
-  return std::nullopt;
-}
-
-// The angle table cos/sin are taken of: the input of the Cos in table's producer cone ("" if none: tables
-// that are initializers, or computed from constants and folded).
-std::string angle_of(const Graph& g, const std::string& table) {
-  UseDef ud(g);
-  std::vector<std::string> stack = {table};
-  std::set<std::string> seen;
-  while (!stack.empty() && seen.size() < 64) {
-    std::string v = stack.back();
-    stack.pop_back();
-    if (!seen.insert(v).second) continue;
-    Node* n = ud.producer(v);
-    if (!n) continue;
-    if (n->is("Cos")) return n->inputs[0];
-    for (auto& i : n->inputs) if (!i.empty() && !g.is_const(i)) stack.push_back(i);
-  }
-  return {};
-}
-
-// inv_freq as the graph computes it: the angles cos/sin are taken of, angle[p][j] = position_p *
-// inv_freq[j % half], read at position 1 and checked at every position. Reading it back from the tables
-// instead loses precision where they are float16 (atan2 of fp16 cos/sin at position 1 gives 0.999723 for 1).
-std::optional<std::vector<double>> inv_freq_from_angles(const Graph& g, const ModelInputs& mi, const RopeMatch& r,
-                                                        const std::vector<int64_t>& pasts, int64_t P) {
-  const std::string angle = angle_of(g, r.cos);
-  if (angle.empty()) return std::nullopt;
-  const int64_t rd = r.rotary_dim, half = rd / 2;
-  std::vector<double> inv(half, 0.0);
-  for (int64_t L : pasts) {
-    auto a = probe_value(g, angle, probe_inputs(g, mi, P, L));
-    if (!a || a->numel() != P * rd) return std::nullopt;
-    const double rel = a->dtype == DType::kF32 || a->dtype == DType::kF64 ? 1e-5 : 1e-2;
-    if (L == 0)
-      for (int64_t j = 0; j < half; ++j) inv[j] = a->f64(rd + j);
-    for (int64_t p = 0; p < P; ++p)
-      for (int64_t j = 0; j < rd; ++j) {
-        const double want = static_cast<double>(L + p) * inv[j % half];
-        if (std::fabs(a->f64(p * rd + j) - want) > rel * std::max(1.0, std::fabs(want))) return std::nullopt;
-      }
-  }
-  return inv;
-}
-
-// Learns inv_freq for concrete positions: from the angles the graph computes when it computes them, else from
-// the cos/sin tables (atan2 at position 1); either way the tables are checked against it at every position.
-std::optional<std::vector<float>> rope_inv_freq(const Graph& g, const ModelInputs& mi, const RopeMatch& r, std::string* why) {
-  const int64_t P = 8, rd = r.rotary_dim, half = rd / 2;
-  std::vector<int64_t> pasts = {0};
-  if (!mi.past.empty()) pasts.push_back(3);
-  auto from_angles = inv_freq_from_angles(g, mi, r, pasts, P);
-  std::vector<double> inv = from_angles ? *from_angles : std::vector<double>(half, 0.0);
-  for (int64_t L : pasts) {
-    auto in = probe_inputs(g, mi, P, L);
-    auto c = probe_value(g, r.cos, in), s = probe_value(g, r.sin, in);
-    if (!c || !s) { *why = "cannot evaluate the cos/sin tables for concrete positions"; return std::nullopt; }
-    if (c->numel() != P * rd || s->numel() != P * rd) { *why = "cos/sin tables are not [positions, rotary_dim]"; return std::nullopt; }
-    const double tol = c->dtype == DType::kF32 || c->dtype == DType::kF64 ? 2e-4 : 2e-2;
-    if (L == 0 && !from_angles)
-      for (int64_t j = 0; j < half; ++j) inv[j] = std::atan2(s->f64(rd + j), c->f64(rd + j));
-    for (int64_t p = 0; p < P; ++p)
-      for (int64_t j = 0; j < rd; ++j) {
-        double ang = static_cast<double>(L + p) * inv[j % half];
-        if (std::fabs(c->f64(p * rd + j) - std::cos(ang)) > tol || std::fabs(s->f64(p * rd + j) - std::sin(ang)) > tol) {
-          std::ostringstream o;
-          o << "cos/sin at position " << L + p << " channel " << j << " are not cos/sin(position * inv_freq) with halves repeated";
-          *why = o.str();
-          return std::nullopt;
-        }
-      }
-  }
-  return std::vector<float>(inv.begin(), inv.end());
-}
-
-// Labels with a single-head feature axis named like a split one: "F" (one head of F channels) -> "F.1".
-std::vector<std::vector<std::string>> head_labels(const Layout& l) {
-  auto lb = labels(l);
-  bool split = false;
-  for (auto& a : lb) for (auto& x : a) split = split || x == "F.0";
-  if (!split)
-    for (auto& a : lb) for (auto& x : a) if (x == "F") x = "F.1";
-  // A static batch of 1 leaves no "B" factor: the leading unit axis is the batch.
-  if (lb.size() >= 3 && lb[0].empty()) lb[0] = {"B"};
-  return lb;
-}
-
 struct Operand {
   std::string source;
   Layout layout;
   double scale = 1.0;
-  std::optional<RopeMatch> rope;
   std::string past;       // graph input concatenated on the sequence axis
   Node* concat = nullptr;  // that Concat
 };
 
 // Walks back from an attention operand to its token-major source, then labels axes forward.
 std::optional<Operand> trace_operand(const Pat& p, const std::string& v0, std::string* why) {
-  struct Step { Node* n; int kind; };  // 0 move, 1 scale, 2 rope, 3 past concat
+  struct Step { Node* n; int kind; };  // 0 move, 1 scale, 3 past concat
   std::vector<Step> steps;
   Operand op;
   std::string v = v0;
@@ -212,9 +54,6 @@ std::optional<Operand> trace_operand(const Pat& p, const std::string& v0, std::s
         v = n->inputs[idx];
         continue;
       }
-    }
-    if (n->is("Add") && !op.rope) {
-      if (auto r = match_rope(p, n)) { op.rope = r; steps.push_back({n, 2}); v = r->x; continue; }
     }
     if (n->is("Concat") && n->inputs.size() == 2 && inputs.count(n->inputs[0]) && op.past.empty()) {
       op.past = n->inputs[0];
@@ -235,9 +74,6 @@ std::optional<Operand> trace_operand(const Pat& p, const std::string& v0, std::s
       auto nl = apply_movement(p.g, *n, l);
       if (!nl) { *why = n->describe() + " moves data across heads or tokens (layout " + layout_str(l) + ")"; return std::nullopt; }
       l = *nl;
-    } else if (it->kind == 2) {
-      auto lb = head_labels(l);
-      if (lb.empty() || lb.back() != std::vector<std::string>{"F.1"}) { *why = "rotary is not applied along head_dim (layout " + layout_str(l) + ")"; return std::nullopt; }
     } else if (it->kind == 3) {
       auto lb = labels(l);
       int64_t ax = n->attr_i("axis", 0);
@@ -359,7 +195,8 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
     *why = "head counts disagree between Q, K and V";
     return std::nullopt;
   }
-  if (q->rope.has_value() != k->rope.has_value()) { *why = "rotary is applied to only one of Q and K"; return std::nullopt; }
+  auto roped = [&](const Operand& o) { Node* n = p.def(o.source); return n && n->is_tsc("Rope"); };
+  if (roped(*q) != roped(*k)) { *why = "rotary is applied to only one of Q and K"; return std::nullopt; }
   if (!q->past.empty() || k->past.empty() != vv->past.empty()) { *why = "KV-cache concat on only some of K and V"; return std::nullopt; }
   m.scale *= q->scale * k->scale;
   if (vv->scale != 1.0) { *why = "V is scaled"; return std::nullopt; }
@@ -469,32 +306,9 @@ int pass_fuse_attention(Graph& g, const PassContext& ctx) {
       throw Error(sm->describe() + ": attention is not causal: " + *nc,
                   "tsc compiles decoder-only LMs, whose attention is causal (the runtime always masks later tokens); "
                   "export the model with its causal mask");
-    std::vector<float> inv;
-    if (m->q.rope) {
-      auto f = rope_inv_freq(g, mi, *m->q.rope, &why);
-      if (!f) { ctx.note("fuse-attention", m->q.rope->root->describe() + ": " + why); continue; }
-      inv = *f;
-    }
-    auto rope = [&](const Operand& o, int64_t heads) -> std::string {
-      if (!o.rope) return o.source;
-      std::string inv_name = g.fresh_name("rope_inv_freq");
-      g.constants[inv_name] = Tensor::from_f32(inv, {static_cast<int64_t>(inv.size())});
-      auto n = std::make_unique<Node>();
-      n->op = "Rope";
-      n->domain = "tsc";
-      n->name = o.rope->root->name;
-      n->inputs = {o.source, inv_name};
-      n->outputs = {g.fresh_name(o.source + "_rope")};
-      n->attrs = {{"num_heads", iattr(heads)}, {"head_dim", iattr(m->d)}, {"rotary_dim", iattr(o.rope->rotary_dim)}, {"interleaved", iattr(0)}};
-      g.types[n->outputs[0]] = g.types[o.source];
-      std::string out = n->outputs[0];
-      added.push_back(std::move(n));
-      return out;
-    };
-    std::string q = rope(m->q, m->hq), k = rope(m->k, m->hkv);
     // Replace the node producing the merged output by tsc.Attention.
     Node* root = p.def(m->out);
-    std::vector<std::string> ins = {q, k, m->v.source}, outs = {m->out};
+    std::vector<std::string> ins = {m->q.source, m->k.source, m->v.source}, outs = {m->out};
     if (!m->k.past.empty()) {
       std::string pk = present_of(p, m->k.concat), pv = present_of(p, m->v.concat);
       ins.push_back(m->k.past);
@@ -527,7 +341,7 @@ int pass_fuse_attention(Graph& g, const PassContext& ctx) {
     root->domain = "tsc";
     root->inputs = ins;
     root->outputs = outs;
-    root->attrs = {{"num_heads", iattr(m->hq)}, {"num_kv_heads", iattr(m->hkv)}, {"head_dim", iattr(m->d)}, {"scale", fattr(static_cast<float>(m->scale))}};
+    root->attrs = {{"num_heads", int_attr(m->hq)}, {"num_kv_heads", int_attr(m->hkv)}, {"head_dim", int_attr(m->d)}, {"scale", fattr(static_cast<float>(m->scale))}};
     ++rewrites;
   }
   for (auto& n : added) g.nodes.push_back(std::move(n));

@@ -6,13 +6,6 @@
 namespace tsc {
 namespace {
 
-Attribute int_attr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-
 // A bias operand: a constant vector of length `out` (possibly [1, out]).
 bool is_bias(const Graph& g, const Pat& p, const std::string& v, int64_t out) {
   const Tensor* c = g.constant(p.skip_casts(v));

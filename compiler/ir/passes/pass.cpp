@@ -62,6 +62,13 @@ std::vector<Node*> Pat::data_consumers(const std::string& v) const {
   return r;
 }
 
+Attribute int_attr(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+
 int pass_fold(Graph& g, const PassContext&) {
   topo_sort(g);
   return infer_and_fold(g).folded;
@@ -78,7 +85,8 @@ const std::vector<Pass>& simplify_passes() {
       {"fuse-layernorm", "LayerNormalization or its decomposition -> tsc.LayerNorm", pass_fuse_layernorm},
       {"fuse-rmsnorm", "decomposed RMSNorm (Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul) -> tsc.RMSNorm", pass_fuse_rmsnorm},
       {"fuse-activation", "GELU (tanh, erf) and SiLU subgraphs, recognized by probing -> tsc.Gelu / tsc.Silu", pass_fuse_activation},
-      {"fuse-attention", "softmax(QK^T*scale + mask)V with head reshapes, rotary, GQA repeat and KV concat -> tsc.Rope + tsc.Attention", pass_fuse_attention},
+      {"fuse-rope", "x*cos + rotate_half(x)*sin on q/k heads -> tsc.Rope on the token-major q/k, then the head split", pass_fuse_rope},
+      {"fuse-attention", "softmax(QK^T*scale + mask)V with head reshapes, GQA repeat and KV concat -> tsc.Attention", pass_fuse_attention},
       {"unflatten-linear", "Reshape([b,s,in]->[b*s,in]) -> tsc.Linear -> Reshape(->[b,s,out]) -> tsc.Linear on [b,s,in]", pass_unflatten_linear},
       {"drop-identity", "remove Reshape/Expand/Cast/... whose output type equals the input type", pass_drop_identity},
       {"dead-code", "remove nodes and constants that no output needs", pass_dead_code},

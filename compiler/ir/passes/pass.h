@@ -34,11 +34,13 @@ int pass_unflatten_linear(Graph& g, const PassContext& ctx);
 int pass_fuse_layernorm(Graph& g, const PassContext& ctx);
 int pass_fuse_rmsnorm(Graph& g, const PassContext& ctx);
 int pass_fuse_activation(Graph& g, const PassContext& ctx);
+int pass_fuse_rope(Graph& g, const PassContext& ctx);
 int pass_fuse_attention(Graph& g, const PassContext& ctx);
 int pass_drop_identity(Graph& g, const PassContext& ctx);
 int pass_dead_code(Graph& g, const PassContext& ctx);
 
 // Helpers shared by the passes.
+Attribute int_attr(int64_t v);
 class Pat {
  public:
   explicit Pat(Graph& g) : g(g), ud(g) {}

@@ -42,7 +42,7 @@ TEST(Passes, PipelineOrder) {
   std::vector<std::string> names;
   for (auto& p : simplify_passes()) names.push_back(p.name);
   EXPECT_EQ(names, (std::vector<std::string>{"fold", "decompose-ms-ops", "retype", "fuse-linear", "fuse-layernorm",
-                                             "fuse-rmsnorm", "fuse-activation", "fuse-attention", "unflatten-linear",
+                                             "fuse-rmsnorm", "fuse-activation", "fuse-rope", "fuse-attention", "unflatten-linear",
                                              "drop-identity", "dead-code", "refold"}));
   for (auto& p : simplify_passes()) EXPECT_NE(std::string(p.summary), "") << p.name;
 }

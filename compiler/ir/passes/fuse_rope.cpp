@@ -1,0 +1,265 @@
+// fuse-rope: rotary embeddings, x*cos + rotate_half(x)*sin on the head layout of q or k, -> tsc.Rope on the
+// token-major tensor the heads were split from, followed by the same head split:
+//   tsc.Rope(x: [b, s, H*D], inv_freq: [rotary_dim/2]){num_heads, head_dim, rotary_dim, interleaved} -> [b, s, H*D]
+// inv_freq is learned by evaluating the cos/sin tables (or the angles they are taken of) for concrete
+// positions and checked at every position. fuse-attention then finds the Rope as its q/k operand's source.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "compiler/ir/infer.h"
+#include "compiler/ir/passes/axis_labels.h"
+#include "compiler/ir/passes/model_inputs.h"
+#include "compiler/ir/passes/pass.h"
+#include "compiler/ir/probe.h"
+
+namespace tsc {
+namespace {
+
+struct RopeMatch {
+  std::string x, cos, sin;  // x in head layout; cos/sin broadcastable tables
+  int64_t rotary_dim = 0;
+  Node* root = nullptr;
+};
+
+// Last-axis Slice of x with constant bounds; returns [start, end) resolved against dim.
+std::optional<std::pair<int64_t, int64_t>> last_axis_slice(const Pat& p, const Node* n, int64_t dim, std::string* src) {
+  if (!n || !n->is("Slice") || n->inputs.size() < 3) return std::nullopt;
+  const Tensor *st = p.g.constant(n->input(1)), *en = p.g.constant(n->input(2));
+  if (!st || !en || st->numel() != 1 || en->numel() != 1) return std::nullopt;
+  auto rank = p.g.rank(n->inputs[0]);
+  if (!rank) return std::nullopt;
+  int64_t axis = -1;
+  if (!n->input(3).empty()) {
+    const Tensor* ax = p.g.constant(n->input(3));
+    if (!ax || ax->numel() != 1) return std::nullopt;
+    axis = ax->i64(0);
+  }
+  if (axis < 0) axis += static_cast<int64_t>(*rank);
+  if (axis != static_cast<int64_t>(*rank) - 1) return std::nullopt;
+  if (!n->input(4).empty()) {
+    const Tensor* sp = p.g.constant(n->input(4));
+    if (!sp || sp->numel() != 1 || sp->i64(0) != 1) return std::nullopt;
+  }
+  int64_t s = st->i64(0), e = en->i64(0);
+  if (s < 0) s += dim;
+  if (e < 0) e += dim;
+  s = std::clamp<int64_t>(s, 0, dim);
+  e = std::clamp<int64_t>(e, 0, dim);
+  *src = n->inputs[0];
+  return std::make_pair(s, e);
+}
+
+// rotate_half(x) = Concat(-x[..., d/2:], x[..., :d/2]) on the last axis.
+bool is_rotate_half(const Pat& p, const std::string& r, const std::string& x, int64_t d) {
+  Node* cat = p.def(r, "Concat");
+  if (!cat || cat->inputs.size() != 2) return false;
+  auto rank = p.g.rank(r);
+  int64_t ax = cat->attr_i("axis", 0);
+  if (!rank || !(ax == -1 || ax == static_cast<int64_t>(*rank) - 1)) return false;
+  Node* neg = p.def(cat->inputs[0], "Neg");
+  std::string s1, s2;
+  auto hi = neg ? last_axis_slice(p, p.def(neg->inputs[0]), d, &s1) : std::nullopt;
+  auto lo = last_axis_slice(p, p.def(cat->inputs[1]), d, &s2);
+  return hi && lo && s1 == x && s2 == x && hi->first == d / 2 && hi->second == d && lo->first == 0 && lo->second == d / 2;
+}
+
+// x*cos + rotate_half(x)*sin in either operand order.
+std::optional<RopeMatch> match_rope(const Pat& p, Node* add) {
+  if (!add || !add->is("Add")) return std::nullopt;
+  for (int side = 0; side < 2; ++side) {
+    Node* m1 = p.def(add->inputs[side], "Mul");
+    Node* m2 = p.def(add->inputs[1 - side], "Mul");
+    if (!m1 || !m2) continue;
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b) {
+        const std::string& x = m1->inputs[a];
+        auto s = p.g.shape(x);
+        if (!s || s->empty() || !s->back().as_const()) continue;
+        const int64_t d = *s->back().as_const();
+        if (is_rotate_half(p, m2->inputs[b], x, d)) return RopeMatch{x, m1->inputs[1 - a], m2->inputs[1 - b], d, add};
+      }
+  }
+  return std::nullopt;
+}
+
+// The angle table cos/sin are taken of: the input of the Cos in table's producer cone ("" if none: tables
+// that are initializers, or computed from constants and folded).
+std::string angle_of(const Graph& g, const std::string& table) {
+  UseDef ud(g);
+  std::vector<std::string> stack = {table};
+  std::set<std::string> seen;
+  while (!stack.empty() && seen.size() < 64) {
+    std::string v = stack.back();
+    stack.pop_back();
+    if (!seen.insert(v).second) continue;
+    Node* n = ud.producer(v);
+    if (!n) continue;
+    if (n->is("Cos")) return n->inputs[0];
+    for (auto& i : n->inputs) if (!i.empty() && !g.is_const(i)) stack.push_back(i);
+  }
+  return {};
+}
+
+// inv_freq as the graph computes it: the angles cos/sin are taken of, angle[p][j] = position_p *
+// inv_freq[j % half], read at position 1 and checked at every position. Reading it back from the tables
+// instead loses precision where they are float16 (atan2 of fp16 cos/sin at position 1 gives 0.999723 for 1).
+std::optional<std::vector<double>> inv_freq_from_angles(const Graph& g, const ModelInputs& mi, const RopeMatch& r,
+                                                        const std::vector<int64_t>& pasts, int64_t P) {
+  const std::string angle = angle_of(g, r.cos);
+  if (angle.empty()) return std::nullopt;
+  const int64_t rd = r.rotary_dim, half = rd / 2;
+  std::vector<double> inv(half, 0.0);
+  for (int64_t L : pasts) {
+    auto a = probe_value(g, angle, probe_inputs(g, mi, P, L));
+    if (!a || a->numel() != P * rd) return std::nullopt;
+    const double rel = a->dtype == DType::kF32 || a->dtype == DType::kF64 ? 1e-5 : 1e-2;
+    if (L == 0)
+      for (int64_t j = 0; j < half; ++j) inv[j] = a->f64(rd + j);
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t j = 0; j < rd; ++j) {
+        const double want = static_cast<double>(L + p) * inv[j % half];
+        if (std::fabs(a->f64(p * rd + j) - want) > rel * std::max(1.0, std::fabs(want))) return std::nullopt;
+      }
+  }
+  return inv;
+}
+
+// Learns inv_freq for concrete positions: from the angles the graph computes when it computes them, else from
+// the cos/sin tables (atan2 at position 1); either way the tables are checked against it at every position.
+std::optional<std::vector<float>> rope_inv_freq(const Graph& g, const ModelInputs& mi, const RopeMatch& r, std::string* why) {
+  const int64_t P = 8, rd = r.rotary_dim, half = rd / 2;
+  std::vector<int64_t> pasts = {0};
+  if (!mi.past.empty()) pasts.push_back(3);
+  auto from_angles = inv_freq_from_angles(g, mi, r, pasts, P);
+  std::vector<double> inv = from_angles ? *from_angles : std::vector<double>(half, 0.0);
+  for (int64_t L : pasts) {
+    auto in = probe_inputs(g, mi, P, L);
+    auto c = probe_value(g, r.cos, in), s = probe_value(g, r.sin, in);
+    if (!c || !s) { *why = "cannot evaluate the cos/sin tables for concrete positions"; return std::nullopt; }
+    if (c->numel() != P * rd || s->numel() != P * rd) { *why = "cos/sin tables are not [positions, rotary_dim]"; return std::nullopt; }
+    const double tol = c->dtype == DType::kF32 || c->dtype == DType::kF64 ? 2e-4 : 2e-2;
+    if (L == 0 && !from_angles)
+      for (int64_t j = 0; j < half; ++j) inv[j] = std::atan2(s->f64(rd + j), c->f64(rd + j));
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t j = 0; j < rd; ++j) {
+        double ang = static_cast<double>(L + p) * inv[j % half];
+        if (std::fabs(c->f64(p * rd + j) - std::cos(ang)) > tol || std::fabs(s->f64(p * rd + j) - std::sin(ang)) > tol) {
+          std::ostringstream o;
+          o << "cos/sin at position " << L + p << " channel " << j << " are not cos/sin(position * inv_freq) with halves repeated";
+          *why = o.str();
+          return std::nullopt;
+        }
+      }
+  }
+  return std::vector<float>(inv.begin(), inv.end());
+}
+
+// The token-major tensor x was split into heads from: back through movement ops and scalar scalings (which
+// commute with the rotation). `chain` lists the nodes from source to x, each reading the previous value at
+// input `index`; `layout` labels x's axes.
+struct Source {
+  std::string value;
+  struct Step { Node* n; size_t index; };
+  std::vector<Step> chain;
+  Layout layout;
+};
+
+std::optional<Source> token_major_source(const Pat& p, const std::string& x, std::string* why) {
+  Source src;
+  std::string v = x;
+  for (int guard = 0; guard < 64; ++guard) {
+    Node* n = p.def(v);
+    if (!n) break;
+    size_t idx = 0;
+    if (is_movement(*n)) idx = 0;
+    else if ((n->is("Mul") || n->is("Div")) && n->inputs.size() == 2 && p.scalar(n->inputs[1])) idx = 0;
+    else if (n->is("Mul") && n->inputs.size() == 2 && p.scalar(n->inputs[0])) idx = 1;
+    else break;
+    src.chain.push_back({n, idx});
+    v = n->inputs[idx];
+  }
+  std::reverse(src.chain.begin(), src.chain.end());
+  src.value = v;
+  auto s = p.g.shape(v);
+  if (!s || s->size() != 3 || !(*s)[2].as_const()) { *why = "rotary input source '" + v + "' is not a [batch, seq, features] tensor"; return std::nullopt; }
+  Layout l = {{{"B", (*s)[0]}}, {{"S", (*s)[1]}}, {{"F", (*s)[2]}}};
+  for (auto& st : src.chain) {
+    if (!is_movement(*st.n)) continue;  // a scaling keeps the layout
+    auto nl = apply_movement(p.g, *st.n, l);
+    if (!nl) { *why = st.n->describe() + " moves data across heads or tokens (layout " + layout_str(l) + ")"; return std::nullopt; }
+    l = *nl;
+  }
+  auto lb = head_labels(l);
+  if (lb.empty() || lb.back() != std::vector<std::string>{"F.1"}) { *why = "rotary is not applied along head_dim (layout " + layout_str(l) + ")"; return std::nullopt; }
+  src.layout = l;
+  return src;
+}
+
+}  // namespace
+
+int pass_fuse_rope(Graph& g, const PassContext& ctx) {
+  int rewrites = 0;
+  ModelInputs mi = classify_inputs(g);
+  Pat p(g);
+  std::vector<Node*> adds;
+  for (auto& n : g.nodes)
+    if (n->is("Add")) adds.push_back(n.get());
+  // Each rewritten Add's replacement (the Rope and the re-applied head split), put in its place so that the
+  // graph keeps the exporter's order (q's Rope before k's).
+  std::map<Node*, std::vector<std::unique_ptr<Node>>> replaced;
+  for (Node* add : adds) {
+    auto r = match_rope(p, add);
+    if (!r) continue;
+    std::string why;
+    auto src = token_major_source(p, r->x, &why);
+    std::optional<std::vector<float>> inv;
+    if (src) inv = rope_inv_freq(g, mi, *r, &why);
+    if (!src || !inv) { ctx.note("fuse-rope", add->describe() + ": " + why); continue; }
+    // Sizes: a single head has no F.0 factor and its head_dim is the whole F.
+    const SymExpr d1 = factor_size(src->layout, "F.1");
+    const int64_t heads = factor_size(src->layout, "F.0").as_const().value_or(-1);
+    const int64_t head_dim = (d1.as_const() == 1 ? factor_size(src->layout, "F") : d1).as_const().value_or(-1);
+    if (heads <= 0 || head_dim <= 0) { ctx.note("fuse-rope", add->describe() + ": head count or head_dim is not static"); continue; }
+    std::string inv_name = g.fresh_name("rope_inv_freq");
+    g.constants[inv_name] = Tensor::from_f32(*inv, {static_cast<int64_t>(inv->size())});
+    auto rope = std::make_unique<Node>();
+    rope->op = "Rope";
+    rope->domain = "tsc";
+    rope->name = add->name;
+    rope->inputs = {src->value, inv_name};
+    rope->outputs = {src->chain.empty() ? add->outputs[0] : g.fresh_name(src->value + "_rope")};
+    rope->attrs = {{"num_heads", int_attr(heads)}, {"head_dim", int_attr(head_dim)}, {"rotary_dim", int_attr(r->rotary_dim)}, {"interleaved", int_attr(0)}};
+    g.types[rope->outputs[0]] = g.types[src->value];
+    std::string v = rope->outputs[0];
+    auto& added = replaced[add];
+    added.push_back(std::move(rope));
+    // The same head split (and scalings), now of the rotated tensor; its end replaces the Add's output.
+    for (size_t k = 0; k < src->chain.size(); ++k) {
+      const Node& old = *src->chain[k].n;
+      auto n = std::make_unique<Node>(old);
+      n->name = old.name + "/rope";
+      n->inputs[src->chain[k].index] = v;
+      const bool last = k + 1 == src->chain.size();
+      n->outputs = {last ? add->outputs[0] : g.fresh_name(old.outputs[0] + "_roped")};
+      if (!last) g.types[n->outputs[0]] = g.types[old.outputs[0]];
+      v = n->outputs[0];
+      added.push_back(std::move(n));
+    }
+    ++rewrites;
+  }
+  if (!rewrites) return 0;
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (auto& n : g.nodes) {
+    auto it = replaced.find(n.get());
+    if (it == replaced.end()) { nodes.push_back(std::move(n)); continue; }
+    for (auto& r : it->second) nodes.push_back(std::move(r));
+  }
+  g.nodes = std::move(nodes);
+  topo_sort(g);  // checks the rewrite: the replacement reads only values defined before the Add
+  return rewrites;
+}
+
+}  // namespace tsc
