@@ -11,6 +11,7 @@
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/build.h"
+#include "compiler/driver/model_files.h"
 #include "compiler/ir/passes/pass.h"
 #include "compiler/plan/plan.h"
 #include "compiler/lift/lift.h"
@@ -81,8 +82,9 @@ FrontEndResult run_front_end(const CompileOptions& opt, std::ostream& log, bool 
   return r;
 }
 
-int run_tsc(const CompileOptions& opt) {
+int run_tsc(const CompileOptions& given) {
   std::ostream& log = std::cerr;
+  const CompileOptions opt = resolve_model_files(given, log);  // a folder -> its .onnx, config and tokenizer
   if (opt.emit == "graph") {
     auto r = run_front_end(opt, log, /*stop_after_simplify=*/true);
     std::cout << print_graph(r.graph);
