@@ -6,7 +6,7 @@
 
 namespace tsc {
 
-// Throws Error naming the node if an operator tsc knows (ai.onnx, com.microsoft) has fewer inputs or outputs
+// Throws Error naming the node if an operator the op registry knows (ai.onnx, com.microsoft) has fewer inputs or outputs
 // than its schema requires at `opset` (the model's version of that domain), or leaves a required input unnamed.
 // The passes index inputs by position, so this is what makes them safe on any file. Unknown ops pass.
 void check_arity(const Node& n, int64_t opset);
