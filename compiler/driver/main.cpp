@@ -8,7 +8,7 @@
 int main(int argc, char** argv) {
   tsc::CompileOptions o;
   CLI::App app{"tsc: ahead-of-time compiler from the ONNX file of a decoder LM (GPT-2, Llama family) to one serving executable"};
-  app.add_option("model", o.model, "model.onnx (external data, config.json and tokenizer files are read from beside it)")->required();
+  app.add_option("model", o.model, "model.onnx, or a folder holding model.onnx or onnx/model.onnx (external data, config.json and tokenizer files are read from beside it, or one folder up in the hub layout)")->required();
   app.add_option("-o,--output", o.output, "path of the executable to write")->capture_default_str();
   std::vector<std::string> emits{"graph", "spec", "cpu", "cuda", "ptx"};
   std::string stages_help = "stop after a stage and print its result:";

@@ -13,6 +13,7 @@
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/build.h"
+#include "compiler/driver/model_files.h"
 #include "compiler/driver/package.h"
 #include "compiler/driver/target.h"
 #include "compiler/driver/weights.h"
@@ -36,7 +37,11 @@ void log_ms(const CompileOptions& o, std::ostream& log, const std::string& name,
 
 std::string model_name(const Compilation& c) { return fs::path(c.opt.model).filename().string(); }
 
-void run_import(Compilation& c, std::ostream&) { c.graph = import_onnx(c.opt.model); }
+// A folder in the hub layout names its .onnx file, config.json and tokenizer (compiler/driver/model_files.h).
+void run_import(Compilation& c, std::ostream& log) {
+  c.opt = resolve_model_files(c.opt, log);
+  c.graph = import_onnx(c.opt.model);
+}
 
 void run_simplify(Compilation& c, std::ostream& log) {
   PassContext ctx;
@@ -161,7 +166,7 @@ void print_nothing(const Compilation&, std::ostream&) {}
 
 const std::vector<Stage>& compile_stages() {
   static const std::vector<Stage> stages = {
-      {"import", "ONNX protobuf -> Graph (initializers stay in the mapped file)", run_import, print_graph_stage},
+      {"import", "model file (or hub-layout folder) -> Graph (initializers stay in the mapped file)", run_import, print_graph_stage},
       {"simplify", "fold, infer shapes, canonicalize exporter forms into tsc ops (the passes `-v` lists)", run_simplify, print_graph_stage},
       {"lift", "canonical graph -> DecoderSpec + weight bindings, cross-checked with config.json", run_lift, print_spec},
       {"plan", "DecoderSpec + options -> KernelPlan (target, specialization constants)", run_plan, print_plan},
@@ -181,8 +186,9 @@ const Stage& emit_stage(const std::string& emit) {
   throw Error("--emit=" + emit + " names no stage", "use one of import, simplify (graph), lift (spec), plan, weights, codegen (cpu, cuda, ptx), compile, link, package");
 }
 
-int run_tsc(const CompileOptions& opt) {
+int run_tsc(const CompileOptions& given) {
   std::ostream& log = std::cerr;
+#include "compiler/driver/model_files.h"
   const Stage* last = opt.emit.empty() ? &compile_stages().back() : &emit_stage(opt.emit);
   Compilation c;
   c.opt = opt;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/lift/lift.h"
+#include "runtime/core/dtype.h"
 #include "runtime/core/error.h"
 
 namespace tsc {
@@ -50,7 +51,12 @@ std::vector<std::string> reconcile_with_config(DecoderSpec& s, const std::string
   }
   if (auto* v = pick(j, {"rms_norm_eps", "layer_norm_epsilon", "layer_norm_eps", "norm_eps"}); v && v->is_number()) {
     double c = v->get<double>();
-    if (std::fabs(c - s.norm_eps) > 1e-6 * std::fabs(c) + 1e-12)
+    // A half-precision graph adds eps as a constant of its own type (an f16 1e-5 is 1.001358e-05).
+    auto near = [&](double e) { return std::fabs(e - s.norm_eps) <= 1e-6 * std::fabs(e) + 1e-12; };
+    const float cf = static_cast<float>(c);
+    const bool rounded = (s.weight_dtype == DType::kF16 && near(f16_to_f32(f32_to_f16(cf)))) ||
+                         (s.weight_dtype == DType::kBF16 && near(bf16_to_f32(f32_to_bf16(cf))));
+    if (!near(c) && !rounded)
       diffs.push_back("norm_eps: graph says " + std::to_string(s.norm_eps) + ", config.json says " + std::to_string(c));
   }
   const nlohmann::json* theta = pick(j, {"rope_theta"});

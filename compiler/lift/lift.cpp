@@ -21,6 +21,7 @@ class Lifter {
   Lifter(const Graph& g, const LiftOptions& o) : g_(g), ud_(g), opt_(o) {}
 
   DecoderSpec run() {
+    refuse_quantized();
     mi_ = classify_inputs(g_);
     if (mi_.input_ids.empty())
       throw Error("the graph has no token embedding: no integer input is used as indices of a Gather into a [vocab, hidden] table",
@@ -50,6 +51,17 @@ class Lifter {
 
   [[noreturn]] void fail(const std::string& where, const std::string& what, const Node* at = nullptr) const {
     throw Error(where + ": " + what + (at ? " (at " + at->describe() + ")" : ""), kHint);
+  }
+
+  // transformers.js's q4 / int8 variants: quantized weights are not compiled yet (issue 14); say so, naming the
+  // node, instead of failing later where the quantized projection breaks a pattern.
+  void refuse_quantized() const {
+    static const std::set<std::string> kQuantized = {"MatMulNBits", "MatMulBnb4", "MatMulInteger", "DynamicQuantizeLinear",
+                                                     "DequantizeLinear", "QuantizeLinear", "QLinearMatMul", "GatherBlockQuantized"};
+    for (const auto& n : g_.nodes)
+      if (kQuantized.count(n->op))
+        throw Error(n->describe() + ": quantized weights (" + n->op + ") are not compiled yet",
+                    "compile the float model of the same download (onnx/model.onnx or onnx/model_fp16.onnx)");
   }
 
   Node* producer(const std::string& v) const { return ud_.producer(v); }

@@ -14,6 +14,7 @@ def parse_args(description=None, add_args=None):
     ap.add_argument("--tsc", required=True)
     ap.add_argument("--fixture", required=True, help="folder with model.onnx, input_ids.npy, logits.npy")
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--model", help="what to pass tsc instead of the fixture's model.onnx (another .onnx file, or a folder)")
     if add_args:
         add_args(ap)
     a = ap.parse_args()
@@ -22,9 +23,9 @@ def parse_args(description=None, add_args=None):
 
 
 def build_cpu(a, *tsc_flags, model=None, name="model_server"):
-    """workdir/NAME for the CPU target from `model` (default: the fixture's model.onnx)."""
+    """workdir/NAME for the CPU target from `model` (default: --model, else the fixture's model.onnx)."""
     exe = os.path.join(a.workdir, name)
-    subprocess.run([a.tsc, model or os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu", *tsc_flags], check=True)
+    subprocess.run([a.tsc, model or a.model or os.path.join(a.fixture, "model.onnx"), "-o", exe, "--target", "cpu", *tsc_flags], check=True)
     return exe
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# make_seeds: seed corpus for fuzz_import from the repository's own models: fixtures up to a size limit and
+# make_seeds: seed corpus for fuzz_import from the repository's own models: fixtures up to a size limit (every
+# form of the hub-layout ones: fp16 Cast islands, MatMulNBits, DynamicQuantizeLinear + MatMulInteger) and
 # every ONNX-text model of the lit suites (test/lit/Inputs/*.onnxtxt and the `#--- *.txt` parts of tests).
 """Usage: make_seeds.py OUT_DIR [--max-bytes N]"""
 import argparse
@@ -36,9 +37,12 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     n = 0
-    for f in sorted(glob.glob(os.path.join(ROOT, "test", "Inputs", "fixtures", "*", "model.onnx"))):
+    fixtures = os.path.join(ROOT, "test", "Inputs", "fixtures")
+    for f in sorted(glob.glob(os.path.join(fixtures, "*", "model.onnx")) + glob.glob(os.path.join(fixtures, "*", "onnx", "*.onnx"))):
         if os.path.getsize(f) <= a.max_bytes:
-            shutil.copy(f, os.path.join(a.out, os.path.basename(os.path.dirname(f)) + ".onnx"))
+            # NAME.onnx, or NAME.FORM.onnx for NAME/onnx/FORM.onnx
+            rel = os.path.relpath(f, fixtures).replace(os.sep + "onnx" + os.sep, ".").replace(os.sep + "model.onnx", ".onnx")
+            shutil.copy(f, os.path.join(a.out, rel))
             n += 1
     for name, text in text_models():
         try:

@@ -12,6 +12,9 @@ new field cannot go unchecked.
 --xfail K1,K2: keys known to differ because of an open tsc bug; they must still differ (so the test
 notices the fix), and every other key must match.
 
+--torch-dtype D: the file's weights are D whatever config.json says (transformers.js's model_fp16.onnx shares the
+float32 model's config.json).
+
 --graph-only: the model was compiled without config.json beside it, so everything must come from the
 graph; rotary models then cannot know max_position_embeddings, which must be null.
 """
@@ -121,6 +124,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config")
     ap.add_argument("--graph-only", action="store_true")
+    ap.add_argument("--torch-dtype", help="the weight dtype the file has (a converted variant beside the original's config.json)")
     ap.add_argument("--spec", help="read the spec from this file instead of stdin")
     ap.add_argument("--xfail", default="", help="comma-separated keys known to differ (a tsc bug); an error once they match")
     a = ap.parse_args()
@@ -141,12 +145,20 @@ def main():
     else:
         sys.exit(f"check_spec: {a.config}: unknown model_type {model_type!r}")
     want["torch_dtype"] = ("dtype (null -> float32)", DTYPES.get(cfg.get("dtype") or cfg.get("torch_dtype"), "?"))
+    if a.torch_dtype:
+        want["torch_dtype"] = ("--torch-dtype", a.torch_dtype)
 
     # attention_scale is no config.json key but what the graph multiplies q.k by. Exporters often scale q and k
     # each by head_dim**-0.25; tsc snaps that product to 1/sqrt(head_dim) in float32 models (compared exactly
     # here), while in float16 models the two half-precision factors give 0.3537 for 1/sqrt(8) = 0.35355, which
     # is what onnxruntime computes: allowed within 2e-3.
     rel = {"attention_scale": 0.0 if want["torch_dtype"][1] == "float32" else 2e-3}
+    # A half-precision graph may add eps as a constant of its own type (optimum's RMSNorm converted by
+    # onnxruntime's float16 converter: an f16 1e-5 is 1.001358e-05); LayerNormalization keeps a float attribute.
+    if want["torch_dtype"][1] == "float16" and isinstance(spec.get("norm_eps"), float):
+        import numpy as np
+        if f32(float(np.float16(want["norm_eps"][1]))) == f32(spec["norm_eps"]):
+            want["norm_eps"] = (want["norm_eps"][0] + " rounded to float16", spec["norm_eps"])
     xfail = set(filter(None, a.xfail.split(",")))
     rows, fixed = [], []
     for key in sorted(set(want) | set(spec)):

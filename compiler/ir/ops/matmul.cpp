@@ -62,6 +62,13 @@ void infer_matmul(InferCtx& c, Node& n) {
   c.set(out0, c.in_dt(n, 0), r);
 }
 
+// MatMulInteger(A u8|i8, B u8|i8, a_zero_point?, b_zero_point?): MatMul's shape, int32 accumulators.
+void infer_matmul_integer(InferCtx& c, Node& n) {
+  infer_matmul(c, n);
+  const std::string out0 = InferCtx::out0(n);
+  c.set(out0, DType::kI32, c.shape_of(out0));
+}
+
 void infer_gemm(InferCtx& c, Node& n) {
   const std::string out0 = InferCtx::out0(n);
   auto a = c.in_shape(n, 0), b = c.in_shape(n, 1);
@@ -75,7 +82,7 @@ void infer_gemm(InferCtx& c, Node& n) {
 
 void add_matmul_ops(OpTable& t) {
   t.add({.domain = "", .op = "MatMul", .min_inputs = 2, .min_outputs = 1, .infer = infer_matmul, .eval = eval_matmul, .eval_elems = elems_matmul});
-  t.add({.domain = "", .op = "MatMulInteger", .infer = infer_matmul});  // arity not checked (as before the registry)
+  t.add({.domain = "", .op = "MatMulInteger", .min_inputs = 2, .min_outputs = 1, .infer = infer_matmul_integer});
   t.add({.domain = "", .op = "Gemm", .min_inputs = 2, .min_outputs = 1, .infer = infer_gemm});
   t.add({.domain = "", .op = "Einsum", .min_inputs = 1, .min_outputs = 1});
 }

@@ -29,6 +29,7 @@ const OpTable& op_table() {
     ops::add_reduction_ops(t);
     ops::add_matmul_ops(t);
     ops::add_normalization_ops(t);
+    ops::add_quantization_ops(t);
     ops::add_microsoft_ops(t);
     ops::add_tsc_ops(t);
     return t;

@@ -79,9 +79,11 @@ int pass_dead_code(Graph& g, const PassContext&) { return remove_dead(g); }
 const std::vector<Pass>& simplify_passes() {
   static const std::vector<Pass> passes = {
       {"fold", "infer dtypes and symbolic shapes, fold constants and shape arithmetic", pass_fold},
+      {"fold-io-casts", "f32 inputs/outputs cast to/from f16 or bf16 at the boundary (keep_io_types) -> f16/bf16 inputs/outputs", pass_fold_io_casts},
       {"decompose-ms-ops", "rewrite com.microsoft fused ops (SkipLayerNormalization, FastGelu, ...) into standard form", pass_decompose_ms_ops},
       {"retype", "types for the values the rewrites created", pass_fold},
       {"fuse-linear", "MatMul/Gemm with a constant weight (+ bias Add) -> tsc.Linear on [.., in] -> [.., out]", pass_fuse_linear},
+      {"div-to-reciprocal", "Div(1, x) -> Reciprocal(x) (optimum's RMSNorm writes 1/x so)", pass_div_to_reciprocal},
       {"fuse-layernorm", "LayerNormalization or its decomposition -> tsc.LayerNorm", pass_fuse_layernorm},
       {"fuse-rmsnorm", "decomposed RMSNorm (Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul) -> tsc.RMSNorm", pass_fuse_rmsnorm},
       {"fuse-activation", "GELU (tanh, erf) and SiLU subgraphs, recognized by probing -> tsc.Gelu / tsc.Silu", pass_fuse_activation},

@@ -29,8 +29,10 @@ const std::vector<Pass>& simplify_passes();
 // Individual passes (exposed for tests).
 int pass_fold(Graph& g, const PassContext& ctx);
 int pass_decompose_ms_ops(Graph& g, const PassContext& ctx);
+int pass_fold_io_casts(Graph& g, const PassContext& ctx);
 int pass_fuse_linear(Graph& g, const PassContext& ctx);
 int pass_unflatten_linear(Graph& g, const PassContext& ctx);
+int pass_div_to_reciprocal(Graph& g, const PassContext& ctx);
 int pass_fuse_layernorm(Graph& g, const PassContext& ctx);
 int pass_fuse_rmsnorm(Graph& g, const PassContext& ctx);
 int pass_fuse_activation(Graph& g, const PassContext& ctx);
