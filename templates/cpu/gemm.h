@@ -16,6 +16,10 @@ inline bool worth_threads(int64_t M, int64_t K, int64_t N) { return M * N * K >=
 // ---- Few rows (decode, M < kPanelRows): dot products along K. A tile holds MR rows of x against NR rows
 // of w in MR x NR vector accumulators; each weight vector is loaded once for all MR rows, so a decode step
 // reads every weight once (batch <= MR) at the memory's pace. Rows past the end repeat a valid row.
+// Software prefetch distance in weights (1 KiB of f32): the hardware prefetchers alone left a batch-8 decode
+// step compute and memory in turn instead of overlapped (measured: lm_head at M = 8, 20 -> 15 ms CPU time).
+inline constexpr int64_t kPrefetch = 256;
+
 template <typename W, int MR, int NR>
 inline void dot_tile(const float* const* xr, const W* const* wr, int64_t K, float (&out)[MR][NR]) {
   vf acc[MR][NR] = {};
@@ -23,7 +27,10 @@ inline void dot_tile(const float* const* xr, const W* const* wr, int64_t K, floa
   for (; k + kLanes <= K; k += kLanes) {
     vf wv[NR];
 #pragma GCC unroll 16
-    for (int j = 0; j < NR; ++j) wv[j] = load(wr[j] + k);
+    for (int j = 0; j < NR; ++j) {
+      __builtin_prefetch(wr[j] + k + kPrefetch);
+      wv[j] = load(wr[j] + k);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const vf xv = loadu(xr[i] + k);
