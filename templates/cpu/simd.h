@@ -42,7 +42,13 @@ inline void storeu(float* p, vf v) { *reinterpret_cast<vf_u*>(p) = v; }
 
 // kLanes weights from p converted to float32.
 inline vf load(const float* p) { return loadu(p); }
-inline vf load(const bf16_t* p) { return (vf)(__builtin_convertvector(*reinterpret_cast<const vh_u*>(p), vu) << 16); }
+inline vf load(const bf16_t* p) {
+#if defined(__AVX512F__)  // one zero-extending load (GCC splits the generic form into two 256-bit halves)
+  return (vf)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16);
+#else
+  return (vf)(__builtin_convertvector(*reinterpret_cast<const vh_u*>(p), vu) << 16);
+#endif
+}
 inline vf load(const f16_t* p) {
 #if defined(__AVX512F__)
   return (vf)_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
