@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing tsc needs on a fresh Debian 12 machine (apt-get + pip). Idempotent.
-# Usage: bash tools/install_deps.sh [--demo]   (--demo adds torch + transformers for tools/get_smollm2.py)
+# Usage: bash tools/install_deps.sh [--demo]   (--demo adds torch + transformers + onnxscript (the dynamo exporter) for tools/get_smollm2.py)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -23,6 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 PY=${PYTHON:-python3}
 PIP_PKGS=(onnx onnxruntime numpy tokenizers openai prometheus_client lit jinja2)
-if [ "${1:-}" = "--demo" ]; then PIP_PKGS+=(torch transformers accelerate gguf); fi
+if [ "${1:-}" = "--demo" ]; then PIP_PKGS+=(torch transformers accelerate gguf onnxscript); fi
 echo "==> pip install ${PIP_PKGS[*]}"
 $PY -m pip install -q --disable-pip-version-check "${PIP_PKGS[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
