@@ -11,13 +11,13 @@
 #include "runtime/core/error.h"
 
 // How the CPU kernels' OpenMP threads wait between parallel regions, unless the user set OMP_WAIT_POLICY or
-// GOMP_SPINCOUNT. `serve` and `bench` (a machine given to the model) spin for a bounded time, then sleep:
-// a decode step runs ~270 regions and waking sleeping threads for each cost a quarter of a step (SmolLM2-135M,
-// 2 cores: 37-48 -> 29 ms at batch 1, docs/PERF.md). The one-shot commands (score, generate, info), which
-// tests and scripts run on shared machines, sleep at once: there spinning turns every region into a
-// scheduler quantum (measured 101 -> 185 ms per step with 5 runnable processes per core).
-// libgomp reads the variables in its constructor, so they are set from the executable's preinit array,
-// which glibc runs before any shared library's initializers.
+// GOMP_SPINCOUNT. `serve` and `bench` (a machine given to the model) spin for a bounded time, then sleep: a
+// decode step runs ~120 regions (SmolLM2: 4 projections a layer) and waking sleeping threads for each cost a
+// quarter of a step (SmolLM2-135M, 2 cores: 37-48 -> 29 ms at batch 1, docs/PERF.md). The one-shot commands
+// (score, generate, info), which tests and scripts run on shared machines, sleep at once: there spinning
+// turns every region into a scheduler quantum (measured 101 -> 185 ms per step with 5 runnable processes per
+// core). libgomp reads the variables in its constructor, so they are set from the executable's preinit
+// array, which glibc runs before any shared library's initializers.
 static void tsc_default_omp_env(int argc, char** argv, char**) {
   if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
   const bool serving = argc < 2 || argv[1][0] == '-' || std::strcmp(argv[1], "serve") == 0 || std::strcmp(argv[1], "bench") == 0;
