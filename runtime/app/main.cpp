@@ -1,6 +1,7 @@
 // model_server: the executable tsc builds. Subcommands: serve (the default), generate, score, bench, info.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -9,11 +10,20 @@
 #include "runtime/app/serve.h"
 #include "runtime/core/error.h"
 
-// OpenMP threads of the CPU kernels sleep rather than spin between parallel regions unless the user
-// says otherwise: spinning turns every region into a scheduler quantum when the machine is shared.
-// libgomp reads the variable in its constructor, so it is set from the executable's preinit array,
-// which glibc runs before any shared library's initializers.
-static void tsc_default_omp_env(int, char**, char**) { setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0); }
+// How the CPU kernels' OpenMP threads wait between parallel regions, unless the user set OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT. `serve` and `bench` (a machine given to the model) spin for a bounded time, then sleep: a
+// decode step runs ~120 regions (SmolLM2: 4 projections a layer) and waking sleeping threads for each cost a
+// quarter of a step (SmolLM2-135M, 2 cores: 37-48 -> 29 ms at batch 1, docs/PERF.md). The one-shot commands
+// (score, generate, info), which tests and scripts run on shared machines, sleep at once: there spinning
+// turns every region into a scheduler quantum (measured 101 -> 185 ms per step with 5 runnable processes per
+// core). libgomp reads the variables in its constructor, so they are set from the executable's preinit
+// array, which glibc runs before any shared library's initializers.
+static void tsc_default_omp_env(int argc, char** argv, char**) {
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  const bool serving = argc < 2 || argv[1][0] == '-' || std::strcmp(argv[1], "serve") == 0 || std::strcmp(argv[1], "bench") == 0;
+  if (serving) setenv("GOMP_SPINCOUNT", "30000", /*overwrite=*/0);  // a few ms of pause loops at most
+  else setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+}
 __attribute__((section(".preinit_array"), used)) static void (*tsc_preinit)(int, char**, char**) = &tsc_default_omp_env;
 
 int main(int argc, char** argv) {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "templates/cpu/attend_tile.h"
 #include "templates/cpu/common.h"
 #include "templates/cpu/kernel_table.h"
 #include "templates/cpu/kv_pages.h"
@@ -39,55 +40,34 @@ void kv_append(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n,
   }
 }
 
-// Softmax-weighted sum over a list of token positions for one query head (two passes, fp32).
-template <int HEAD_DIM, int PAGE_SIZE>
-void attend_tokens(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q, float scale,
-                   const int32_t* page_list, int64_t num_pages, int64_t last_token, float* out, std::vector<float>& logit) {
-  logit.clear();
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < num_pages; ++i) {
-    const int64_t p = page_list[i];
-    const int64_t end = std::min<int64_t>(PAGE_SIZE, last_token + 1 - p * PAGE_SIZE);
-    for (int64_t s = 0; s < end; ++s) {
-      const float x = dot(q, key_at<HEAD_DIM, PAGE_SIZE>(kv, seq.pages[p], h, s), HEAD_DIM) * scale;
-      logit.push_back(x);
-      m = std::max(m, x);
-    }
-  }
-  float acc[HEAD_DIM] = {};
-  float sum = 0.f;
-  size_t j = 0;
-  for (int64_t i = 0; i < num_pages; ++i) {
-    const int64_t p = page_list[i];
-    const int64_t end = std::min<int64_t>(PAGE_SIZE, last_token + 1 - p * PAGE_SIZE);
-    for (int64_t s = 0; s < end; ++s, ++j) {
-      const float w = std::exp(logit[j] - m);
-      sum += w;
-      const float* vv = value_at<HEAD_DIM, PAGE_SIZE>(kv, seq.pages[p], h, s);
-      for (int c = 0; c < HEAD_DIM; ++c) acc[c] += w * vv[c];
-    }
-  }
-  for (int c = 0; c < HEAD_DIM; ++c) out[c] = acc[c] / sum;
-}
-
-// q, out: [n, hq * HEAD_DIM]; query t sits at position start + t and sees positions 0..start+t.
+// q, out: [n, hq * HEAD_DIM]; query t sits at position start + t and sees positions 0..start+t. Work items are
+// (KV head, block of tokens): the block's tokens times the GQA group's heads fill one panel of query rows.
 template <int HEAD_DIM, int PAGE_SIZE, int GROUP>
 void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, int64_t hq, float scale,
                     const float* q, float* out) {
-  const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
-  std::vector<int32_t> all(static_cast<size_t>(num_pages));
-  for (int64_t p = 0; p < num_pages; ++p) all[p] = static_cast<int32_t>(p);
-#pragma omp parallel if (n * hq * seq.num_tokens * HEAD_DIM >= (int64_t{1} << 20))
-  {
-    std::vector<float> logit;
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t qh = 0; qh < hq; ++qh) {
-        const int64_t pos = start + t;
-        attend_tokens<HEAD_DIM, PAGE_SIZE>(kv, seq, qh / GROUP, q + (t * hq + qh) * HEAD_DIM, scale, all.data(),
-                                           pos / PAGE_SIZE + 1, pos, out + (t * hq + qh) * HEAD_DIM, logit);
+  constexpr int A = 2, P = A * simd::kLanes, TB = P / GROUP > 0 ? P / GROUP : 1;  // tokens per block
+  constexpr int R = TB * GROUP;  // rows of a block: one panel, or GROUP rows over several panels
+  const int64_t hkv = hq / GROUP, blocks = (n + TB - 1) / TB;
+  std::vector<int32_t> all(static_cast<size_t>((seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE));
+  for (size_t p = 0; p < all.size(); ++p) all[p] = static_cast<int32_t>(p);
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) if (n * hq * seq.num_tokens * HEAD_DIM >= (int64_t{1} << 20))
+  for (int64_t b = blocks - 1; b >= 0; --b)  // the longest (last) blocks first
+    for (int64_t h = 0; h < hkv; ++h) {
+      const float* rq[R];
+      float* ro[R];
+      int64_t rpos[R];
+      int nrows = 0;
+      for (int64_t t = b * TB; t < std::min(n, (b + 1) * TB); ++t)
+        for (int g = 0; g < GROUP; ++g, ++nrows) {
+          rq[nrows] = q + (t * hq + h * GROUP + g) * HEAD_DIM;
+          ro[nrows] = out + (t * hq + h * GROUP + g) * HEAD_DIM;
+          rpos[nrows] = start + t;
+        }
+      for (int r0 = 0; r0 < nrows; r0 += P) {
+        const int nr = std::min(P, nrows - r0);
+        attend_panel<HEAD_DIM, PAGE_SIZE, A>(kv, seq, h, nr, rq + r0, rpos + r0, scale, all.data(), rpos[r0 + nr - 1] / PAGE_SIZE + 1, ro + r0);
       }
-  }
+    }
 }
 
 // Imposes a replayed selection (SelectIo::replay row `rep`, TOP_K entries) on one KV head whose own ranking
@@ -188,16 +168,25 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
 #pragma omp parallel if (hq * seq.num_tokens * HEAD_DIM >= (int64_t{1} << 20))
   {
     std::vector<int32_t> kept(static_cast<size_t>(num_pages));
-    std::vector<float> logit;
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < hkv; ++h) {
       const float* qg = q + h * GROUP * HEAD_DIM;
       const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP, SCORE>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale,
                                                                          io.replay ? io.replay + h * TOP_K : nullptr,
                                                                          io.trace ? io.trace + h * TOP_K : nullptr);
-      for (int g = 0; g < GROUP; ++g)
-        attend_tokens<HEAD_DIM, PAGE_SIZE>(kv, seq, h, qg + g * HEAD_DIM, scale, kept.data(), nk, seq.num_tokens - 1,
-                                           out + (h * GROUP + g) * HEAD_DIM, logit);
+      // The group's heads are the rows of one panel (or several when GROUP exceeds the SIMD width).
+      for (int g0 = 0; g0 < GROUP; g0 += simd::kLanes) {
+        const float* rq[simd::kLanes];
+        float* ro[simd::kLanes];
+        int64_t rpos[simd::kLanes];
+        const int nrows = std::min<int>(simd::kLanes, GROUP - g0);
+        for (int r = 0; r < nrows; ++r) {
+          rq[r] = qg + (g0 + r) * HEAD_DIM;
+          ro[r] = out + (h * GROUP + g0 + r) * HEAD_DIM;
+          rpos[r] = seq.num_tokens - 1;
+        }
+        attend_panel<HEAD_DIM, PAGE_SIZE, 1>(kv, seq, h, nrows, rq, rpos, scale, kept.data(), nk, ro);
+      }
     }
   }
   if (stats)

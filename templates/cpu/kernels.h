@@ -4,7 +4,7 @@
 #include "templates/cpu/attention.h"
 #include "templates/cpu/elementwise.h"
 #include "templates/cpu/kernel_table.h"
-#include "templates/cpu/linear.h"
+#include "templates/cpu/gemm.h"
 #include "templates/cpu/rope.h"
 
 namespace tsc::cpu {
