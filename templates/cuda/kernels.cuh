@@ -9,6 +9,7 @@
 #include "templates/cuda/gemv_fused.cuh"
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/prefill_attention.cuh"
+#include "templates/cuda/prefill_flash.cuh"
 #include "templates/cuda/rope_kv.cuh"
 #include "templates/cuda/sample.cuh"
 
@@ -166,17 +167,24 @@ struct Kernels {
     }
     return decode_launch<false>(a, kv, s);
   }
+  // Register-resident flash kernel (prefill_flash.cuh) where the head dim allows, WMMA tiles otherwise.
+  static constexpr bool FLASH = prefill_uses_flash<D>();
+  static auto prefill_kernel() {
+    if constexpr (FLASH) return prefill_flash_kernel<T, D, PS, G>;
+    else return prefill_attention_kernel<T, D, PS, G>;
+  }
   static cudaError_t prefill_attention(const PrefillArgs& a, const KvLayerDev& kv, cudaStream_t s) {
     if (a.num_seqs == 0) return cudaSuccess;
-    constexpr size_t smem = prefill_smem_bytes<D>();
+    constexpr size_t smem = FLASH ? prefill_flash_smem_bytes<D>() : prefill_smem_bytes<D>();
+    constexpr int tile = FLASH ? kFlashRows : kPrefillTile, threads = FLASH ? kFlashThreads : kPrefillThreads;
     static bool configured = false;
     if (!configured) {
-      cudaError_t e = cudaFuncSetAttribute(prefill_attention_kernel<T, D, PS, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+      cudaError_t e = cudaFuncSetAttribute(prefill_kernel(), cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
       if (e != cudaSuccess) return e;
       configured = true;
     }
-    const dim3 grid((a.max_q_len + kPrefillTile - 1) / kPrefillTile, a.hq, a.num_seqs);
-    prefill_attention_kernel<T, D, PS, G><<<grid, kPrefillThreads, smem, s>>>(a, kv);
+    const dim3 grid((a.max_q_len + tile - 1) / tile, a.hq, a.num_seqs);
+    prefill_kernel()<<<grid, threads, smem, s>>>(a, kv);
     return cudaGetLastError();
   }
   static cudaError_t gather_rows(const void* x, const int32_t* rows, int32_t R, int32_t H, void* out, cudaStream_t s) {
