@@ -399,6 +399,18 @@ def decode():
         open(os.path.join(OUT, f"ncu_detail_{k}.txt"), "w").write(p.stdout + p.stderr)
 
 
+def prefill():
+    """Time to first token and decode steps against HF compiled and eager, rates, long prompts, profile:
+    tools/gpu/prefill_bench.py (parts from $TSC_PREFILL_PARTS, default all)."""
+    ensure_full()
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "gpu", "prefill_bench.py"), "--work", os.path.join(WORK, "full")]
+    if os.environ.get("TSC_PREFILL_PARTS"):
+        cmd += ["--parts", os.environ["TSC_PREFILL_PARTS"]]
+    p = sh(cmd, check=False, timeout=3000, env={**os.environ, "TSC": TSC})
+    log(p.stdout[-8000:] + p.stderr[-2000:])
+    row("prefill_bench", "ok" if p.returncode == 0 else "FAIL", "OUT/prefill.json")
+
+
 def long_context():
     """TinyLlama shape at 2k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one on the
     same prefilled batch (the first 2 layers dense, as built by default; at 32k also none)."""
@@ -504,7 +516,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
-    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode),
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
                      ("long", long_context), ("mixed", mixed), ("serve", serve)):
         if name in skip or (only and name not in only):
             continue
