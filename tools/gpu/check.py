@@ -132,6 +132,8 @@ def env_probe():
 
 def fixtures():
     names = sorted(d for d in os.listdir(FIX) if os.path.exists(os.path.join(FIX, d, "model.onnx")))
+    if os.environ.get("TSC_FIXTURES"):  # a subset, for short calls
+        names = [n for n in names if n in os.environ["TSC_FIXTURES"].split(",")]
     rng = np.random.default_rng(5)
     jobs = []
     for n in names:
@@ -173,6 +175,13 @@ def fixtures():
                 if mode == "prefill":
                     err, agree = compare(score(gpu, ids, mode, env=ROWS128), c16)
                     row(f"{n} prefill, 128-query blocks: cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            # Prefill of 2 x 250 tokens: several query and key tiles per sequence (64- and 128-query blocks).
+            pre_ids = os.path.join(d, "prefill_ids.npy")
+            np.save(pre_ids, rng.integers(0, vocab, size=(2, 250), dtype=np.int64))
+            c = score(cpu16, pre_ids, "prefill")
+            for tag, env in (("auto", None), ("128-query blocks", ROWS128)):
+                err, agree = compare(score(gpu, pre_ids, "prefill", env=env), c)
+                row(f"{n} prefill 2x250 tok ({tag}): cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
             cpu4, gpu4 = os.path.join(d, "cpu16_p4"), os.path.join(d, "cuda_p4")
             c = score(cpu4, long_ids, "decode", "--dense")
             g = score(gpu4, long_ids, "decode", "--dense")

@@ -97,7 +97,7 @@ print(json.dumps({"copy_bytes_per_s": copy, "fp16_matmul_flops_per_s": mm, "sdpa
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default="/tmp/tsc-work/full")
-    ap.add_argument("--parts", default="rates,tsc,long,profile,hf,hf_compiled")
+    ap.add_argument("--parts", default="rates,tsc,long,ab,profile,hf,hf_compiled", help="ab: long prompts with 64-query attention blocks too")
     ap.add_argument("--long", default="2048,4096,8192", help="long prompt lengths (TinyLlama shape, batch 1, one step)")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
@@ -109,7 +109,12 @@ def main():
     if "rates" in parts:
         res["rates"] = rates([128] + longs)
         print("rates", res["rates"], flush=True)
+    def save():  # after each part, so that a call cut short keeps what it measured
+        json.dump(res, open(path, "w"), indent=1)
+        json.dump(res, open(os.path.join(OUT, "prefill.json"), "w"), indent=1)
+
     for name, s in SHAPES.items():
+        save()
         exe = os.path.join(a.work, name, "cuda")
         bs = [str(b) for b in s["batches"]]
         if "tsc" in parts and os.path.exists(exe):
@@ -119,10 +124,12 @@ def main():
                 res["runs"].append(j)
                 print(f"tsc {name} b{j['batch']}: ttft {j['ttft_ms']:.2f} ms ({j['prefill_steps']} steps; cold first step "
                       f"{j['prefill_first_step_cold_ms']:.1f} ms), step {j['step_ms_median']:.3f} ms", flush=True)
+            save()
         for part, extra in (("hf", []), ("hf_compiled", ["--compiled"])):
             if part in parts:
                 for j in jsons(sh([sys.executable, HF, "--model", name, "--batch", *bs, "--prompt", "128", "--gen", "256", *extra], timeout=1500)):
                     res["runs"].append(j)
+                    save()
                     print(f"{j['impl']} {name} b{j['batch']}: ttft {j['ttft_ms']:.2f} ms, step {j['step_ms']:.3f} ms"
                           f"{', compile %.0f s' % j['compile_s'] if 'compile_s' in j else ''}", flush=True)
     s = SHAPES["tinyllama"]
@@ -133,7 +140,7 @@ def main():
     if "long" in parts:
         # Default attention blocks (128 queries on large grids) and, for A/B, 64-query blocks forced.
         for T in longs:
-            for rows in ("", "64"):
+            for rows in ("", "64") if "ab" in parts else ("",):
                 env = {**os.environ, "TSC_PREFILL_ROWS": rows}
                 for j in jsons(sh([exe_long, "bench", "--batch", "1", "--prompt-len", str(T), "--gen", "4", "--warmup", "0", "--chunk", str(T),
                                    "--json", "--dense"], env=env)):
@@ -150,8 +157,7 @@ def main():
             prof[str(T)] = [l.strip() for l in p.stderr.splitlines() if "calls" in l]
             print(f"profile tinyllama prompt {T} (warm-up, cold and timed prefill, 2 decode steps):\n  " + "\n  ".join(prof[str(T)]), flush=True)
         res["profile"] = prof
-    json.dump(res, open(path, "w"), indent=1)
-    json.dump(res, open(os.path.join(OUT, "prefill.json"), "w"), indent=1)
+    save()
     table(res)
 
 
