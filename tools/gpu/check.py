@@ -175,12 +175,14 @@ def fixtures():
                 if mode == "prefill":
                     err, agree = compare(score(gpu, ids, mode, env=ROWS128), c16)
                     row(f"{n} prefill, 128-query blocks: cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
-            # Prefill of 2 x 250 tokens: several query and key tiles per sequence (64- and 128-query blocks).
+            # Prefill of 2 x 250 tokens: several query and key tiles per sequence (64- and 128-query blocks), in one
+            # step and in chunks of 96 (later chunks attend to cached keys), against the CPU target in one step.
             pre_ids = os.path.join(d, "prefill_ids.npy")
             np.save(pre_ids, rng.integers(0, vocab, size=(2, 250), dtype=np.int64))
             c = score(cpu16, pre_ids, "prefill")
-            for tag, env in (("auto", None), ("128-query blocks", ROWS128)):
-                err, agree = compare(score(gpu, pre_ids, "prefill", env=env), c)
+            for tag, env, extra in (("auto", None, ()), ("128-query blocks", ROWS128, ()), ("chunks of 96", None, ("--prefill-chunk", "96")),
+                                    ("chunks of 96, 128-query blocks", ROWS128, ("--prefill-chunk", "96"))):
+                err, agree = compare(score(gpu, pre_ids, "prefill", *extra, env=env), c)
                 row(f"{n} prefill 2x250 tok ({tag}): cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
             cpu4, gpu4 = os.path.join(d, "cpu16_p4"), os.path.join(d, "cuda_p4")
             c = score(cpu4, long_ids, "decode", "--dense")
