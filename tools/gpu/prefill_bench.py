@@ -109,35 +109,29 @@ def main():
     if "rates" in parts:
         res["rates"] = rates([128] + longs)
         print("rates", res["rates"], flush=True)
+
     def save():  # after each part, so that a call cut short keeps what it measured
         json.dump(res, open(path, "w"), indent=1)
         json.dump(res, open(os.path.join(OUT, "prefill.json"), "w"), indent=1)
 
+    # Part by part (the quick tsc runs first, the baselines' compiles last), each over both models.
     for name, s in SHAPES.items():
-        save()
         exe = os.path.join(a.work, name, "cuda")
-        bs = [str(b) for b in s["batches"]]
         if "tsc" in parts and os.path.exists(exe):
             # --chunk 8192: each batch's prompts (<= 64 x 128 tokens) prefill in one step.
-            for j in jsons(sh([exe, "bench", "--batch", *bs, "--prompt-len", "128", "--gen", "256", "--chunk", "8192", "--json", "--dense"])):
+            for j in jsons(sh([exe, "bench", "--batch", *map(str, s["batches"]), "--prompt-len", "128", "--gen", "256", "--chunk", "8192",
+                               "--json", "--dense"])):
                 j.update(model=name, impl="tsc")
                 res["runs"].append(j)
                 print(f"tsc {name} b{j['batch']}: ttft {j['ttft_ms']:.2f} ms ({j['prefill_steps']} steps; cold first step "
                       f"{j['prefill_first_step_cold_ms']:.1f} ms), step {j['step_ms_median']:.3f} ms", flush=True)
             save()
-        for part, extra in (("hf", []), ("hf_compiled", ["--compiled"])):
-            if part in parts:
-                for j in jsons(sh([sys.executable, HF, "--model", name, "--batch", *bs, "--prompt", "128", "--gen", "256", *extra], timeout=1500)):
-                    res["runs"].append(j)
-                    save()
-                    print(f"{j['impl']} {name} b{j['batch']}: ttft {j['ttft_ms']:.2f} ms, step {j['step_ms']:.3f} ms"
-                          f"{', compile %.0f s' % j['compile_s'] if 'compile_s' in j else ''}", flush=True)
     s = SHAPES["tinyllama"]
     exe_long = os.path.join(a.work, "tinyllama", "cuda_long_prefill")
     if ("long" in parts or "profile" in parts) and not os.path.exists(exe_long):
         sh([os.environ.get("TSC", "tsc"), os.path.join(a.work, "tinyllama", "model.onnx"), "-o", exe_long, "--target", "cuda",
             "--max-seq-len", str(max(longs) + 64), "--max-batch", "1"])
-    if "long" in parts:
+    if "long" in parts and os.path.exists(exe_long):
         # Default attention blocks (128 queries on large grids) and, for A/B, 64-query blocks forced.
         for T in longs:
             for rows in ("", "64") if "ab" in parts else ("",):
@@ -149,7 +143,8 @@ def main():
                     res["runs"].append(j)
                     print(f"tsc tinyllama prompt {T} ({rows or 'auto'}-query attention blocks): ttft {j['ttft_ms']:.2f} ms, "
                           f"{j['flops'] / j['ttft_ms'] / 1e9:.0f} TFLOP/s", flush=True)
-    if "profile" in parts:
+        save()
+    if "profile" in parts and os.path.exists(exe_long):
         prof = {}
         for T, exe in ((128, os.path.join(a.work, "tinyllama", "cuda")), (longs[0] if longs else 2048, exe_long)):
             p = sh([exe, "bench", "--batch", "1", "--prompt-len", str(T), "--gen", "2", "--warmup", "0", "--chunk", str(T), "--dense"],
@@ -157,6 +152,17 @@ def main():
             prof[str(T)] = [l.strip() for l in p.stderr.splitlines() if "calls" in l]
             print(f"profile tinyllama prompt {T} (warm-up, cold and timed prefill, 2 decode steps):\n  " + "\n  ".join(prof[str(T)]), flush=True)
         res["profile"] = prof
+        save()
+    for part, extra in (("hf", []), ("hf_compiled", ["--compiled"])):
+        for name, shape in SHAPES.items():
+            if part not in parts:
+                continue
+            for j in jsons(sh([sys.executable, HF, "--model", name, "--batch", *map(str, shape["batches"]), "--prompt", "128", "--gen", "256", *extra],
+                              timeout=1500)):
+                res["runs"].append(j)
+                save()
+                print(f"{j['impl']} {name} b{j['batch']}: ttft {j['ttft_ms']:.2f} ms, step {j['step_ms']:.3f} ms"
+                      f"{', compile %.0f s' % j['compile_s'] if 'compile_s' in j else ''}", flush=True)
     save()
     table(res)
 
