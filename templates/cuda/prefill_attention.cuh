@@ -64,8 +64,7 @@ __global__ void __launch_bounds__(kPrefillThreads) prefill_attention_kernel(Pref
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   PrefillTile tile;
   if (!tile.init(a, qt, sq, kPrefillTile)) return;
-  const int q0 = tile.q0, q_rows = tile.q_rows, kv_start = tile.kv_start, row0 = tile.row0, kmax = tile.kmax;
-  const int32_t* pt = tile.pt;
+  const auto [q0, q_rows, kv_start, row0, kmax, pt] = tile;
   const int kvh = qh / GROUP, hkv = kv.num_kv_heads;
 
   // Q tile, zero-padded.

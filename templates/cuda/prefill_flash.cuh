@@ -45,8 +45,7 @@ __global__ void __launch_bounds__(kFlashThreads) prefill_flash_kernel(PrefillArg
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   PrefillTile tile;
   if (!tile.init(a, qt, sq, ROWS)) return;
-  const int q0 = tile.q0, q_rows = tile.q_rows, kv_start = tile.kv_start, row0 = tile.row0, kmax = tile.kmax;
-  const int32_t* pt = tile.pt;
+  const auto [q0, q_rows, kv_start, row0, kmax, pt] = tile;
   const int kvh = qh / GROUP, hkv = kv.num_kv_heads;
   const int ntiles = kmax / kFlashKeys + 1;
   const T* kbase = static_cast<const T*>(kv.k);
@@ -64,9 +63,9 @@ __global__ void __launch_bounds__(kFlashThreads) prefill_flash_kernel(PrefillArg
     T* vd = Vs + b * kFlashKeys * S;
     for (int i = tid; i < kFlashKeys * CPR; i += kFlashThreads) {
       const int r = i / CPR, c = (i % CPR) * 8, j = t * kFlashKeys + r;
-      const bool ok = j <= kmax;
+      const bool ok = j <= tile.kmax;  // (tile, not the bindings: C++17 lambdas cannot capture those)
       const int jj = ok ? j : 0;
-      const int64_t off = ((static_cast<int64_t>(pt[jj / PS]) * hkv + kvh) * PS + jj % PS) * D + c;
+      const int64_t off = ((static_cast<int64_t>(tile.pt[jj / PS]) * hkv + kvh) * PS + jj % PS) * D + c;
       cp_async16_zfill(kd + r * S + c, kbase + off, ok);
       cp_async16_zfill(vd + r * S + c, vbase + off, ok);
     }

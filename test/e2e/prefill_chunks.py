@@ -1,27 +1,18 @@
 #!/usr/bin/env python3
 """Chunked prefill (`score --mode prefill --prefill-chunk N`) computes the same logits as one prefill step:
 later chunks attend to the keys the earlier chunks cached (CPU target; the GPU check runs the same on CUDA)."""
-import os
-import subprocess
 import sys
 
 import numpy as np
 
-from fixture_exe import build_cpu, fixture_vocab, parse_args
+from fixture_exe import build_cpu, fixture_vocab, parse_args, scorer
 
 
 def main():
     a = parse_args()
     exe = build_cpu(a)
     ids = np.random.default_rng(11).integers(0, fixture_vocab(a.fixture), size=(2, 70), dtype=np.int64)
-    ids_path = os.path.join(a.workdir, "ids.npy")
-    np.save(ids_path, ids)
-
-    def score(*extra):
-        out = os.path.join(a.workdir, "out.npy")
-        subprocess.run([exe, "score", "--input-ids", ids_path, "--out", out, "--mode", "prefill", *extra], check=True)
-        return np.load(out)
-
+    score = scorer(exe, ids, a.workdir, "prefill")
     whole = score()
     ok = True
     for chunk in (16, 33):
