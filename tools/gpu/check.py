@@ -422,11 +422,13 @@ def decode():
 
 def prefill():
     """Time to first token and decode steps against HF compiled and eager, rates, long prompts, profile:
-    tools/gpu/prefill_bench.py (parts from $TSC_PREFILL_PARTS, default all)."""
-    ensure_full()
+    tools/gpu/prefill_bench.py (parts from $TSC_PREFILL_PARTS, default all; shapes from $TSC_PREFILL_MODELS)."""
+    ensure_full(tuple(os.environ.get("TSC_PREFILL_MODELS", "tinyllama,gpt2_medium").split(",")))
     cmd = [sys.executable, os.path.join(ROOT, "tools", "gpu", "prefill_bench.py"), "--work", os.path.join(WORK, "full")]
     if os.environ.get("TSC_PREFILL_PARTS"):
         cmd += ["--parts", os.environ["TSC_PREFILL_PARTS"]]
+    if os.environ.get("TSC_PREFILL_MODELS"):
+        cmd += ["--models", os.environ["TSC_PREFILL_MODELS"]]
     p = sh(cmd, check=False, timeout=3000, env={**os.environ, "TSC": TSC})
     log(p.stdout[-8000:] + p.stderr[-2000:])
     row("prefill_bench", "ok" if p.returncode == 0 else "FAIL", "OUT/prefill.json")

@@ -6,7 +6,8 @@ per-kernel profile (TSC_PROFILE=1) of the 128- and 2048-token prefills. Writes p
 prints a short table last.
 
 Usage (GPU machine, after check.py's ensure_full built WORK/<model>/{model.onnx,cuda}):
-  python3 tools/gpu/prefill_bench.py --work /tmp/tsc-work/full [--parts rates,tsc,long,profile,hf,hf_compiled]
+  python3 tools/gpu/prefill_bench.py --work /tmp/tsc-work/full [--parts rates,tsc,long,ab,profile,hf,hf_compiled]
+                                     [--models tinyllama,gpt2_medium]
 Environment: TSC (tsc binary, for the long-prompt build), OUT."""
 import argparse
 import json
@@ -99,7 +100,9 @@ def main():
     ap.add_argument("--work", default="/tmp/tsc-work/full")
     ap.add_argument("--parts", default="rates,tsc,long,ab,profile,hf,hf_compiled", help="ab: long prompts with 64-query attention blocks too")
     ap.add_argument("--long", default="2048,4096,8192", help="long prompt lengths (TinyLlama shape, batch 1, one step)")
+    ap.add_argument("--models", default=",".join(SHAPES), help="which shapes the tsc and HF parts time")
     a = ap.parse_args()
+    models = {n: SHAPES[n] for n in a.models.split(",")}
     parts = set(a.parts.split(","))
     os.makedirs(OUT, exist_ok=True)
     # Kept beside the models (a warm machine keeps /tmp between calls), so parts may come in separate calls.
@@ -115,7 +118,7 @@ def main():
         json.dump(res, open(os.path.join(OUT, "prefill.json"), "w"), indent=1)
 
     # Part by part (the quick tsc runs first, the baselines' compiles last), each over both models.
-    for name, s in SHAPES.items():
+    for name, s in models.items():
         exe = os.path.join(a.work, name, "cuda")
         if "tsc" in parts and os.path.exists(exe):
             # --chunk 8192: each batch's prompts (<= 64 x 128 tokens) prefill in one step.
@@ -154,7 +157,7 @@ def main():
         res["profile"] = prof
         save()
     for part, extra in (("hf", []), ("hf_compiled", ["--compiled"])):
-        for name, shape in SHAPES.items():
+        for name, shape in models.items():
             if part not in parts:
                 continue
             for j in jsons(sh([sys.executable, HF, "--model", name, "--batch", *map(str, shape["batches"]), "--prompt", "128", "--gen", "256", *extra],
