@@ -755,14 +755,16 @@ class CudaBackend : public Backend {
   };
   cublasLtHandle_t lt_ = nullptr;
   bool decode_step_ = false;  // the step being launched has no prefill rows (lt_matmul tunes only those shapes)
-  std::map<std::tuple<int64_t, int64_t, int64_t, int32_t>, LtPlan> lt_plans_;
+  // Keyed by (M, N, K, f32 output, decode step): a decode batch of M rows gets its own timed plan even after a
+  // prefill of M tokens made an untimed one.
+  std::map<std::tuple<int64_t, int64_t, int64_t, int32_t, bool>, LtPlan> lt_plans_;
 
   void lt_matmul(const void* x, int64_t M, int64_t K, const void* W, int64_t N, void* y, int32_t out_f32) {
     if (!lt_) check(cublasLtCreate(&lt_), "cublasLtCreate");
     const cudaDataType_t t = o_.weight_dtype == DType::kBF16 ? CUDA_R_16BF : CUDA_R_16F;
     const cudaDataType_t ct = out_f32 ? CUDA_R_32F : t;
     const float alpha = 1.f, beta = 0.f;
-    auto key = std::make_tuple(M, N, K, out_f32);
+    auto key = std::make_tuple(M, N, K, out_f32, decode_step_);
     auto it = lt_plans_.find(key);
     if (it == lt_plans_.end()) {
       // Row-major y[M,N] = x[M,K] W^T is column-major y^T[N,M] = op_T(W as col-major [K,N]) x^T ([K,M]).
