@@ -22,6 +22,7 @@ struct ScoreArgs {
                                        // "subpage2gauss", "gausscap", "boxgauss", "sketch1", "sketch2",
                                        // "sketch1half", "sketch1quarter": estimated mass
   int64_t prefill_tokens = 0;         // decode mode: the first N tokens in one dense prefill pass, as a prompt
+  int64_t prefill_chunk = 0;          // prefill mode: steps of at most N tokens per sequence (chunked prefill); 0: one step
   // decode mode: record each step's page selection (int32 [batch, seq, layers, kv_heads, top_k], -1 padded),
   // or impose a recorded one (CPU target), to compare two targets' numerics on the same selection
   std::string select_trace, select_replay;

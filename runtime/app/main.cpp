@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   score->add_option("--prefill-tokens", sa.prefill_tokens,
                     "decode mode: prefill the first N tokens densely in one pass (as a served prompt), then decode the rest");
+  score->add_option("--prefill-chunk", sa.prefill_chunk,
+                    "prefill mode: feed each sequence in steps of at most N tokens (chunked prefill: later chunks attend to "
+                    "the cached earlier ones); 0: one step")
+      ->check(CLI::NonNegativeNumber);
   score->add_option("--select-trace", sa.select_trace,
                     "decode mode: write the pages each decode attention kept, .npy int32 [batch, seq, layers, kv_heads, top_k] "
                     "(ascending page indices, -1 padded; a row of -1 attended densely)");

@@ -1,6 +1,7 @@
 // `model_server score`: float32 logits [batch, seq, vocab] for int64 ids [batch, seq], through the
-// prefill path (all tokens at once) or the paged decode path (one token per step, where selection acts;
+// prefill path (all tokens at once, or in chunks with --prefill-chunk) or the paged decode path (one token per step, where selection acts;
 // optionally after a dense prefill of the first tokens, as a served prompt).
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
@@ -77,10 +78,15 @@ int cmd_score(const ScoreArgs& a) {
   if (a.mode == "prefill" && (!a.select_trace.empty() || !a.select_replay.empty()))
     throw Error("--select-trace and --select-replay record decode steps; prefill attention is dense", "add --mode decode");
   if (a.mode == "prefill") {
-    std::vector<StepSeq> step;
-    for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S, S, false, 0, true});
-    eng.step(step, logits);
-    std::memcpy(out.data(), logits.data(), out.size() * 4);
+    // Every sequence's tokens [c0, c0 + n) in one step; logits come back sequence by sequence, [n, V] each.
+    const int64_t chunk = a.prefill_chunk > 0 ? a.prefill_chunk : S;
+    for (int64_t c0 = 0; c0 < S; c0 += chunk) {
+      const int64_t n = std::min(chunk, S - c0);
+      std::vector<StepSeq> step;
+      for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], tok.data() + b * S + c0, n, false, 0, true});
+      eng.step(step, logits);
+      for (int64_t b = 0; b < B; ++b) std::memcpy(out.data() + (b * S + c0) * V, logits.data() + b * n * V, static_cast<size_t>(n * V) * 4);
+    }
   } else if (a.mode == "decode") {
     if (a.prefill_tokens < 0 || a.prefill_tokens >= S)
       throw Error("--prefill-tokens " + std::to_string(a.prefill_tokens) + " leaves nothing to decode in sequences of " + std::to_string(S) + " tokens",

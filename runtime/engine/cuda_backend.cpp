@@ -390,6 +390,7 @@ class CudaBackend : public Backend {
     // Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer; the residual stream x is
     // updated by the projections' epilogues. Larger steps use cuBLAS and separate norm kernels.
     const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0;
+    decode_step_ = st.np == 0;
     auto decode_runs = [&](int64_t l, const float* rope) {
       for (size_t r = 0; r < st.decode_runs.size(); ++r) {
         const auto [i, j] = st.decode_runs[r];
@@ -753,14 +754,17 @@ class CudaBackend : public Backend {
     bool has_algo = false;
   };
   cublasLtHandle_t lt_ = nullptr;
-  std::map<std::tuple<int64_t, int64_t, int64_t, int32_t>, LtPlan> lt_plans_;
+  bool decode_step_ = false;  // the step being launched has no prefill rows (lt_matmul tunes only those shapes)
+  // Keyed by (M, N, K, f32 output, decode step): a decode batch of M rows gets its own timed plan even after a
+  // prefill of M tokens made an untimed one.
+  std::map<std::tuple<int64_t, int64_t, int64_t, int32_t, bool>, LtPlan> lt_plans_;
 
   void lt_matmul(const void* x, int64_t M, int64_t K, const void* W, int64_t N, void* y, int32_t out_f32) {
     if (!lt_) check(cublasLtCreate(&lt_), "cublasLtCreate");
     const cudaDataType_t t = o_.weight_dtype == DType::kBF16 ? CUDA_R_16BF : CUDA_R_16F;
     const cudaDataType_t ct = out_f32 ? CUDA_R_32F : t;
     const float alpha = 1.f, beta = 0.f;
-    auto key = std::make_tuple(M, N, K, out_f32);
+    auto key = std::make_tuple(M, N, K, out_f32, decode_step_);
     auto it = lt_plans_.find(key);
     if (it == lt_plans_.end()) {
       // Row-major y[M,N] = x[M,K] W^T is column-major y^T[N,M] = op_T(W as col-major [K,N]) x^T ([K,M]).
@@ -780,7 +784,9 @@ class CudaBackend : public Backend {
       cublasLtMatmulAlgoGetHeuristic(lt_, p.op, p.a, p.b, p.c, p.c, pref, 8, res, &n);
       cublasLtMatmulPreferenceDestroy(pref);
       float best = 1e30f;
-      const bool tune = M <= 512 && !capturing_;  // decode-sized shapes repeat every step: time them
+      // Decode steps' shapes repeat every step: time them. Prefill shapes (any prompt length) take the
+      // heuristic's first choice: timing 8 candidates on a prompt's first step cost ~60 ms of its TTFT.
+      const bool tune = M <= 512 && decode_step_ && !capturing_;
       for (int i = 0; i < n; ++i) {
         if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
         if (!tune) { p.algo = res[i].algo; p.has_algo = true; break; }

@@ -10,12 +10,14 @@ namespace tsc::cuda {
 // Element type traits: storage type T (half or __nv_bfloat16) <-> float.
 template <typename T> struct Elem;
 template <> struct Elem<half> {
+  static constexpr bool kIsHalf = true;
   static __device__ __forceinline__ float to_float(half x) { return __half2float(x); }
   static __device__ __forceinline__ half from_float(float x) { return __float2half_rn(x); }
   static __device__ __forceinline__ half round_down(float x) { return __float2half_rd(x); }
   static __device__ __forceinline__ half round_up(float x) { return __float2half_ru(x); }
 };
 template <> struct Elem<__nv_bfloat16> {
+  static constexpr bool kIsHalf = false;
   static __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
   static __device__ __forceinline__ __nv_bfloat16 from_float(float x) { return __float2bfloat16_rn(x); }
   static __device__ __forceinline__ __nv_bfloat16 round_down(float x) { return __float2bfloat16_rd(x); }

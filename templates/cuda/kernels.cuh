@@ -2,6 +2,8 @@
 // specialization constants; fills the KernelTable. Generated files define Config and instantiate this.
 #pragma once
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <utility>
 #include "templates/cuda/decode_attention.cuh"
 #include "templates/cuda/elementwise.cuh"
@@ -9,6 +11,7 @@
 #include "templates/cuda/gemv_fused.cuh"
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/prefill_attention.cuh"
+#include "templates/cuda/prefill_flash.cuh"
 #include "templates/cuda/rope_kv.cuh"
 #include "templates/cuda/sample.cuh"
 
@@ -166,18 +169,42 @@ struct Kernels {
     }
     return decode_launch<false>(a, kv, s);
   }
-  static cudaError_t prefill_attention(const PrefillArgs& a, const KvLayerDev& kv, cudaStream_t s) {
-    if (a.num_seqs == 0) return cudaSuccess;
-    constexpr size_t smem = prefill_smem_bytes<D>();
+  // Register-resident flash kernel (prefill_flash.cuh) where the head dim allows, WMMA tiles otherwise.
+  static constexpr bool FLASH = prefill_uses_flash<D>();
+  // One prefill kernel's launch: `rows` queries per block; raises its shared-memory limit on first use.
+  template <auto KERNEL>
+  static cudaError_t prefill_go(size_t smem, int rows, int threads, const PrefillArgs& a, const KvLayerDev& kv, cudaStream_t s) {
     static bool configured = false;
     if (!configured) {
-      cudaError_t e = cudaFuncSetAttribute(prefill_attention_kernel<T, D, PS, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+      cudaError_t e = cudaFuncSetAttribute(KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
       if (e != cudaSuccess) return e;
       configured = true;
     }
-    const dim3 grid((a.max_q_len + kPrefillTile - 1) / kPrefillTile, a.hq, a.num_seqs);
-    prefill_attention_kernel<T, D, PS, G><<<grid, kPrefillThreads, smem, s>>>(a, kv);
+    KERNEL<<<dim3((a.max_q_len + rows - 1) / rows, a.hq, a.num_seqs), threads, smem, s>>>(a, kv);
     return cudaGetLastError();
+  }
+  static cudaError_t prefill_attention(const PrefillArgs& a, const KvLayerDev& kv, cudaStream_t s) {
+    if (a.num_seqs == 0) return cudaSuccess;
+    if constexpr (FLASH) {
+      // 32 rows per warp (K/V fragments shared by two m-tiles) where the registers allow (head dim <= 64)
+      // and the grid still covers every SM twice. TSC_PREFILL_ROWS=64 or 128 (queries per block) forces one
+      // (A/B timing, and checks of both on short inputs).
+      static int sms = 0;
+      static const std::string force = std::getenv("TSC_PREFILL_ROWS") ? std::getenv("TSC_PREFILL_ROWS") : "";
+      if (sms == 0) {
+        int dev = 0;
+        if (cudaError_t e = cudaGetDevice(&dev); e != cudaSuccess) return e;
+        if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev); e != cudaSuccess) return e;
+      }
+      const int64_t blocks2 = int64_t{(a.max_q_len + flash_rows<2>() - 1) / flash_rows<2>()} * a.hq * a.num_seqs;
+      if constexpr (D <= 64) {
+        if (force == "128" || (force != "64" && blocks2 >= 2 * sms))
+          return prefill_go<prefill_flash_kernel<T, D, PS, G, 2>>(prefill_flash_smem_bytes<D, 2>(), flash_rows<2>(), kFlashThreads, a, kv, s);
+      }
+      return prefill_go<prefill_flash_kernel<T, D, PS, G, 1>>(prefill_flash_smem_bytes<D, 1>(), flash_rows<1>(), kFlashThreads, a, kv, s);
+    } else {
+      return prefill_go<prefill_attention_kernel<T, D, PS, G>>(prefill_smem_bytes<D>(), kPrefillTile, kPrefillThreads, a, kv, s);
+    }
   }
   static cudaError_t gather_rows(const void* x, const int32_t* rows, int32_t R, int32_t H, void* out, cudaStream_t s) {
     if (R == 0) return cudaSuccess;

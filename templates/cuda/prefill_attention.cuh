@@ -25,6 +25,24 @@ constexpr size_t prefill_smem_bytes() {
          2 * kPrefillTile * 4;
 }
 
+// One prefill block's share: 64 queries (tile qt) of sequence sq and the keys they may see.
+struct PrefillTile {
+  int q0, q_rows, kv_start, row0, kmax;  // first query (chunk row), queries, cached tokens before the chunk, its row, last key
+  const int32_t* pt;                     // the sequence's page table
+  // False when the tile lies past the sequence's chunk (the block has nothing to do).
+  __device__ bool init(const PrefillArgs& a, int qt, int sq, int tile) {
+    const int q_len = a.q_len[sq];
+    q0 = qt * tile;
+    if (q0 >= q_len) return false;
+    kv_start = a.kv_start[sq];
+    row0 = a.q_start[sq];
+    pt = a.page_table + static_cast<int64_t>(sq) * a.max_pages;
+    q_rows = min(tile, q_len - q0);
+    kmax = kv_start + q0 + q_rows - 1;
+    return true;
+  }
+};
+
 // grid: (ceil(max_q_len / 64), hq, num_seqs).
 template <typename T, int D, int PS, int GROUP>
 __global__ void __launch_bounds__(kPrefillThreads) prefill_attention_kernel(PrefillArgs a, KvLayerDev kv) {
@@ -44,14 +62,10 @@ __global__ void __launch_bounds__(kPrefillThreads) prefill_attention_kernel(Pref
 
   const int qt = blockIdx.x, qh = blockIdx.y, sq = blockIdx.z;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int q_len = a.q_len[sq];
-  const int q0 = qt * kPrefillTile;
-  if (q0 >= q_len) return;
-  const int kv_start = a.kv_start[sq], row0 = a.q_start[sq];
+  PrefillTile tile;
+  if (!tile.init(a, qt, sq, kPrefillTile)) return;
+  const auto [q0, q_rows, kv_start, row0, kmax, pt] = tile;
   const int kvh = qh / GROUP, hkv = kv.num_kv_heads;
-  const int32_t* pt = a.page_table + static_cast<int64_t>(sq) * a.max_pages;
-  const int q_rows = min(kPrefillTile, q_len - q0);
-  const int kmax = kv_start + q0 + q_rows - 1;  // last key any row of this tile may see
 
   // Q tile, zero-padded.
   for (int i = tid; i < kPrefillTile * DP / 8; i += kPrefillThreads) {

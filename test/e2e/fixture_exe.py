@@ -1,5 +1,6 @@
 """Shared setup of the CPU-target end-to-end scripts (score_vs_ort, selection_budget, selection_replay,
-accuracy/selection_accuracy): their command line and the model_server tsc builds from a fixture."""
+prefill_chunks, bench_packing, accuracy/selection_accuracy): their command line, the model_server tsc builds
+from a fixture, and `score` runs of it."""
 import argparse
 import os
 import subprocess
@@ -32,3 +33,14 @@ def build_cpu(a, *tsc_flags, model=None, name="model_server"):
 def fixture_vocab(fixture):
     """The vocabulary size, from the reference logits stored beside the fixture."""
     return int(np.load(os.path.join(fixture, "logits.npy")).shape[-1])
+
+
+def scorer(exe, ids, workdir, mode):
+    """Saves `ids` under workdir; returns score(*flags) -> the logits of `exe score --mode MODE *flags` on them."""
+    ids_path, out = os.path.join(workdir, "ids.npy"), os.path.join(workdir, "out.npy")
+    np.save(ids_path, ids)
+
+    def score(*extra):
+        subprocess.run([exe, "score", "--input-ids", ids_path, "--out", out, "--mode", mode, *extra], check=True)
+        return np.load(out)
+    return score

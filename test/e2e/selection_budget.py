@@ -2,13 +2,11 @@
 """Page selection end to end on the CPU target: decode with a budget that covers every page must equal
 dense decode exactly (bit for bit), and a small budget on a long sequence must change the logits while
 staying close to dense (the selection is an approximation, not noise)."""
-import os
-import subprocess
 import sys
 
 import numpy as np
 
-from fixture_exe import build_cpu, fixture_vocab, parse_args
+from fixture_exe import build_cpu, fixture_vocab, parse_args, scorer
 
 
 def main():
@@ -18,14 +16,7 @@ def main():
     vocab = fixture_vocab(a.fixture)
     seq = 96  # 24 pages of 4 tokens
     ids = np.random.default_rng(7).integers(0, vocab, size=(2, seq), dtype=np.int64)
-    ids_path = os.path.join(a.workdir, "ids.npy")
-    np.save(ids_path, ids)
-
-    def score(*extra):
-        out = os.path.join(a.workdir, "out.npy")
-        subprocess.run([exe, "score", "--input-ids", ids_path, "--out", out, "--mode", "decode", *extra], check=True)
-        return np.load(out)
-
+    score = scorer(exe, ids, a.workdir, "decode")
     dense = score("--dense")
     full = score("--top-k-pages", str(seq // page))  # budget == number of pages at the last step
     small = score("--top-k-pages", "4")

@@ -55,10 +55,14 @@ def build(model, exe, target, *extra):
     return time.time() - t0
 
 
-def score(exe, ids, mode, *extra, prefix=()):
+def score(exe, ids, mode, *extra, prefix=(), env=None):
     out = exe + f".{mode}{''.join(extra).replace('-', '')}.npy"
-    sh([*prefix, exe, "score", "--input-ids", ids, "--out", out, "--mode", mode, *extra], timeout=1800)
+    sh([*prefix, exe, "score", "--input-ids", ids, "--out", out, "--mode", mode, *extra], timeout=1800, env=env)
     return np.load(out)
+
+
+# The flash prefill kernel's 32-rows-per-warp variant runs only on large grids; this forces it on short inputs.
+ROWS128 = {**os.environ, "TSC_PREFILL_ROWS": "128"}
 
 
 def compare(a, ref):
@@ -128,6 +132,8 @@ def env_probe():
 
 def fixtures():
     names = sorted(d for d in os.listdir(FIX) if os.path.exists(os.path.join(FIX, d, "model.onnx")))
+    if os.environ.get("TSC_FIXTURES"):  # a subset, for short calls
+        names = [n for n in names if n in os.environ["TSC_FIXTURES"].split(",")]
     rng = np.random.default_rng(5)
     jobs = []
     for n in names:
@@ -166,6 +172,18 @@ def fixtures():
                 oerr, oagree = compare(g, ref)
                 row(f"{n} {mode}{' dense' if extra else ''}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
                     f"rel {err:.2e} argmax {agree:.3f} | vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f} | vs onnxruntime rel {oerr:.2e} argmax {oagree:.3f}")
+                if mode == "prefill":
+                    err, agree = compare(score(gpu, ids, mode, env=ROWS128), c16)
+                    row(f"{n} prefill, 128-query blocks: cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            # Prefill of 2 x 250 tokens: several query and key tiles per sequence (64- and 128-query blocks), in one
+            # step and in chunks of 96 (later chunks attend to cached keys), against the CPU target in one step.
+            pre_ids = os.path.join(d, "prefill_ids.npy")
+            np.save(pre_ids, rng.integers(0, vocab, size=(2, 250), dtype=np.int64))
+            c = score(cpu16, pre_ids, "prefill")
+            for tag, env, extra in (("auto", None, ()), ("128-query blocks", ROWS128, ()), ("chunks of 96", None, ("--prefill-chunk", "96")),
+                                    ("chunks of 96, 128-query blocks", ROWS128, ("--prefill-chunk", "96"))):
+                err, agree = compare(score(gpu, pre_ids, "prefill", *extra, env=env), c)
+                row(f"{n} prefill 2x250 tok ({tag}): cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
             cpu4, gpu4 = os.path.join(d, "cpu16_p4"), os.path.join(d, "cuda_p4")
             c = score(cpu4, long_ids, "decode", "--dense")
             g = score(gpu4, long_ids, "decode", "--dense")
@@ -187,7 +205,7 @@ def full_models():
     sh([sys.executable, os.path.join(ROOT, "tools", "gpu", "export_full.py"), d], timeout=3000)
     log(f"export: {time.time() - t0:.0f} s")
     rng = np.random.default_rng(9)
-    for n in ("gpt2_medium", "tinyllama"):
+    for n in os.environ.get("TSC_FULL_MODELS", "gpt2_medium,tinyllama").split(","):
         m = os.path.join(d, n, "model.onnx")
         try:
             p = sh([sys.executable, "-c", "import resource, subprocess, sys, time; t = time.time(); "
@@ -211,6 +229,8 @@ def full_models():
             err, agree = compare(g, c16)
             ferr, fagree = compare(g, c)
             row(f"{n} prefill cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f} | vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f}")
+            err, agree = compare(score(os.path.join(d, n, "cuda"), ids, "prefill", env=ROWS128), c16)
+            row(f"{n} prefill, 128-query blocks, cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
             vocab = ref.shape[-1]
             long_ids = os.path.join(d, n, "long_ids.npy")
             # 2 x 128 tokens (8 pages of 16 each): 256 positions, so that one disagreement is 0.4%, not 1%.
@@ -231,14 +251,15 @@ def sanitizer():
     exe = os.path.join(d, "cuda_p4")
     ids = os.path.join(d, "long_ids.npy")
     for tool in ("memcheck", "racecheck"):
-        for mode, extra in (("prefill", ()), ("decode", ("--top-k-pages", "4"))):
+        for mode, extra, env in (("prefill", (), None), ("prefill", (), ROWS128), ("decode", ("--top-k-pages", "4"), None)):
+            what = f"compute-sanitizer {tool} {mode}{' 128-query blocks' if env else ''}"
             try:
                 p = sh(["compute-sanitizer", f"--tool={tool}", "--error-exitcode=9", exe, "score", "--input-ids", ids, "--out", "/tmp/san.npy",
-                        "--mode", mode, *extra], timeout=900, check=False)
+                        "--mode", mode, *extra], timeout=900, check=False, env=env)
                 tail = (p.stdout + p.stderr).strip().splitlines()[-1:] if (p.stdout + p.stderr).strip() else [""]
-                row(f"compute-sanitizer {tool} {mode}", "ok" if p.returncode == 0 else "FAIL", tail[0][:200])
+                row(what, "ok" if p.returncode == 0 else "FAIL", tail[0][:200])
             except Exception as e:  # noqa: BLE001
-                row(f"compute-sanitizer {tool} {mode}", "FAIL", str(e)[:300])
+                row(what, "FAIL", str(e)[:300])
 
 
 def build_attn_bench(exe, tree=ROOT, *flags):
@@ -399,6 +420,20 @@ def decode():
         open(os.path.join(OUT, f"ncu_detail_{k}.txt"), "w").write(p.stdout + p.stderr)
 
 
+def prefill():
+    """Time to first token and decode steps against HF compiled and eager, rates, long prompts, profile:
+    tools/gpu/prefill_bench.py (parts from $TSC_PREFILL_PARTS, default all; shapes from $TSC_PREFILL_MODELS)."""
+    ensure_full(tuple(os.environ.get("TSC_PREFILL_MODELS", "tinyllama,gpt2_medium").split(",")))
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "gpu", "prefill_bench.py"), "--work", os.path.join(WORK, "full")]
+    if os.environ.get("TSC_PREFILL_PARTS"):
+        cmd += ["--parts", os.environ["TSC_PREFILL_PARTS"]]
+    if os.environ.get("TSC_PREFILL_MODELS"):
+        cmd += ["--models", os.environ["TSC_PREFILL_MODELS"]]
+    p = sh(cmd, check=False, timeout=3000, env={**os.environ, "TSC": TSC})
+    log(p.stdout[-8000:] + p.stderr[-2000:])
+    row("prefill_bench", "ok" if p.returncode == 0 else "FAIL", "OUT/prefill.json")
+
+
 def long_context():
     """TinyLlama shape at 2k-32k context, batch 16: a sparse decode step (budget 2048 tokens) against a dense one on the
     same prefilled batch (the first 2 layers dense, as built by default; at 32k also none)."""
@@ -504,7 +539,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
-    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode),
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
                      ("long", long_context), ("mixed", mixed), ("serve", serve)):
         if name in skip or (only and name not in only):
             continue

@@ -18,4 +18,4 @@ fi
 # A baseline source tree (e.g. `git archive HEAD~ templates runtime compiler`) for same-run A/B timings.
 # (TSC_BASE_SOURCE_DIR= on the command line turns it off.)
 [ -d .carry/base-src/templates ] && export TSC_BASE_SOURCE_DIR=${TSC_BASE_SOURCE_DIR-$PWD/.carry/base-src}
-python3 tools/gpu/check.py "$@" 2>&1 | tee "$OUT/run.log"
+python3 tools/gpu/check.py "$@" 2>&1 | tee -a "$OUT/run.log"
