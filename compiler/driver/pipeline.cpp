@@ -186,9 +186,8 @@ const Stage& emit_stage(const std::string& emit) {
   throw Error("--emit=" + emit + " names no stage", "use one of import, simplify (graph), lift (spec), plan, weights, codegen (cpu, cuda, ptx), compile, link, package");
 }
 
-int run_tsc(const CompileOptions& given) {
+int run_tsc(const CompileOptions& opt) {
   std::ostream& log = std::cerr;
-#include "compiler/driver/model_files.h"
   const Stage* last = opt.emit.empty() ? &compile_stages().back() : &emit_stage(opt.emit);
   Compilation c;
   c.opt = opt;
