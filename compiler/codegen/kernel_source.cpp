@@ -25,6 +25,9 @@ std::string generate_kernel_source(const KernelPlan& p, const std::string& model
       << "  static constexpr int kActivation = " << p.activation << ";\n";
   }
   if (t.page_score_kinds) o << "  static constexpr int kPageScore = " << p.page_score << ";\n";
+  if (t.q4_kinds)
+    o << "  static constexpr int kQ4Block = " << p.q4_block << ";\n"
+      << "  using Q4Scale = " << (p.q4_scale_dtype == DType::kF16 ? "tsc::" + std::string(t.ns) + "::f16_t" : std::string("float")) << ";\n";
   o << "  using Weight = " << t.weight_type << ";\n"
     << "};\n"
     << "}  // namespace\n\n"

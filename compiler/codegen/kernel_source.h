@@ -14,6 +14,7 @@ struct KernelSourceTarget {
   const char* weight_type;       // C++ type of matrix weights in this build
   bool norm_activation_kinds;    // the templates also specialize on the norm and activation kinds
   bool page_score_kinds;         // the templates also specialize on the page score (PageScore)
+  bool q4_kinds;                 // the templates also specialize on the 4-bit block size and scale type
 };
 
 std::string generate_kernel_source(const KernelPlan& plan, const std::string& model_name, const KernelSourceTarget& target);

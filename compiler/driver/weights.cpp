@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "runtime/core/error.h"
+#include "runtime/core/linear_weight.h"
 
 namespace tsc {
 namespace {
@@ -36,9 +37,68 @@ std::vector<uint8_t> concat_rows(const std::vector<std::vector<uint8_t>>& parts)
   return r;
 }
 
+// Output rows [r0, r0 + rows) of a constant whose leading dimension is the projection's output, as raw bytes.
+std::vector<uint8_t> row_bytes(const Graph& g, const std::string& name, int64_t r0, int64_t rows, int64_t out) {
+  const Tensor* t = g.constant(name);
+  if (!t) throw Error("weight '" + name + "' is not a constant of the graph", "this is a bug in tsc");
+  const size_t row = t->nbytes() / static_cast<size_t>(out);
+  const auto* p = static_cast<const uint8_t*>(t->data) + static_cast<size_t>(r0) * row;
+  return std::vector<uint8_t>(p, p + static_cast<size_t>(rows) * row);
+}
+
+// One projection's rows in 4-bit form: codes, scales and zero points of the rows its binding selects. A part without
+// zero points gets the symmetric point 8 written out when another part of the same fused weight has them.
+struct Q4Rows {
+  std::vector<uint8_t> codes, scales, zero_points;
+};
+Q4Rows q4_rows(const Graph& g, const WeightBinding& w, bool with_zero_points) {
+  const int64_t out = w.source_shape[0], nb = w.source_shape[1];
+  int64_t r0 = 0;
+  for (auto& op : w.ops) r0 += op.kind == WeightOp::Kind::kSlice ? op.start : 0;
+  const int64_t rows = w.shape[0];
+  Q4Rows r{row_bytes(g, w.initializer, r0, rows, out), row_bytes(g, w.q4->scales, r0, rows, out), {}};
+  if (with_zero_points)
+    r.zero_points = w.q4->zero_points.empty() ? std::vector<uint8_t>(static_cast<size_t>(rows * ((nb + 1) / 2)), 0x88)
+                                              : row_bytes(g, w.q4->zero_points, r0, rows, out);
+  return r;
+}
+
 }  // namespace
 
+void add_linear_weight(PayloadWriter& pw, const Graph& g, const std::string& name, const std::vector<const WeightBinding*>& parts, DType wd) {
+  int64_t out = 0, q4_parts = 0;
+  bool zero_points = false;
+  for (const WeightBinding* w : parts) {
+    out += w->shape[0];
+    q4_parts += w->q4 ? 1 : 0;
+    zero_points = zero_points || (w->q4 && !w->q4->zero_points.empty());
+  }
+  const int64_t in = parts[0]->shape[1];
+  if (q4_parts == 0) {
+    std::vector<std::vector<uint8_t>> rows;
+    for (const WeightBinding* w : parts) rows.push_back(materialize(g, *w, wd));
+    pw.add_owned(name, wd, {out, in}, concat_rows(rows));
+    return;
+  }
+  if (q4_parts != static_cast<int64_t>(parts.size()))
+    throw Error("'" + name + "' fuses 4-bit and float projections ('" + parts[0]->initializer + "', ...)",
+                "quantize all of the model's projections (MatMulNBitsQuantizer), or compile the float model");
+  const QuantizedWeight& q = *parts[0]->q4;
+  const int64_t nb = (in + q.block_size - 1) / q.block_size;
+  std::vector<std::vector<uint8_t>> codes, scales, zps;
+  for (const WeightBinding* w : parts) {
+    Q4Rows r = q4_rows(g, *w, zero_points);
+    codes.push_back(std::move(r.codes));
+    scales.push_back(std::move(r.scales));
+    zps.push_back(std::move(r.zero_points));
+  }
+  pw.add_owned(q4_codes_name(name), DType::kU8, {out, nb, q.block_size / 2}, concat_rows(codes));
+  pw.add_owned(q4_scales_name(name), q.scale_dtype, {out, nb}, concat_rows(scales));
+  if (zero_points) pw.add_owned(q4_zero_points_name(name), DType::kU8, {out, (nb + 1) / 2}, concat_rows(zps));
+}
+
 std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType out) {
+  if (w.q4) throw Error("weight '" + w.initializer + "' holds 4-bit codes, which are never expanded", "this is a bug in tsc");
   const Tensor* t = g.constant(w.initializer);
   if (!t) throw Error("weight '" + w.initializer + "' is not a constant of the graph", "this is a bug in tsc");
   SourceReader rd{*t};
@@ -80,7 +140,7 @@ void add_model_weights(PayloadWriter& pw, const Graph& g, const DecoderSpec& s, 
   mat("embed_tokens", s.embed_tokens, wd);
   if (s.embed_positions) mat("embed_positions", *s.embed_positions, wd);
   if (s.tie_word_embeddings) pw.alias("lm_head", "embed_tokens");
-  else mat("lm_head", s.lm_head, wd);
+  else add_linear_weight(pw, g, "lm_head", {&s.lm_head}, wd);
   vec("lm_head_b", s.lm_head_b);
   vec("final_norm_w", s.final_norm_w);
   vec("final_norm_b", s.final_norm_b);
@@ -88,34 +148,31 @@ void add_model_weights(PayloadWriter& pw, const Graph& g, const DecoderSpec& s, 
     pw.add_owned("rope_inv_freq", DType::kF32, {static_cast<int64_t>(s.rope_inv_freq.size())},
                  std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(s.rope_inv_freq.data()),
                                       reinterpret_cast<const uint8_t*>(s.rope_inv_freq.data() + s.rope_inv_freq.size())));
-  const int64_t H = s.hidden_size, Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim, I = s.intermediate_size;
+  const int64_t Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim, I = s.intermediate_size;
+  // A bias vector of `len` zeros where a fused part has none.
+  auto bias_part = [&](const std::optional<WeightBinding>& b, int64_t len) {
+    return b ? materialize(g, *b, DType::kF32) : std::vector<uint8_t>(static_cast<size_t>(len) * 4, 0);
+  };
   for (size_t l = 0; l < s.layers.size(); ++l) {
     const LayerWeights& L = s.layers[l];
     const std::string p = "layers." + std::to_string(l) + ".";
     vec(p + "attn_norm_w", L.attn_norm_w);
     vec(p + "attn_norm_b", L.attn_norm_b);
-    pw.add_owned(p + "qkv_w", wd, {Q + 2 * KV, H}, concat_rows({materialize(g, *L.q_w, wd), materialize(g, *L.k_w, wd), materialize(g, *L.v_w, wd)}));
-    if (L.q_b || L.k_b || L.v_b) {
-      auto part = [&](const std::optional<WeightBinding>& b, int64_t len) {
-        return b ? materialize(g, *b, DType::kF32) : std::vector<uint8_t>(static_cast<size_t>(len) * 4, 0);
-      };
-      pw.add_owned(p + "qkv_b", DType::kF32, {Q + 2 * KV}, concat_rows({part(L.q_b, Q), part(L.k_b, KV), part(L.v_b, KV)}));
-    }
-    mat(p + "o_w", *L.o_w, wd);
+    add_linear_weight(pw, g, p + "qkv_w", {&*L.q_w, &*L.k_w, &*L.v_w}, wd);
+    if (L.q_b || L.k_b || L.v_b)
+      pw.add_owned(p + "qkv_b", DType::kF32, {Q + 2 * KV}, concat_rows({bias_part(L.q_b, Q), bias_part(L.k_b, KV), bias_part(L.v_b, KV)}));
+    add_linear_weight(pw, g, p + "o_w", {&*L.o_w}, wd);
     vec(p + "o_b", L.o_b);
     vec(p + "mlp_norm_w", L.mlp_norm_w);
     vec(p + "mlp_norm_b", L.mlp_norm_b);
     if (L.gate_w) {
-      pw.add_owned(p + "up_w", wd, {2 * I, H}, concat_rows({materialize(g, *L.gate_w, wd), materialize(g, *L.up_w, wd)}));
-      if (L.gate_b || L.up_b) {
-        auto part = [&](const std::optional<WeightBinding>& b) { return b ? materialize(g, *b, DType::kF32) : std::vector<uint8_t>(static_cast<size_t>(I) * 4, 0); };
-        pw.add_owned(p + "up_b", DType::kF32, {2 * I}, concat_rows({part(L.gate_b), part(L.up_b)}));
-      }
+      add_linear_weight(pw, g, p + "up_w", {&*L.gate_w, &*L.up_w}, wd);
+      if (L.gate_b || L.up_b) pw.add_owned(p + "up_b", DType::kF32, {2 * I}, concat_rows({bias_part(L.gate_b, I), bias_part(L.up_b, I)}));
     } else {
-      mat(p + "up_w", *L.up_w, wd);
+      add_linear_weight(pw, g, p + "up_w", {&*L.up_w}, wd);
       vec(p + "up_b", L.up_b);
     }
-    mat(p + "down_w", *L.down_w, wd);
+    add_linear_weight(pw, g, p + "down_w", {&*L.down_w}, wd);
     vec(p + "down_b", L.down_b);
   }
 }

@@ -36,6 +36,7 @@ class Lifter {
     s_.layers = layers_;
     s_.num_hidden_layers = static_cast<int64_t>(layers_.size());
     s_.validate();
+    summarize_quantization(s_);
     return s_;
   }
 
@@ -53,15 +54,15 @@ class Lifter {
     throw Error(where + ": " + what + (at ? " (at " + at->describe() + ")" : ""), kHint);
   }
 
-  // transformers.js's q4 / int8 variants: quantized weights are not compiled yet (issue 14); say so, naming the
-  // node, instead of failing later where the quantized projection breaks a pattern.
+  // Quantized forms other than MatMulNBits with constant codes (which fuse-quantized-linear turned into tsc.Linear)
+  // are not compiled yet: say so, naming the node, instead of failing later where it breaks a pattern.
   void refuse_quantized() const {
     static const std::set<std::string> kQuantized = {"MatMulNBits", "MatMulBnb4", "MatMulInteger", "DynamicQuantizeLinear",
                                                      "DequantizeLinear", "QuantizeLinear", "QLinearMatMul", "GatherBlockQuantized"};
     for (const auto& n : g_.nodes)
       if (kQuantized.count(n->op))
-        throw Error(n->describe() + ": quantized weights (" + n->op + ") are not compiled yet",
-                    "compile the float model of the same download (onnx/model.onnx or onnx/model_fp16.onnx)");
+        throw Error(n->describe() + ": quantized weights in this form (" + n->op + ") are not compiled yet",
+                    "compile the 4-bit (MatMulNBits) or the float model of the same download (onnx/model_q4.onnx, onnx/model.onnx)");
   }
 
   Node* producer(const std::string& v) const { return ud_.producer(v); }
@@ -94,6 +95,25 @@ class Lifter {
     return w;
   }
 
+  // MatMulNBits codes (fuse-quantized-linear): the logical weight is [N, K]; scales and zero points ride along.
+  WeightBinding bind_q4(const Node* lin, std::vector<WeightOp> ops, const std::string& what) const {
+    WeightBinding w = bind(lin->inputs[1], {}, what);
+    const Tensor* scales = g_.constant(lin->input(3));
+    const int64_t bs = lin->attr_i("block_size", 0), K = lin->attr_i("K", 0);
+    // fuse-quantized-linear writes these from a MatMulNBits the op registry checked; anything else is refused.
+    if (!scales || w.source_shape.size() != 3 || bs < 16 || K <= 0 || w.source_shape[1] != (K + bs - 1) / bs || w.source_shape[2] != bs / 2 ||
+        scales->numel() != w.source_shape[0] * w.source_shape[1] || !(scales->dtype == DType::kF32 || scales->dtype == DType::kF16) ||
+        w.source_dtype != DType::kU8 ||
+        (!lin->input(4).empty() && (!g_.constant(lin->input(4)) || g_.constant(lin->input(4))->dtype != DType::kU8 ||
+                                    g_.constant(lin->input(4))->numel() != w.source_shape[0] * ((w.source_shape[1] + 1) / 2))))
+      fail(what, "4-bit projection with malformed codes, scales or zero points", lin);
+    w.shape = {w.source_shape[0], K};
+    for (auto& op : ops) w.shape[op.axis] = op.length;
+    w.ops = std::move(ops);
+    w.q4 = QuantizedWeight{lin->attr_i("block_size", 0), lin->input(3), lin->input(4), scales->dtype};
+    return w;
+  }
+
   // Linear weight as [out, in], optionally only output rows [start, start+len).
   std::pair<WeightBinding, std::optional<WeightBinding>> linear(const Node* lin, const std::string& what, int64_t start = 0, int64_t len = -1) {
     use(lin);
@@ -102,7 +122,7 @@ class Lifter {
     const Tensor* w = g_.constant(lin->inputs[1]);
     const int64_t out = lin->attr_i("w_in_out", 1) ? w->shape[1] : w->shape[0];
     if (len >= 0 && !(start == 0 && len == out)) ops.push_back({WeightOp::Kind::kSlice, 0, start, len});
-    WeightBinding wb = bind(lin->inputs[1], ops, what);
+    WeightBinding wb = lin->attr_s("format", "") == "q4" ? bind_q4(lin, ops, what) : bind(lin->inputs[1], ops, what);
     std::optional<WeightBinding> bb;
     if (lin->inputs.size() > 2 && !lin->inputs[2].empty()) {
       const Tensor* b = g_.constant(lin->inputs[2]);

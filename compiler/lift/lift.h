@@ -18,6 +18,9 @@ struct LiftOptions {
 // graph must belong to a recognized part, so an unknown op inside a block is reported, never ignored.
 DecoderSpec lift_decoder(const Graph& g, const LiftOptions& opt = {});
 
+// Sets spec.quantization when projections are bound to 4-bit codes; refuses mixed block sizes or scale types.
+void summarize_quantization(DecoderSpec& spec);
+
 // Cross-checks a recovered spec against a HF config.json (text) and fills what the graph cannot say
 // (max_position_embeddings for computed rotary). Returns one line per disagreement.
 std::vector<std::string> reconcile_with_config(DecoderSpec& spec, const std::string& config_json_text);

@@ -11,6 +11,7 @@ std::string KernelPlan::key() const {
   std::ostringstream o;
   o << "hd" << head_dim << "_ps" << page_size << "_k" << top_k << "_g" << group << "_rd" << rotary_dim
     << (rope_interleaved ? "i" : "") << "_" << dtype_name(build.weight_dtype) << (page_score ? "_sketch" : "");
+  if (q4_block > 0) o << "_q4b" << q4_block << (q4_scale_dtype == DType::kF16 ? "h" : "");
   return o.str();
 }
 
@@ -18,6 +19,9 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   KernelPlan p;
   BuildOptions& b = p.build;
   b.target = opt.target.empty() ? (have_nvcc ? "cuda" : "cpu") : opt.target;
+  if (s.quantization && b.target == "cuda")
+    throw Error("the model keeps " + std::to_string(s.quantization->quantized_linears) + " projections in 4-bit blocks (MatMulNBits), which the CUDA kernels do not run yet",
+                "build with --target cpu, or compile the float model of the same download (onnx/model.onnx, onnx/model_fp16.onnx) for the GPU");
   if (b.target == "cuda" && !have_nvcc)
     throw Error("--target cuda needs nvcc, which is not on this machine's PATH", "install the CUDA Toolkit, or build with --target cpu");
   const bool pow2 = opt.page_size >= 1 && (opt.page_size & (opt.page_size - 1)) == 0;
@@ -37,6 +41,10 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
     throw Error("--page-score sketch codes head_dim / 4 channels per key; head_dim " + std::to_string(s.head_dim) + " is not a multiple of 4",
                 "leave --page-score at bound");
   b.page_score = opt.page_score;
+  if (s.quantization) {
+    p.q4_block = s.quantization->block_size;
+    p.q4_scale_dtype = s.quantization->scale_dtype;
+  }
   b.max_batch = opt.max_batch;
   b.max_seq_len = opt.max_seq_len > 0 ? opt.max_seq_len : s.max_position_embeddings.value_or(4096);
   if (s.position == PositionKind::kLearned && b.max_seq_len > *s.max_position_embeddings)
@@ -72,6 +80,7 @@ std::string plan_to_text(const KernelPlan& p) {
     << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0)
     << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
   o << "  PAGE_SCORE: " << p.build.page_score << "\n";
+  if (p.q4_block > 0) o << "  Q4_BLOCK: " << p.q4_block << "\n  Q4_SCALE: " << dtype_name(p.q4_scale_dtype) << "\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";
   return o.str();
 }

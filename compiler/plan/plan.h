@@ -16,7 +16,9 @@ struct KernelPlan {
   int norm = 0;        // 0 LayerNorm, 1 RMSNorm (selects the fused projections' prologue)
   int activation = 0;  // 0 gelu_tanh, 1 gelu (erf), 2 silu-gated
   int page_score = 0;  // 0 the key bound, 1 the key sketch (templates/cpu/kernel_table.h, PageScore)
-  // "hd64_ps16_k64_g3_rd64_f16" ("..._sketch" with the sketch score): the key in generated file and kernel names.
+  int64_t q4_block = 0;                 // MatMulNBits block size of the 4-bit projections (0: none)
+  DType q4_scale_dtype = DType::kF32;   // their scales' type (f16 in q4f16 files)
+  // "hd64_ps16_k64_g3_rd64_f16" ("..._sketch" with the sketch score, "..._q4b32" with 4-bit projections): the key in generated file and kernel names.
   std::string key() const;
 };
 

@@ -33,6 +33,15 @@ std::string targets_text(const Payload& p) {
   return out;
 }
 
+// "int4 (block 32, f32 scales, symmetric) in 15 of 15 projections, f32 elsewhere", or the dense type.
+std::string weight_format_text(const DecoderSpec& s, const BuildOptions& b) {
+  if (!s.quantization) return dtype_name(b.weight_dtype);
+  const Quantization& q = *s.quantization;
+  return q.format + " (block " + std::to_string(q.block_size) + ", " + dtype_name(q.scale_dtype) + " scales, " +
+         (q.zero_points ? "zero points" : "symmetric") + ") in " + std::to_string(q.quantized_linears) + " of " + std::to_string(q.linears) +
+         " projections, " + dtype_name(b.weight_dtype) + " elsewhere";
+}
+
 }  // namespace
 
 int cmd_info(bool json) {
@@ -46,6 +55,7 @@ int cmd_info(bool json) {
   std::cout << "build\n";
   const nlohmann::json build = build_options_to_json(p->options());  // items() must not outlive it
   for (auto& [k, v] : build.items()) std::cout << "  " << k << ": " << v.dump() << "\n";
+  std::cout << "  weight_format: " << weight_format_text(p->spec(), p->options()) << "\n";
   std::cout << "  kernels: " << p->meta().value("kernel_key", std::string("?")) << "\n";
   std::cout << "targets\n" << targets_text(*p);
   std::cout << "payload (" << p->total_bytes() << " bytes)\n";

@@ -58,8 +58,12 @@ json binding_json(const WeightBinding& w) {
     if (op.kind == WeightOp::Kind::kTranspose) ops.push_back({{"op", "transpose"}});
     else ops.push_back({{"op", "slice"}, {"axis", op.axis}, {"start", op.start}, {"length", op.length}});
   }
-  return {{"initializer", w.initializer}, {"source_dtype", dtype_name(w.source_dtype)}, {"source_shape", w.source_shape},
-          {"ops", ops}, {"shape", w.shape}};
+  json j = {{"initializer", w.initializer}, {"source_dtype", dtype_name(w.source_dtype)}, {"source_shape", w.source_shape},
+            {"ops", ops}, {"shape", w.shape}};
+  if (w.q4)
+    j["q4"] = {{"block_size", w.q4->block_size}, {"scales", w.q4->scales}, {"zero_points", w.q4->zero_points},
+               {"scale_dtype", dtype_name(w.q4->scale_dtype)}};
+  return j;
 }
 
 WeightBinding binding_from(const json& j) {
@@ -79,7 +83,21 @@ WeightBinding binding_from(const json& j) {
     }
     w.ops.push_back(op);
   }
+  if (j.contains("q4")) {
+    const json& q = j.at("q4");
+    w.q4 = QuantizedWeight{q.at("block_size"), q.at("scales"), q.at("zero_points"), dtype_from_name(q.at("scale_dtype").get<std::string>())};
+  }
   return w;
+}
+
+json quantization_json(const Quantization& q) {
+  return {{"format", q.format}, {"bits", q.bits}, {"block_size", q.block_size}, {"zero_points", q.zero_points},
+          {"scale_dtype", dtype_name(q.scale_dtype)}, {"quantized_linears", q.quantized_linears}, {"linears", q.linears}};
+}
+
+Quantization quantization_from(const json& j) {
+  return Quantization{j.at("format"), j.at("bits"), j.at("block_size"), j.at("zero_points"),
+                      dtype_from_name(j.at("scale_dtype").get<std::string>()), j.at("quantized_linears"), j.at("linears")};
 }
 
 void put(json& j, const char* k, const std::optional<WeightBinding>& w) {
@@ -157,6 +175,7 @@ json spec_to_json(const DecoderSpec& s, bool with_weights) {
   j["lm_head_bias"] = s.lm_head_bias;
   j["attention_scale"] = s.attention_scale;
   j["torch_dtype"] = s.weight_dtype == DType::kF16 ? "float16" : s.weight_dtype == DType::kBF16 ? "bfloat16" : "float32";
+  if (s.quantization) j["quantization"] = quantization_json(*s.quantization);
   if (!with_weights) return j;
   json w;
   w["embed_tokens"] = binding_json(s.embed_tokens);
@@ -209,6 +228,7 @@ DecoderSpec spec_from_json(const json& j) {
     s.attention_scale = j.at("attention_scale");
     std::string dt = j.at("torch_dtype");
     s.weight_dtype = dt == "float16" ? DType::kF16 : dt == "bfloat16" ? DType::kBF16 : DType::kF32;
+    if (j.contains("quantization")) s.quantization = quantization_from(j.at("quantization"));
     const json& w = j.at("weights");
     s.embed_tokens = binding_from(w.at("embed_tokens"));
     get(w, "embed_positions", s.embed_positions);
@@ -249,7 +269,11 @@ std::string spec_to_text(const DecoderSpec& s) {
     o << "  " << name << ": $" << w->initializer << " " << tensor_type_str(w->source_dtype, w->source_shape) << " -> "
       << w->transform_str() << " -> [";
     for (size_t i = 0; i < w->shape.size(); ++i) o << (i ? "," : "") << w->shape[i];
-    o << "]\n";
+    o << "]";
+    if (w->q4)
+      o << " int4 block " << w->q4->block_size << " scales $" << w->q4->scales
+        << (w->q4->zero_points.empty() ? std::string(" symmetric") : " zero_points $" + w->q4->zero_points);
+    o << "\n";
   };
   o << "weights\n";
   line("embed_tokens", s.embed_tokens);

@@ -19,6 +19,16 @@ struct WeightOp {
   int64_t axis = 0, start = 0, length = 0;  // kSlice: rows/cols [start, start+length) of axis (after earlier ops)
 };
 
+// A linear weight the file keeps in 4-bit blocks (com.microsoft MatMulNBits): the binding's initializer holds the
+// codes [out, n_blocks, block_size/2] u8 and these name the rest; row slices (kSlice on axis 0) select output rows of
+// all three. The codes are never expanded to floats (compiler/driver/weights.cpp, runtime/core/linear_weight.h).
+struct QuantizedWeight {
+  int64_t block_size = 0;
+  std::string scales;       // [out * n_blocks] f32 or f16
+  std::string zero_points;  // [out, ceil(n_blocks / 2)] u8, two 4-bit points per byte; "" = symmetric (8)
+  DType scale_dtype = DType::kF32;
+};
+
 // Binds a canonical weight to the initializer it comes from. Canonical layouts:
 //   linear weights [out_features, in_features] (row-major, as torch.nn.Linear), biases [out_features],
 //   embeddings [vocab, hidden], positions [max_pos, hidden], norm weights/biases [hidden].
@@ -27,7 +37,8 @@ struct WeightBinding {
   DType source_dtype = DType::kF32;    // element type in the file
   std::vector<int64_t> source_shape;
   std::vector<WeightOp> ops;           // applied in order
-  std::vector<int64_t> shape;          // canonical shape after ops
+  std::vector<int64_t> shape;          // canonical shape after ops ([out, in] for quantized weights too)
+  std::optional<QuantizedWeight> q4;   // set when the initializer holds MatMulNBits codes
   std::string transform_str() const;   // "transpose", "slice(1,0,64)", "none"
 };
 
@@ -47,6 +58,16 @@ struct ModelIO {
   std::string input_ids, attention_mask, position_ids, logits;
   std::vector<std::string> past_keys, past_values, present_keys, present_values;  // per layer, when the export has a KV cache
   bool kv_cache() const { return !past_keys.empty(); }
+};
+
+// The weight format of a model whose file keeps its projections quantized (--emit=spec, `info`).
+struct Quantization {
+  std::string format = "int4";    // int4 (MatMulNBits)
+  int64_t bits = 4, block_size = 0;
+  bool zero_points = false;       // false: symmetric (zero point 8)
+  DType scale_dtype = DType::kF32;
+  int64_t quantized_linears = 0;  // projections kept quantized, of
+  int64_t linears = 0;            // all projections (embedding excluded; the LM head included)
 };
 
 struct DecoderSpec {
@@ -74,6 +95,7 @@ struct DecoderSpec {
   bool lm_head_bias = false;
   double attention_scale = 0;     // multiplies q·k (usually 1/sqrt(head_dim))
   DType weight_dtype = DType::kF32;  // element type of the exported weights
+  std::optional<Quantization> quantization;  // projections kept quantized as the file has them
 
   // Weights
   WeightBinding embed_tokens;

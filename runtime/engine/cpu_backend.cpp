@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "runtime/core/error.h"
+#include "runtime/core/linear_weight.h"
 #include "runtime/engine/backend.h"
 #include "templates/cpu/kernel_table.h"
 
@@ -16,7 +17,7 @@ namespace {
 struct LayerPtrs {
   const float *attn_norm_w = nullptr, *attn_norm_b = nullptr, *qkv_b = nullptr, *o_b = nullptr;
   const float *mlp_norm_w = nullptr, *mlp_norm_b = nullptr, *up_b = nullptr, *down_b = nullptr;
-  const void *qkv_w = nullptr, *o_w = nullptr, *up_w = nullptr, *down_w = nullptr;
+  LinearWeight qkv_w, o_w, up_w, down_w;
 };
 
 class CpuBackend : public Backend {
@@ -41,18 +42,19 @@ class CpuBackend : public Backend {
       LayerPtrs L;
       L.attn_norm_w = f(pre + "attn_norm_w");
       L.attn_norm_b = f(pre + "attn_norm_b");
-      L.qkv_w = p_.data(pre + "qkv_w");
+      L.qkv_w = weight(pre + "qkv_w", Q_ + 2 * KV_, H_);
       L.qkv_b = f(pre + "qkv_b");
-      L.o_w = p_.data(pre + "o_w");
+      L.o_w = weight(pre + "o_w", H_, Q_);
       L.o_b = f(pre + "o_b");
       L.mlp_norm_w = f(pre + "mlp_norm_w");
       L.mlp_norm_b = f(pre + "mlp_norm_b");
-      L.up_w = p_.data(pre + "up_w");
+      L.up_w = weight(pre + "up_w", s_.mlp_gated ? 2 * I_ : I_, H_);
       L.up_b = f(pre + "up_b");
-      L.down_w = p_.data(pre + "down_w");
+      L.down_w = weight(pre + "down_w", H_, I_);
       L.down_b = f(pre + "down_b");
       layers_.push_back(L);
     }
+    lm_head_ = weight("lm_head", V_, H_);
     // KV storage: per layer K, V [num_pages, hkv, page_size, head_dim] and bounds [num_pages, hkv, 2, head_dim].
     const int64_t page_elems = s_.num_key_value_heads * o_.page_size * s_.head_dim;
     const int64_t bound_elems = s_.num_key_value_heads * 2 * s_.head_dim;
@@ -129,7 +131,7 @@ class CpuBackend : public Backend {
     for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
       const LayerPtrs& L = layers_[l];
       norm(x_.data(), T, L.attn_norm_w, L.attn_norm_b, h_.data());
-      kt_->linear(h_.data(), T, H_, L.qkv_w, L.qkv_b, Q_ + 2 * KV_, qkv_.data());
+      linear(L.qkv_w, h_.data(), T, L.qkv_b, qkv_.data());
       for (int64_t t = 0; t < T; ++t) {
         const float* r = qkv_.data() + t * (Q_ + 2 * KV_);
         std::memcpy(q_.data() + t * Q_, r, Q_ * 4);
@@ -170,17 +172,17 @@ class CpuBackend : public Backend {
         }
         t0 += q.n;
       }
-      kt_->linear(attn_.data(), T, Q_, L.o_w, L.o_b, H_, h_.data());
+      linear(L.o_w, attn_.data(), T, L.o_b, h_.data());
       kt_->add(x_.data(), h_.data(), T * H_);
       norm(x_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
       if (s_.mlp_gated) {
-        kt_->linear(h_.data(), T, H_, L.up_w, L.up_b, 2 * I_, act_.data());
+        linear(L.up_w, h_.data(), T, L.up_b, act_.data());
         kt_->silu_mul(act_.data(), T, I_, mlp_.data());
       } else {
-        kt_->linear(h_.data(), T, H_, L.up_w, L.up_b, I_, mlp_.data());
+        linear(L.up_w, h_.data(), T, L.up_b, mlp_.data());
         kt_->gelu(mlp_.data(), T * I_, s_.activation == Activation::kGeluTanh ? 1 : 0);
       }
-      kt_->linear(mlp_.data(), T, I_, L.down_w, L.down_b, H_, h_.data());
+      linear(L.down_w, mlp_.data(), T, L.down_b, h_.data());
       kt_->add(x_.data(), h_.data(), T * H_);
     }
     // Rows that need logits: every token or the last of each sequence.
@@ -197,7 +199,7 @@ class CpuBackend : public Backend {
     norm(sel.data(), rows, p_.has("final_norm_w") ? static_cast<const float*>(p_.data("final_norm_w")) : nullptr,
          p_.has("final_norm_b") ? static_cast<const float*>(p_.data("final_norm_b")) : nullptr, normed.data());
     logits.resize(static_cast<size_t>(rows * V_));
-    kt_->linear(normed.data(), rows, H_, p_.data("lm_head"), p_.has("lm_head_b") ? static_cast<const float*>(p_.data("lm_head_b")) : nullptr, V_, logits.data());
+    linear(lm_head_, normed.data(), rows, p_.has("lm_head_b") ? static_cast<const float*>(p_.data("lm_head_b")) : nullptr, logits.data());
   }
 
  private:
@@ -207,6 +209,7 @@ class CpuBackend : public Backend {
   const cpu::KernelTable* kt_ = nullptr;
   int64_t H_ = 0, Q_ = 0, KV_ = 0, I_ = 0, V_ = 0;
   std::vector<LayerPtrs> layers_;
+  LinearWeight lm_head_;
   struct LayerKv {
     std::unique_ptr<float[]> k, v, b;
     std::unique_ptr<uint32_t[]> s;  // page sketches (null with the bound)
@@ -220,6 +223,23 @@ class CpuBackend : public Backend {
     if (!ok)
       throw Error(std::string("the linked kernels are specialized for ") + what + " " + std::to_string(have) + " but the model needs " + std::to_string(want),
                   "rebuild the executable with tsc; kernels and payload come from different builds");
+  }
+
+  // A projection's weight in its stored format; a 4-bit one needs kernels specialized for its block size.
+  LinearWeight weight(const std::string& name, int64_t out, int64_t in) const {
+    LinearWeight w = read_linear_weight(p_, name, out, in);
+    if (w.format == WeightFormat::kQ4) {
+      check(kt_->linear_q4 != nullptr && kt_->q4_block == w.block_size, "4-bit block size", w.block_size, kt_->q4_block);
+    } else {
+      check(static_cast<int32_t>(w.dtype) == kt_->weight_dtype, "weight dtype", static_cast<int64_t>(w.dtype), kt_->weight_dtype);
+    }
+    return w;
+  }
+
+  // y[M, out] = x[M, in] W^T (+ bias) in the weight's format.
+  void linear(const LinearWeight& w, const float* x, int64_t M, const float* bias, float* y) const {
+    if (w.format == WeightFormat::kQ4) kt_->linear_q4(x, M, w.in, static_cast<const uint8_t*>(w.data), w.scales, w.zero_points, bias, w.out, y);
+    else kt_->linear(x, M, w.in, w.data, bias, w.out, y);
   }
 
   void norm(const float* x, int64_t n, const float* w, const float* b, float* out) {

@@ -99,8 +99,24 @@ inline void panel_tile(const float* xp, const float* const* wr, int64_t K, float
     for (int a = 0; a < A; ++a) storeu(out + j * A * kLanes + a * kLanes, acc[a][j]);
 }
 
+// The panels' weight rows: a dense [N, K] matrix of W, read in place when W is float32, else converted into
+// the tile's scratch. Quantized formats supply their own (linear_quant.h, q4::Rows).
 template <typename W>
-void gemm_panels(const float* x, int64_t M, int64_t K, const W* w, const float* bias, int64_t N, float* y) {
+struct DenseRows {
+  static constexpr bool kDirect = std::is_same_v<W, float>;
+  const W* w;
+  int64_t K;
+  const float* row(int64_t n, float* scratch) const {
+    if constexpr (kDirect) return w + n * K;
+    else {
+      load_row(w + n * K, K, scratch);
+      return scratch;
+    }
+  }
+};
+
+template <typename Rows>
+void gemm_panels(const float* x, int64_t M, int64_t K, const Rows& w, const float* bias, int64_t N, float* y) {
   constexpr int P = kPanelRows, NR = kPanelNR;
   const int64_t panels = (M + P - 1) / P, tiles = (N + NR - 1) / NR;
   static thread_local std::vector<float> packed;  // [panels][K][P], grown once per caller thread
@@ -116,21 +132,14 @@ void gemm_panels(const float* x, int64_t M, int64_t K, const W* w, const float* 
           const int64_t m = p * P + r;
           xp[(p * K + k) * P + r] = m < M ? x[m * K + k] : 0.f;
         }
-    std::vector<float> wconv(std::is_same_v<W, float> ? 0 : static_cast<size_t>(NR * K));
+    std::vector<float> wconv(Rows::kDirect ? 0 : static_cast<size_t>(NR * K));
     float out[kBlockPanels][NR * P];
     for (int64_t b0 = 0; b0 < panels; b0 += kBlockPanels) {
 #pragma omp for schedule(static) nowait
       for (int64_t t = 0; t < tiles; ++t) {
         const int64_t n0 = t * NR, nr = std::min<int64_t>(NR, N - n0);
         const float* wr[NR];
-        for (int j = 0; j < NR; ++j) {
-          const W* row = w + (n0 + std::min<int64_t>(j, nr - 1)) * K;
-          if constexpr (std::is_same_v<W, float>) wr[j] = row;
-          else {
-            load_row(row, K, wconv.data() + j * K);
-            wr[j] = wconv.data() + j * K;
-          }
-        }
+        for (int j = 0; j < NR; ++j) wr[j] = w.row(n0 + std::min<int64_t>(j, nr - 1), Rows::kDirect ? nullptr : wconv.data() + j * K);
         const int64_t b1 = std::min(panels, b0 + kBlockPanels);
         for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
           const float* wk[NR];
@@ -157,7 +166,7 @@ void linear(const float* x, int64_t M, int64_t K, const void* wv, const float* b
   using namespace gemm;
   const W* w = static_cast<const W*>(wv);
   constexpr bool wide = simd::kRegs == 32;  // AVX-512: 32 vector registers
-  if (M >= kPanelRows) gemm_panels<W>(x, M, K, w, bias, N, y);
+  if (M >= kPanelRows) gemm_panels(x, M, K, DenseRows<W>{w, K}, bias, N, y);
   else if (M == 1) gemm_dot<W, 1, 8>(x, M, K, w, bias, N, y);
   else if (M == 2) gemm_dot<W, 2, wide ? 8 : 4>(x, M, K, w, bias, N, y);
   else if (M <= 4) gemm_dot<W, 4, wide ? 5 : 2>(x, M, K, w, bias, N, y);

@@ -78,9 +78,15 @@ struct KernelTable {
   int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype;
   int32_t page_score;    // PageScore the decode kernel ranks pages by
   int32_t sketch_words;  // uint32 words of KvLayer::sketch per page and KV head (0 with the bound)
+  int32_t q4_block;      // MatMulNBits block size linear_q4 is specialized for (0: none)
 
   // y[M,N] = x[M,K] * w[N,K]^T (+ bias[N]); w in the build's weight type.
   void (*linear)(const float* x, int64_t M, int64_t K, const void* w, const float* bias, int64_t N, float* y);
+  // The same with w in MatMulNBits 4-bit blocks (runtime/core/linear_weight.h): codes [N, n_blocks, kQ4Block/2],
+  // scales [N, n_blocks] in the build's scale type, zero points [N, ceil(n_blocks/2)] or null (symmetric).
+  // Null unless the model keeps 4-bit projections.
+  void (*linear_q4)(const float* x, int64_t M, int64_t K, const uint8_t* codes, const void* scales, const uint8_t* zero_points,
+                    const float* bias, int64_t N, float* y);
   // out[n,H] = table[tokens[n], :] (weight type -> f32)
   void (*embed)(const int32_t* tokens, int64_t n, const void* table, int64_t H, float* out);
   // x[n,H] += table[positions[n], :]

@@ -5,6 +5,7 @@
 #include "templates/cpu/elementwise.h"
 #include "templates/cpu/kernel_table.h"
 #include "templates/cpu/gemm.h"
+#include "templates/cpu/linear_quant.h"
 #include "templates/cpu/rope.h"
 
 namespace tsc::cpu {
@@ -14,8 +15,8 @@ template <> constexpr int32_t dtype_code<float>() { return 1; }
 template <> constexpr int32_t dtype_code<f16_t>() { return 10; }
 template <> constexpr int32_t dtype_code<bf16_t>() { return 16; }
 
-// Config: kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kPageScore (PageScore), kKey, and
-// `using Weight`.
+// Config: kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kPageScore (PageScore), kQ4Block (0 or
+// the MatMulNBits block size), kKey, and `using Weight`, `using Q4Scale` (float or f16_t).
 template <typename Config>
 struct Kernels {
   using W = typename Config::Weight;
@@ -24,11 +25,19 @@ struct Kernels {
   static constexpr int SC = Config::kPageScore;
   static_assert(SC == kPageScoreBound || SC == kPageScoreSketch, "kPageScore is a PageScore");
 
+  static constexpr int QB = Config::kQ4Block;
+  using QS = typename Config::Q4Scale;
+
+  static void linear_q4_entry(const float* x, int64_t M, int64_t K, const uint8_t* codes, const void* scales, const uint8_t* zp,
+                              const float* bias, int64_t N, float* y) {
+    if constexpr (QB > 0) linear_q4<QB, QS>(x, M, K, codes, static_cast<const QS*>(scales), zp, bias, N, y);
+  }
+
   static const KernelTable* table() {
     static const KernelTable t = {
         Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<W>(),
-        SC, SC == kPageScoreSketch ? SketchLayout<D, PS>::kWords : 0,
-        &linear<W>, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
+        SC, SC == kPageScoreSketch ? SketchLayout<D, PS>::kWords : 0, QB,
+        &linear<W>, QB > 0 ? &linear_q4_entry : nullptr, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
         &rope<D, RD, Config::kRopeInterleaved != 0>,
         &kv_append<D, PS, SC>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G, SC>,
         &gelu, &silu_mul, &add};

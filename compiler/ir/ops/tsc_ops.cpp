@@ -8,10 +8,12 @@ namespace {
 
 void infer_tsc_same(InferCtx& c, Node& n) { c.set(n.outputs[0], c.dtype_of(n.input(0)), c.shape_of(n.input(0))); }
 
-// Linear(x: [.., in], w) -> [.., out]; w is [in, out] when w_in_out (default), else [out, in].
+// Linear(x: [.., in], w) -> [.., out]; w is [in, out] when w_in_out (default), else [out, in]; format=q4 codes are
+// [out, n_blocks, block_size/2].
 void infer_linear(InferCtx& c, Node& n) {
   auto s = c.shape_of(n.input(0));
   const Tensor* w = c.g.constant(n.input(1));
+  if (s && w && w->shape.size() == 3 && n.attr_s("format", "") == "q4") s->back() = SymExpr(w->shape[0]);
   if (s && w && w->shape.size() == 2) s->back() = SymExpr(n.attr_i("w_in_out", 1) ? w->shape[1] : w->shape[0]);
   c.set(n.outputs[0], c.dtype_of(n.input(0)), s);
 }

@@ -68,14 +68,18 @@ int pass_fuse_linear(Graph& g, const PassContext& ctx) {
     if (!n.is("Add") || n.inputs.size() != 2) continue;
     for (int side = 0; side < 2; ++side) {
       Node* lin = p.def(n.inputs[side]);
-      if (!lin || !lin->is_tsc("Linear") || lin->inputs.size() != 2 || p.uses(lin->outputs[0]) != 1) continue;
+      if (!lin || !lin->is_tsc("Linear") || !lin->input(2).empty() || p.uses(lin->outputs[0]) != 1) continue;
       const std::string& b = n.inputs[1 - side];
       if (!is_bias(g, p, b, out_features(g, lin->inputs[1], lin->attr_i("w_in_out", 1)))) continue;
-      // The Add now computes the Linear with bias; the old Linear becomes dead.
+      // The Add now computes the Linear with bias; the old Linear becomes dead. Quantized Linears keep their
+      // scales and zero points after the bias slot.
       n.op = "Linear";
       n.domain = "tsc";
       n.attrs = lin->attrs;
-      n.inputs = {lin->inputs[0], lin->inputs[1], p.skip_casts(b)};
+      std::vector<std::string> ins = lin->inputs;
+      if (ins.size() < 3) ins.resize(3);
+      ins[2] = p.skip_casts(b);
+      n.inputs = std::move(ins);
       ++rewrites;
       break;
     }

@@ -82,6 +82,7 @@ const std::vector<Pass>& simplify_passes() {
       {"fold-io-casts", "f32 inputs/outputs cast to/from f16 or bf16 at the boundary (keep_io_types) -> f16/bf16 inputs/outputs", pass_fold_io_casts},
       {"decompose-ms-ops", "rewrite com.microsoft fused ops (SkipLayerNormalization, FastGelu, ...) into standard form", pass_decompose_ms_ops},
       {"retype", "types for the values the rewrites created", pass_fold},
+      {"fuse-quantized-linear", "MatMulNBits (4-bit blocks) -> tsc.Linear(x, codes, bias, scales, zero_points) with format=q4: the codes stay quantized", pass_fuse_quantized_linear},
       {"fuse-linear", "MatMul/Gemm with a constant weight (+ bias Add) -> tsc.Linear on [.., in] -> [.., out]", pass_fuse_linear},
       {"div-to-reciprocal", "Div(1, x) -> Reciprocal(x) (optimum's RMSNorm writes 1/x so)", pass_div_to_reciprocal},
       {"fuse-layernorm", "LayerNormalization or its decomposition -> tsc.LayerNorm", pass_fuse_layernorm},

@@ -1,0 +1,56 @@
+// Reading a projection's weight from the payload in its stored format (linear_weight.h).
+#include "runtime/core/linear_weight.h"
+
+#include "runtime/core/error.h"
+#include "runtime/core/payload.h"
+
+namespace tsc {
+
+std::string q4_codes_name(const std::string& name) { return name + ".q4"; }
+std::string q4_scales_name(const std::string& name) { return name + ".scales"; }
+std::string q4_zero_points_name(const std::string& name) { return name + ".zero_points"; }
+
+int64_t LinearWeight::bytes() const {
+  if (format == WeightFormat::kDense) return out * in * static_cast<int64_t>(dtype_size(dtype));
+  const int64_t nb = (in + block_size - 1) / block_size;
+  return out * nb * (block_size / 2 + static_cast<int64_t>(dtype_size(scale_dtype))) + (zero_points ? out * ((nb + 1) / 2) : 0);
+}
+
+LinearWeight read_linear_weight(const Payload& p, const std::string& name, int64_t out, int64_t in) {
+  LinearWeight w;
+  w.out = out;
+  w.in = in;
+  auto bad = [&](const std::string& what) -> Error {
+    return Error("payload tensor '" + name + "' " + what, "rebuild the executable with this version of tsc");
+  };
+  if (p.has(name)) {
+    const TensorEntry& e = p.entry(name);
+    if (e.shape != std::vector<int64_t>{out, in}) throw bad("is not a [" + std::to_string(out) + ", " + std::to_string(in) + "] matrix");
+    w.data = p.data(name);
+    w.dtype = e.dtype;
+    return w;
+  }
+  if (!p.has(q4_codes_name(name))) throw bad("is missing");
+  const TensorEntry& c = p.entry(q4_codes_name(name));
+  w.format = WeightFormat::kQ4;
+  if (c.shape.size() != 3 || c.dtype != DType::kU8 || c.shape[0] != out || c.shape[2] < 8 || !p.has(q4_scales_name(name)))
+    throw bad("has malformed 4-bit codes");
+  w.block_size = c.shape[2] * 2;
+  const int64_t nb = (in + w.block_size - 1) / w.block_size;
+  if (c.shape[1] != nb) throw bad("has " + std::to_string(c.shape[1]) + " blocks per row, not " + std::to_string(nb) + " for " + std::to_string(in) + " inputs");
+  const TensorEntry& s = p.entry(q4_scales_name(name));
+  if (s.shape != std::vector<int64_t>{out, nb} || !(s.dtype == DType::kF32 || s.dtype == DType::kF16))
+    throw bad("has scales that do not match its codes");
+  w.data = p.data(q4_codes_name(name));
+  w.dtype = DType::kU8;
+  w.scales = p.data(q4_scales_name(name));
+  w.scale_dtype = s.dtype;
+  if (p.has(q4_zero_points_name(name))) {
+    const TensorEntry& z = p.entry(q4_zero_points_name(name));
+    if (z.dtype != DType::kU8 || z.shape != std::vector<int64_t>{w.out, (c.shape[1] + 1) / 2}) throw bad("has zero points that do not match its codes");
+    w.zero_points = static_cast<const uint8_t*>(p.data(q4_zero_points_name(name)));
+  }
+  return w;
+}
+
+}  // namespace tsc
