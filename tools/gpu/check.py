@@ -228,13 +228,24 @@ def full_models():
             row(f"{n} prefill cpu vs onnxruntime", verdict(err, agree, 1e-3, 1.0), f"rel {err:.2e} argmax {agree:.3f}")
             err, agree = compare(g, c16)
             ferr, fagree = compare(g, c)
-            row(f"{n} prefill cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f} | vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f}")
+            # How near a tie each disagreement is (argmax_gap), and the CPU's own fp16-vs-fp32-weights agreement: the
+            # GPU's fp16 weights and activations move logits by about as much as the CPU's fp16 weights do.
+            err16, agree16 = compare(c16, c)
+            row(f"{n} prefill cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
+                f"rel {err:.2e} argmax {agree:.3f} of {g.shape[0] * g.shape[1]} (largest logit gap of a disagreement {argmax_gap(g, c16):.1e}) | "
+                f"vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f} | cpu fp16 vs fp32 weights rel {err16:.2e} argmax {agree16:.3f}")
             err, agree = compare(score(os.path.join(d, n, "cuda"), ids, "prefill", env=ROWS128), c16)
             row(f"{n} prefill, 128-query blocks, cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
             vocab = ref.shape[-1]
             long_ids = os.path.join(d, n, "long_ids.npy")
             # 2 x 128 tokens (8 pages of 16 each): 256 positions, so that one disagreement is 0.4%, not 1%.
             np.save(long_ids, rng.integers(0, vocab, size=(2, 128), dtype=np.int64))
+            c = score(os.path.join(d, n, "cpu16"), long_ids, "prefill")
+            for tag, env in (("auto", None), ("128-query blocks", ROWS128)):
+                g = score(os.path.join(d, n, "cuda"), long_ids, "prefill", env=env)
+                err, agree = compare(g, c)
+                row(f"{n} prefill 2x128 tok ({tag}) cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
+                    f"rel {err:.2e} argmax {agree:.3f} of {g.shape[0] * g.shape[1]} (largest logit gap of a disagreement {argmax_gap(g, c):.1e})")
             c = score(os.path.join(d, n, "cpu16"), long_ids, "decode", "--dense")
             g = score(os.path.join(d, n, "cuda"), long_ids, "decode", "--dense")
             err, agree = compare(g, c)
@@ -268,6 +279,24 @@ def build_attn_bench(exe, tree=ROOT, *flags):
     src = os.path.join(tree, "tools", "gpu", "attn_bench.cu")
     sh(["nvcc", "-std=c++17", "-O3", *flags, "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", tree,
         src if os.path.exists(src) else os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+
+
+def q4_gemv():
+    """The 4-bit GEMV (templates/cuda/gemv_q4.cuh) on its own: error against a float64 reference of the
+    dequantized weights and time beside the fp16 GEMV on the same shapes (tools/gpu/q4_gemv_bench.cu)."""
+    exe = os.path.join(WORK, "q4_gemv_bench")
+    sh(["nvcc", "-std=c++17", "-O3", f"-arch=sm_{os.environ.get('TSC_CUDA_ARCHS', '90').split(',')[0]}", "-I", ROOT,
+        os.path.join(ROOT, "tools", "gpu", "q4_gemv_bench.cu"), "-o", exe])
+    p = sh([exe], check=False, timeout=900)
+    res = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    for j in res:
+        row(f"q4 gemv N {j['N']} K {j['K']} M {j['M']} block {j['block']}{' zp' if j['zero_points'] else ''}",
+            "ok" if j["rel_err"] < 1e-3 else "FAIL",
+            f"{j['q4_us']:.1f} us ({j['q4_tbps']:.2f} TB/s), fp16 gemv {j['f16_us']:.1f} us ({j['f16_tbps']:.2f} TB/s): "
+            f"{j['speedup']:.2f}x, rel err {j['rel_err']:.1e}")
+    if p.returncode != 0 and not res:
+        row("q4_gemv_bench", "FAIL", (p.stdout + p.stderr)[-300:])
+    json.dump(res, open(os.path.join(OUT, "q4_gemv.json"), "w"), indent=1)
 
 
 def kernel():
@@ -539,7 +568,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
-    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("q4", q4_gemv), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
                      ("long", long_context), ("mixed", mixed), ("serve", serve)):
         if name in skip or (only and name not in only):
             continue

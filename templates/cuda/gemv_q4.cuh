@@ -1,0 +1,91 @@
+// CUDA projection kernel for small batches on 4-bit weights (MatMulNBits blocks, runtime/core/linear_weight.h):
+// y[M, N] = x[M, K] W[N, K]^T with W[n, k] = (code - zero_point) * scale per block of kBlock k, dequantized in
+// registers. Like gemv.cuh it is a bandwidth kernel: each warp owns an output row and streams its codes with
+// 16-byte loads (32 codes each, several in flight); a quarter of fp16's bytes per weight, plus the block scales.
+#pragma once
+#include "templates/cuda/common.cuh"
+
+namespace tsc::cuda {
+
+constexpr int kGemvQ4Warps = 8;   // warps per block
+constexpr int kGemvQ4Unroll = 2;  // 16-byte code loads in flight per lane
+
+template <typename S>
+__device__ __forceinline__ float scale_to_float(S s) {
+  if constexpr (sizeof(S) == 4) return s;
+  else return __half2float(s);
+}
+
+// codes [N, n_blocks, kBlock / 2] u8 (two codes per byte, the lower k in the low nibble), scales [N, n_blocks] (S:
+// float or half), zero_points [N, ceil(n_blocks / 2)] u8 or null (8). x [M, K] and y [M, N] row-major.
+// grid: ceil(N / kGemvQ4Warps) blocks of 32 * kGemvQ4Warps threads. Requires kBlock % 32 == 0 (a 16-byte chunk
+// of codes never straddles two blocks) and 16-byte aligned rows of x (K % 8 == 0).
+template <typename T, int MAX_M, int kBlock, typename S, typename OutT>
+__global__ void __launch_bounds__(32 * kGemvQ4Warps) gemv_q4_kernel(const T* __restrict__ x, int32_t M, int32_t K,
+                                                                    const uint8_t* __restrict__ codes, const S* __restrict__ scales,
+                                                                    const uint8_t* __restrict__ zero_points,
+                                                                    const float* __restrict__ bias, int32_t N, OutT* __restrict__ y) {
+  static_assert(kBlock % 32 == 0, "a 16-byte chunk of codes lies in one block");
+  const int lane = threadIdx.x & 31;
+  const int64_t n = static_cast<int64_t>(blockIdx.x) * kGemvQ4Warps + (threadIdx.x >> 5);
+  if (n >= N) return;
+  const int32_t nb = (K + kBlock - 1) / kBlock, chunks = (K + 31) / 32;
+  const uint8_t* row = codes + n * nb * (kBlock / 2);
+  float acc[MAX_M];
+#pragma unroll
+  for (int m = 0; m < MAX_M; ++m) acc[m] = 0.f;
+  for (int32_t c0 = lane; c0 < chunks; c0 += 32 * kGemvQ4Unroll) {
+    uint4 raw[kGemvQ4Unroll];
+#pragma unroll
+    for (int u = 0; u < kGemvQ4Unroll; ++u) {
+      const int32_t c = c0 + 32 * u;
+      raw[u] = c < chunks ? *reinterpret_cast<const uint4*>(row + 16 * static_cast<int64_t>(c)) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kGemvQ4Unroll; ++u) {
+      const int32_t c = c0 + 32 * u;
+      if (c >= chunks) break;
+      const int32_t b = c * 32 / kBlock, k0 = c * 32;
+      const float s = scale_to_float(scales[n * nb + b]);
+      const float z = zero_points ? static_cast<float>((zero_points[n * ((nb + 1) / 2) + b / 2] >> (4 * (b & 1))) & 15) : 8.f;
+      // byte i of the chunk holds k0 + 2i (low nibble) and k0 + 2i + 1 (high nibble)
+      float w[32];
+      const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&raw[u]);
+#pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        w[2 * i] = (static_cast<float>(bytes[i] & 15) - z) * s;
+        w[2 * i + 1] = (static_cast<float>(bytes[i] >> 4) - z) * s;
+      }
+#pragma unroll
+      for (int m = 0; m < MAX_M; ++m) {
+        if (m >= M) break;
+        const T* xr = x + static_cast<int64_t>(m) * K + k0;
+        float part = 0.f;
+        if (k0 + 32 <= K) {
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            float xv[8];
+            load8(xr + 8 * j, xv);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) part += w[8 * j + i] * xv[i];
+          }
+        } else {  // the last chunk of a row whose K is not a multiple of 32: the codes past K are padding
+          for (int i = 0; i < K - k0; ++i) part += w[i] * Elem<T>::to_float(xr[i]);
+        }
+        acc[m] += part;
+      }
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < MAX_M; ++m) {
+    if (m >= M) break;
+    const float v = warp_sum(acc[m]);
+    if (lane == 0) {
+      const float o = v + (bias ? bias[n] : 0.f);
+      if constexpr (sizeof(OutT) == 4) y[static_cast<int64_t>(m) * N + n] = o;
+      else y[static_cast<int64_t>(m) * N + n] = Elem<T>::from_float(o);
+    }
+  }
+}
+
+}  // namespace tsc::cuda
