@@ -10,6 +10,16 @@
 namespace tsc {
 namespace {
 
+// Sequence a holding `tokens` tokens and sequence b sharing every page of it (prefix reuse).
+std::pair<SeqKv, SeqKv> shared_pair(PagePool& pool, KvManager& kv, int64_t tokens) {
+  SeqKv a;
+  EXPECT_TRUE(kv.reserve(a, tokens));
+  a.num_tokens = tokens;
+  SeqKv b = a;
+  for (int32_t p : b.pages) pool.retain(p);
+  return {a, b};
+}
+
 TEST(KvManager, ReservesWholePagesOnly) {
   PagePool pool(8);
   KvManager kv(pool, 4);
@@ -27,11 +37,7 @@ TEST(KvManager, ReservesWholePagesOnly) {
 TEST(KvManager, CopiesASharedPartlyFilledTailBeforeWriting) {
   PagePool pool(8);
   KvManager kv(pool, 4);
-  SeqKv a;
-  ASSERT_TRUE(kv.reserve(a, 6));
-  a.num_tokens = 6;
-  SeqKv b = a;
-  for (int32_t p : b.pages) pool.retain(p);
+  auto [a, b] = shared_pair(pool, kv, 6);
   EXPECT_TRUE(kv.shares_tail(a));
   EXPECT_EQ(kv.pages_for_write(a, 1), 1);  // the copy; the tail still has room for the token
   EXPECT_EQ(kv.pages_for_write(a, 3), 2);  // the copy and one new page
@@ -53,11 +59,7 @@ TEST(KvManager, CopiesASharedPartlyFilledTailBeforeWriting) {
 TEST(KvManager, FullOrUnsharedTailsAreNotCopied) {
   PagePool pool(8);
   KvManager kv(pool, 4);
-  SeqKv a;
-  ASSERT_TRUE(kv.reserve(a, 8));
-  a.num_tokens = 8;  // both pages full: new tokens go to a new page
-  SeqKv b = a;
-  for (int32_t p : b.pages) pool.retain(p);
+  auto [a, b] = shared_pair(pool, kv, 8);
   EXPECT_FALSE(kv.shares_tail(a));
   EXPECT_EQ(kv.pages_for_write(a, 1), 1);
   int copies = 0;
@@ -68,11 +70,7 @@ TEST(KvManager, FullOrUnsharedTailsAreNotCopied) {
 TEST(KvManager, ReserveForWriteChangesNothingWhenThePoolIsShort) {
   PagePool pool(3);
   KvManager kv(pool, 4);
-  SeqKv a;
-  ASSERT_TRUE(kv.reserve(a, 6));
-  a.num_tokens = 6;
-  SeqKv b = a;
-  for (int32_t p : b.pages) pool.retain(p);
+  auto [a, b] = shared_pair(pool, kv, 6);
   ASSERT_EQ(pool.free_pages(), 1);
   EXPECT_EQ(kv.pages_for_write(a, 3), 2);
   const std::vector<int32_t> before = a.pages;
