@@ -2,7 +2,7 @@
 # Installs what building and testing tsc needs on a fresh Debian 12 machine (apt-get + pip). Idempotent.
 # Usage: bash tools/install_deps.sh [--demo]
 #   --demo adds what the main job and the model tools need: torch, transformers, gguf and onnxscript (torch's
-#   dynamo ONNX exporter) for tools/get_smollm2.py and tools/make_fixtures.py, matplotlib for the report scripts.
+#   dynamo ONNX exporter) for tools/get_smollm2.py and test/gen/make_fixtures.py, matplotlib for the report scripts.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Turns the GPU runs' JSON (docs/perf/*.json, written by tools/gpu/check.py) into CSV tables and PNG plots.
-Usage: python3 tools/perf_report.py [docs/perf]
+"""Turns the GPU runs' JSON (bench/results/perf/*.json, written by tools/gpu/check.py) into CSV tables (beside the
+JSON) and PNG plots (docs/perf/, which docs/PERF.md shows).
+Usage: python3 tools/perf_report.py [bench/results/perf [docs/perf]]
 Setup: bash tools/install_deps.sh --demo (matplotlib)."""
 import csv
 import json
@@ -14,7 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def main():
-    d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "docs", "perf")
+    root = os.path.join(os.path.dirname(__file__), "..")
+    d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "bench", "results", "perf")
+    plots = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "docs", "perf")
     attn = json.load(open(os.path.join(d, "attn_decode_h200.json")))
     with open(os.path.join(d, "attn_decode_h200.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -33,7 +36,7 @@ def main():
     plt.title("Decode attention, H200, 2026-11-26")
     plt.legend()
     plt.tight_layout()
-    plt.savefig(os.path.join(d, "attn_decode_h200.png"), dpi=120)
+    plt.savefig(os.path.join(plots, "attn_decode_h200.png"), dpi=120)
     bench = json.load(open(os.path.join(d, "decode_bench_h200.json")))
     with open(os.path.join(d, "decode_bench_h200.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -54,7 +57,7 @@ def main():
     plt.title("Decode throughput, H200, 2026-11-26")
     plt.legend(fontsize=7)
     plt.tight_layout()
-    plt.savefig(os.path.join(d, "decode_bench_h200.png"), dpi=120)
+    plt.savefig(os.path.join(plots, "decode_bench_h200.png"), dpi=120)
     longc = json.load(open(os.path.join(d, "long_context_h200.json")))
     with open(os.path.join(d, "long_context_h200.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -73,7 +76,7 @@ def main():
     plt.title("TinyLlama shape, sparse vs dense decode, H200")
     plt.legend()
     plt.tight_layout()
-    plt.savefig(os.path.join(d, "long_context_h200.png"), dpi=120)
+    plt.savefig(os.path.join(plots, "long_context_h200.png"), dpi=120)
     print("wrote", sorted(f for f in os.listdir(d) if f.endswith((".png", ".csv"))))
 
 

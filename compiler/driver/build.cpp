@@ -79,10 +79,14 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 }  // namespace
 
 bool nvcc_available() {
-  // The CUDA target needs nvcc and this tsc's CUDA runtime libraries.
-  std::string lib = std::getenv("TSC_LIB_DIR") ? std::getenv("TSC_LIB_DIR") : TSC_LIB_DIR;
-  if (!lib.empty() && !fs::exists(fs::path(lib) / "tsc_cuda.link")) return false;
-  return std::system("command -v nvcc >/dev/null 2>&1") == 0;
+  // The CUDA target needs nvcc and this tsc's CUDA runtime libraries. Asked once per process: the target
+  // choice and the plan both need the answer, and finding nvcc starts a shell.
+  static const bool available = [] {
+    std::string lib = std::getenv("TSC_LIB_DIR") ? std::getenv("TSC_LIB_DIR") : TSC_LIB_DIR;
+    if (!lib.empty() && !fs::exists(fs::path(lib) / "tsc_cuda.link")) return false;
+    return std::system("command -v nvcc >/dev/null 2>&1") == 0;
+  }();
+  return available;
 }
 
 Toolchain find_toolchain(const std::string& target) {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/driver/options.h"
+#include "compiler/options.h"
 #include "compiler/plan/plan.h"
 
 namespace tsc {

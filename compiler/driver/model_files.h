@@ -2,7 +2,7 @@
 #pragma once
 #include <iosfwd>
 
-#include "compiler/driver/options.h"
+#include "compiler/options.h"
 
 namespace tsc {
 

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "compiler/driver/options.h"
+#include "compiler/options.h"
 #include "compiler/ir/graph.h"
 #include "compiler/plan/plan.h"
 #include "runtime/core/payload.h"

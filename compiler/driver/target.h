@@ -2,7 +2,7 @@
 #pragma once
 #include <string>
 
-#include "compiler/driver/options.h"
+#include "compiler/options.h"
 
 namespace tsc {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/driver/options.h"
+#include "compiler/options.h"
 #include "runtime/core/payload.h"
 #include "runtime/core/spec.h"
 

@@ -8,7 +8,7 @@
 
 #include "runtime/app/commands.h"
 #include "runtime/app/payload_tokenizer.h"
-#include "runtime/app/stop_matcher.h"
+#include "runtime/sample/stop_matcher.h"
 #include "runtime/core/error.h"
 #include "runtime/engine/engine.h"
 #include "runtime/sample/sampler.h"

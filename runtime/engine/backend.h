@@ -57,7 +57,7 @@ class Backend {
 // The CPU backend over the generated kernel table linked into this executable. num_pages counts storage
 // pages, the scratch page 0 included (PagePool::storage_pages()).
 std::unique_ptr<Backend> make_cpu_backend(const Payload& payload, int64_t num_pages);
-// The CUDA backend (runtime/engine/cuda_backend.cpp, linked into CUDA-target executables only).
+// The CUDA backend (runtime/engine/cuda/, linked into CUDA-target executables only).
 std::unique_ptr<Backend> make_cuda_backend(const Payload& payload, int64_t num_pages) __attribute__((weak));
 // Bytes of GPU memory the KV cache takes by default: 90% of what the weights leave free, less 1 GiB.
 int64_t default_cuda_kv_memory(const Payload& payload) __attribute__((weak));

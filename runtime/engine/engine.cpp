@@ -102,13 +102,9 @@ void Engine::step(std::span<const StepSeq> seqs, std::vector<float>& logits) {
 }
 
 void Engine::prepare(std::span<const StepSeq> seqs) {
-  // A sequence about to write into a page it shares (prefix reuse) gets its own copy first.
-  auto shares_tail = [&](const SeqKv& kv) {
-    return kv.num_tokens % kv_.page_size() != 0 && !kv.pages.empty() &&
-           pool_.refcount(kv.pages[static_cast<size_t>((kv.num_tokens - 1) / kv_.page_size())]) > 1;
-  };
+  // A sequence about to write into a page it shares (prefix reuse) gets its own copy first (kv/).
   int64_t need = 0;
-  for (auto& s : seqs) need += kv_.pages_needed(*s.kv, s.n) + (s.n > 0 && shares_tail(*s.kv) ? 1 : 0);
+  for (auto& s : seqs) need += kv_.pages_for_write(*s.kv, s.n);
   if (need > pool_.free_pages())
     throw Error("the KV cache is full: this step needs " + std::to_string(need) + " pages, " + std::to_string(pool_.free_pages()) + " are free",
                 "serve fewer or shorter sequences at once, or give the server more KV memory");
@@ -116,14 +112,7 @@ void Engine::prepare(std::span<const StepSeq> seqs) {
     if (s.kv->num_tokens + s.n > options().max_seq_len)
       throw Error("sequence of " + std::to_string(s.kv->num_tokens + s.n) + " tokens exceeds max_seq_len " + std::to_string(options().max_seq_len),
                   "use shorter inputs, or rebuild with a larger --max-seq-len");
-    if (s.n > 0 && shares_tail(*s.kv)) {
-      const size_t last = static_cast<size_t>((s.kv->num_tokens - 1) / kv_.page_size());
-      const int32_t copy = *pool_.alloc();
-      backend_->copy_page(s.kv->pages[last], copy);
-      pool_.release(s.kv->pages[last]);
-      s.kv->pages[last] = copy;
-    }
-    kv_.reserve(*s.kv, s.n);
+    kv_.reserve_for_write(*s.kv, s.n, [&](int32_t src, int32_t dst) { backend_->copy_page(src, dst); });
   }
   backend_->ensure_pages(pool_.high_water());
 }

@@ -44,6 +44,27 @@ bool KvManager::reserve(SeqKv& seq, int64_t extra) {
   return true;
 }
 
+bool KvManager::shares_tail(const SeqKv& seq) const {
+  return seq.num_tokens % page_size_ != 0 && !seq.pages.empty() &&
+         pool_.refcount(seq.pages[static_cast<size_t>((seq.num_tokens - 1) / page_size_)]) > 1;
+}
+
+int64_t KvManager::pages_for_write(const SeqKv& seq, int64_t extra) const {
+  return pages_needed(seq, extra) + (extra > 0 && shares_tail(seq) ? 1 : 0);
+}
+
+bool KvManager::reserve_for_write(SeqKv& seq, int64_t extra, const std::function<void(int32_t, int32_t)>& copy) {
+  if (pages_for_write(seq, extra) > pool_.free_pages()) return false;
+  if (extra > 0 && shares_tail(seq)) {
+    int32_t& last = seq.pages[static_cast<size_t>((seq.num_tokens - 1) / page_size_)];
+    const int32_t own = *pool_.alloc();
+    copy(last, own);
+    pool_.release(last);
+    last = own;
+  }
+  return reserve(seq, extra);
+}
+
 void KvManager::free(SeqKv& seq) {
   for (int32_t p : seq.pages) pool_.release(p);
   seq.pages.clear();

@@ -2,6 +2,7 @@
 // several owners); per-sequence page lists grow on demand, never reserved for the worst case.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -44,6 +45,16 @@ class KvManager {
   int64_t pages_needed(const SeqKv& seq, int64_t extra) const;
   // Allocates them; false (and nothing allocated) if the pool has too few free pages.
   bool reserve(SeqKv& seq, int64_t extra);
+  // Copy-on-write, owned here for the engine, the scheduler's capacity checks and test models alike.
+  // Whether writing more tokens into seq first needs its own copy of its last page: partly filled and
+  // shared with another sequence (prefix reuse).
+  bool shares_tail(const SeqKv& seq) const;
+  // Pages a step takes for seq to hold `extra` more tokens: new pages plus the copy of a shared tail.
+  int64_t pages_for_write(const SeqKv& seq, int64_t extra) const;
+  // Gives seq its own copy of a shared tail (copy(src, dst) copies the page's contents; the shared page
+  // loses one owner), then reserves pages for `extra` more tokens. false (nothing changed) if the pool
+  // has fewer than pages_for_write free pages.
+  bool reserve_for_write(SeqKv& seq, int64_t extra, const std::function<void(int32_t src, int32_t dst)>& copy);
   void free(SeqKv& seq);
   PagePool& pool() { return pool_; }
 

@@ -30,16 +30,9 @@ class StepModel {
   virtual int64_t bound_bytes() const = 0;       // key bounds of one page, one layer
   virtual SelectionCounters counters() const = 0;
 
-  // Pages the step needs for seq to take n more tokens: new pages plus a copy of a shared, partly
-  // filled last page (the engine's copy-on-write), exactly as step() counts them.
-  int64_t pages_for(const SeqKv& seq, int64_t n) {
-    const int64_t ps = page_size();
-    int64_t need = kv().pages_needed(seq, n);
-    if (n > 0 && seq.num_tokens % ps != 0 && !seq.pages.empty() &&
-        pool().refcount(seq.pages[static_cast<size_t>((seq.num_tokens - 1) / ps)]) > 1)
-      ++need;
-    return need;
-  }
+  // Pages the step needs for seq to take n more tokens, exactly as step() counts them (kv/'s
+  // copy-on-write accounting: new pages plus a copy of a shared, partly filled last page).
+  int64_t pages_for(const SeqKv& seq, int64_t n) { return kv().pages_for_write(seq, n); }
 };
 
 // The engine as a StepModel (runtime/sched/engine_model.cpp).

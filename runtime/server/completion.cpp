@@ -6,7 +6,7 @@
 #include <ctime>
 #include <random>
 
-#include "runtime/app/stop_matcher.h"
+#include "runtime/sample/stop_matcher.h"
 #include "runtime/core/error.h"
 #ifdef TSC_HAVE_CHAT  // defined where runtime/chat is built (runtime/CMakeLists.txt)
 #include "runtime/chat/chat_template.h"

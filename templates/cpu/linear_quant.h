@@ -1,5 +1,5 @@
 // CPU projections on weights kept quantized as the ONNX file has them: MatMulNBits (4-bit blocks) and MatMulInteger after DynamicQuantizeLinear.
-// Each computes what onnxruntime's CPU kernels compute for the same node (checked by test/unit/quant).
+// Each computes what onnxruntime's CPU kernels compute for the same node (checked by test/unit/cpu/linear_quant_test.cpp).
 #pragma once
 #include <algorithm>
 #include <cmath>

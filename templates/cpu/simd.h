@@ -61,28 +61,29 @@ inline vf load(const f16_t* p) {
 #endif
 }
 
-// Sum of the lanes as a halving tree (log2(kLanes) shuffle + add steps).
+// The lanes combined by op as a halving tree (log2(kLanes) shuffle + op steps): lane i with lane i + w.
+template <typename Op>
+inline float hreduce(vf v, Op op) {
+  float s[kLanes];
+  storeu(s, v);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int i = 0; i < w; ++i) s[i] = op(s[i], s[i + w]);
+  return s[0];
+}
+
+// Sum and maximum of the lanes (AVX-512 has one instruction sequence for each).
 inline float hsum(vf v) {
 #if defined(__AVX512F__)
   return _mm512_reduce_add_ps((__m512)v);
 #else
-  float s[kLanes];
-  storeu(s, v);
-  for (int w = kLanes / 2; w > 0; w /= 2)
-    for (int i = 0; i < w; ++i) s[i] += s[i + w];
-  return s[0];
+  return hreduce(v, [](float a, float b) { return a + b; });
 #endif
 }
-
 inline float hmax(vf v) {
 #if defined(__AVX512F__)
   return _mm512_reduce_max_ps((__m512)v);
 #else
-  float s[kLanes];
-  storeu(s, v);
-  for (int w = kLanes / 2; w > 0; w /= 2)
-    for (int i = 0; i < w; ++i) s[i] = s[i] > s[i + w] ? s[i] : s[i + w];
-  return s[0];
+  return hreduce(v, [](float a, float b) { return a > b ? a : b; });
 #endif
 }
 

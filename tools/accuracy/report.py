@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Tables (Markdown + CSV) and PNG plots of the accuracy runs (ppl.py, passkey.py) for docs/ACCURACY.md.
 
-    python3 tools/accuracy/report.py --work /tmp/acc --out docs/accuracy
+    python3 tools/accuracy/report.py --work /tmp/acc [--out docs/accuracy] [--csv-out bench/results/accuracy]
 Setup: bash tools/install_deps.sh --demo (matplotlib).
 
-Writes OUT/tables.md (every table), OUT/ppl_cells.csv (one row per perplexity cell and position range),
-OUT/passkey.csv, and the plots OUT/*.png.
+Writes OUT/tables.md (every table) and the plots OUT/*.png; CSV_OUT/ppl_cells.csv (one row per perplexity cell and
+position range) and CSV_OUT/passkey.csv.
 """
 import argparse
 import csv
@@ -65,9 +65,11 @@ def save_plot(fig, out, name, md, lead="\n"):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
-    ap.add_argument("--out", default=os.path.join(common.ROOT, "docs", "accuracy"))
+    ap.add_argument("--out", default=os.path.join(common.ROOT, "docs", "accuracy"), help="tables.md and plots")
+    ap.add_argument("--csv-out", default=os.path.join(common.ROOT, "bench", "results", "accuracy"), help="the CSVs")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    os.makedirs(a.csv_out, exist_ok=True)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -94,7 +96,7 @@ def main():
                          "variant": variant(c), "budget_tokens": c["budget_tokens"] or "dense", "range": rname,
                          "ppl": p, "dense_ppl": pd, "delta_pct": 100 * (p / pd - 1), "kl_vs_dense": kl, "top1_agree": ag,
                          "score_seconds": c["score_seconds"], "kept": c["score_stderr"].split("(")[-1].rstrip(")") if c["score_stderr"] else ""})
-    with open(os.path.join(a.out, "ppl_cells.csv"), "w", newline="") as f:
+    with open(os.path.join(a.csv_out, "ppl_cells.csv"), "w", newline="") as f:
         if rows:
             w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
             w.writeheader()
@@ -259,7 +261,7 @@ def main():
         with open(j) as f:
             recs += [json.loads(l) for l in f if l.strip()]
     if recs:
-        with open(os.path.join(a.out, "passkey.csv"), "w", newline="") as f:
+        with open(os.path.join(a.csv_out, "passkey.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=["exe", "context", "depth", "seed", "key", "budget_tokens", "prompt_tokens", "correct", "text"])
             w.writeheader()
             for r in recs:

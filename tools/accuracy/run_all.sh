@@ -10,7 +10,7 @@ WORK=${1:?usage: run_all.sh WORK [--quick]}
 A=tools/accuracy
 if [ "${2:-}" = "--quick" ]; then
   python3 $A/ppl.py --work "$WORK" --docs gpl3,argparse --len 2048 --page 16 --budgets dense,256,512
-  python3 $A/report.py --work "$WORK" --out "$WORK/report"
+  python3 $A/report.py --work "$WORK" --out "$WORK/report" --csv-out "$WORK/report"
   exit 0
 fi
 DOCS=gpl3,vim_usr41,node_stream,argparse
@@ -74,4 +74,4 @@ for d in 0 1; do
 done
 python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --select-reduce max --page-score sketch
 python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --no-sink --page-score sketch
-python3 $A/report.py --work "$WORK" --out "$WORK/report"
+python3 $A/report.py --work "$WORK" --out "$WORK/report" --csv-out "$WORK/report"

@@ -3,6 +3,7 @@
 // vectors are also computed symbolically (shape arithmetic such as seq + past, batch * heads).
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "compiler/ir/ops/eval_kit.h"
@@ -17,61 +18,67 @@ bool is_comparison(const std::string& op) {
   return cmp.count(op) > 0;
 }
 
-Arr binary(const Node& n, const Arr& a, const Arr& b) {
+// What integers and floats compute alike: order, comparison and logic (nullopt for the arithmetic ops).
+template <typename T>
+std::optional<T> order_or_logic(const std::string& op, T x, T y) {
+  if (op == "Max") return std::max(x, y);
+  if (op == "Min") return std::min(x, y);
+  if (op == "Equal") return T(x == y);
+  if (op == "Less") return T(x < y);
+  if (op == "Greater") return T(x > y);
+  if (op == "LessOrEqual") return T(x <= y);
+  if (op == "GreaterOrEqual") return T(x >= y);
+  if (op == "And") return T((x != 0) && (y != 0));
+  if (op == "Or") return T((x != 0) || (y != 0));
+  if (op == "Xor") return T((x != 0) != (y != 0));
+  return std::nullopt;
+}
+
+// Integer arithmetic is exact: overflow and division by zero are errors naming the node.
+int64_t int_op(const Node& n, int64_t x, int64_t y) {
   const std::string& op = n.op;
-  DType odt = is_comparison(op) ? DType::kBool : a.dt;
+  if (auto v = order_or_logic(op, x, y)) return *v;
+  if (op == "Add") return iadd(n, x, y);
+  if (op == "Sub") return isub(n, x, y);
+  if (op == "Mul") return imul(n, x, y);
+  if (op == "Div" || op == "Mod") {
+    if (y == 0) fail(n, "integer division by zero");
+    if (y == -1) return op == "Div" ? isub(n, 0, x) : 0;  // (INT64_MIN / -1 overflows)
+    if (op == "Div") return x / y;
+    return n.attr_i("fmod", 0) || x % y == 0 || (x % y < 0) == (y < 0) ? x % y : x % y + y;
+  }
+  if (op == "Pow") return saturating_i64(std::pow(static_cast<double>(x), static_cast<double>(y)));
+  return 0;
+}
+
+double float_op(const std::string& op, double x, double y) {
+  if (auto v = order_or_logic(op, x, y)) return *v;
+  if (op == "Add") return x + y;
+  if (op == "Sub") return x - y;
+  if (op == "Mul") return x * y;
+  if (op == "Div") return x / y;
+  if (op == "Mod") return std::fmod(x, y);
+  if (op == "Pow") return std::pow(x, y);
+  return 0;
+}
+
+Arr binary(const Node& n, const Arr& a, const Arr& b) {
+  DType odt = is_comparison(n.op) ? DType::kBool : a.dt;
   Arr r = make(odt, broadcast(n, a.shape, b.shape));
   const int64_t N = r.numel();
   const bool ints = a.isint && b.isint;
   for (int64_t o = 0; o < N; ++o) {
     int64_t ia = bindex(r.shape, a.shape, o), ib = bindex(r.shape, b.shape, o);
     if (ints) {
-      int64_t x = a.i[ia], y = b.i[ib], v = 0;
-      if (op == "Add") v = iadd(n, x, y);
-      else if (op == "Sub") v = isub(n, x, y);
-      else if (op == "Mul") v = imul(n, x, y);
-      else if (op == "Div" || op == "Mod") {
-        if (y == 0) fail(n, "integer division by zero");
-        if (y == -1) v = op == "Div" ? isub(n, 0, x) : 0;  // (INT64_MIN / -1 overflows)
-        else if (op == "Div") v = x / y;
-        else v = n.attr_i("fmod", 0) || x % y == 0 || (x % y < 0) == (y < 0) ? x % y : x % y + y;
-      }
-      else if (op == "Max") v = std::max(x, y);
-      else if (op == "Min") v = std::min(x, y);
-      else if (op == "Pow") v = saturating_i64(std::pow(static_cast<double>(x), static_cast<double>(y)));
-      else if (op == "Equal") v = x == y;
-      else if (op == "Less") v = x < y;
-      else if (op == "Greater") v = x > y;
-      else if (op == "LessOrEqual") v = x <= y;
-      else if (op == "GreaterOrEqual") v = x >= y;
-      else if (op == "And") v = (x != 0) && (y != 0);
-      else if (op == "Or") v = (x != 0) || (y != 0);
-      else if (op == "Xor") v = (x != 0) != (y != 0);
+      const int64_t v = int_op(n, a.i[ia], b.i[ib]);
       if (r.isint) r.i[o] = v; else r.f[o] = static_cast<double>(v);
     } else {
-      double x = a.getf(ia), y = b.getf(ib), v = 0;
-      if (op == "Add") v = x + y;
-      else if (op == "Sub") v = x - y;
-      else if (op == "Mul") v = x * y;
-      else if (op == "Div") v = x / y;
-      else if (op == "Mod") v = std::fmod(x, y);
-      else if (op == "Max") v = std::max(x, y);
-      else if (op == "Min") v = std::min(x, y);
-      else if (op == "Pow") v = std::pow(x, y);
-      else if (op == "Equal") v = x == y;
-      else if (op == "Less") v = x < y;
-      else if (op == "Greater") v = x > y;
-      else if (op == "LessOrEqual") v = x <= y;
-      else if (op == "GreaterOrEqual") v = x >= y;
-      else if (op == "And") v = (x != 0) && (y != 0);
-      else if (op == "Or") v = (x != 0) || (y != 0);
-      else if (op == "Xor") v = (x != 0) != (y != 0);
+      const double v = float_op(n.op, a.getf(ia), b.getf(ib));
       if (r.isint) r.i[o] = saturating_i64(v); else r.f[o] = v;
     }
   }
   return r;
 }
-
 
 std::optional<std::vector<Tensor>> eval_binary(const Node& n, const std::vector<const Tensor*>& in) {
   Arr r = binary(n, load(need(n, in, 0)), load(need(n, in, 1)));

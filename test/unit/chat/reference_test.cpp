@@ -1,5 +1,5 @@
 // Chat templates rendered by tsc, byte for byte against Jinja2 as transformers runs it
-// (tools/chat_template_ref.py).
+// (test/gen/chat_template_ref.py).
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -1,4 +1,4 @@
-// eval_node against onnxruntime: single-op cases whose expected outputs gen_eval_cases.py recorded from onnxruntime.
+// eval_node against onnxruntime: single-op cases whose expected outputs test/gen/eval_ort_cases.py recorded from onnxruntime.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -74,7 +74,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, EvalOrt, ::testing::ValuesIn(load_cases().get<st
 
 TEST(EvalOrtData, IsPresent) {
   // A missing data file would silently instantiate no cases.
-  EXPECT_GE(load_cases().size(), 60u) << "regenerate with python3 test/unit/ir/gen_eval_cases.py";
+  EXPECT_GE(load_cases().size(), 60u) << "regenerate with python3 test/gen/eval_ort_cases.py";
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ std::vector<float> floats(const nlohmann::json& a) {
 Reference load() {
   const std::string path = std::string(TSC_SAMPLE_REF_DIR) + "/hf_reference.json";
   std::ifstream f(path);
-  if (!f) throw std::runtime_error("cannot open " + path + " (regenerate with tools/sampling_ref.py)");
+  if (!f) throw std::runtime_error("cannot open " + path + " (regenerate with test/gen/sampling_ref.py)");
   const nlohmann::json j = nlohmann::json::parse(f);
   const size_t vocab = j.at("vocab").get<size_t>();
   const double unit = j.at("prob_unit").get<double>();

@@ -1,4 +1,4 @@
-// The HF reference data of the sampler tests (data/hf_reference.json, from tools/sampling_ref.py).
+// The HF reference data of the sampler tests (data/hf_reference.json, from test/gen/sampling_ref.py).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -61,14 +61,8 @@ class FakeModel : public StepModel {
     for (auto& s : seqs) {
       if (s.decode && s.n != 1) throw Error("fake: decode with n != 1");
       if (s.kv->num_tokens + s.n > max_len_) throw Error("fake: past max_len");
-      if (s.n > 0 && pages_for(*s.kv, s.n) > kv_.pages_needed(*s.kv, s.n)) {  // copy-on-write
-        const size_t last = static_cast<size_t>((s.kv->num_tokens - 1) / ps_);
-        const int32_t copy = *pool_.alloc();
-        std::copy_n(data_.begin() + s.kv->pages[last] * ps_, ps_, data_.begin() + copy * ps_);
-        pool_.release(s.kv->pages[last]);
-        s.kv->pages[last] = copy;
-      }
-      if (!kv_.reserve(*s.kv, s.n)) throw Error("fake: reserve failed after the capacity check");
+      const auto copy_page = [&](int32_t src, int32_t dst) { std::copy_n(data_.begin() + src * ps_, ps_, data_.begin() + dst * ps_); };
+      if (!kv_.reserve_for_write(*s.kv, s.n, copy_page)) throw Error("fake: reserve failed after the capacity check");
       rows += s.all_logits ? s.n : 1;
     }
     logits.assign(static_cast<size_t>(rows * vocab_), 0.f);

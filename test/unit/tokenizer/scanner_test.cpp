@@ -91,7 +91,7 @@ TEST(WordsScanner, EdgeCasesMatchHF) {
   EXPECT_EQ(words("\t \n"), V{});
 }
 
-// Random text from tools/tokenizer_ref.py (code points of the whole code space, Unicode 15 and 16
+// Random text from test/gen/tokenizer_ref.py (code points of the whole code space, Unicode 15 and 16
 // letters, the pattern's edge cases), split by HF tokenizers.
 TEST(Scanners, RandomTextMatchesHF) {
   std::ifstream in(std::string(TSC_TOKENIZER_REF_DIR) + "/splits/pre_tokenizers.jsonl", std::ios::binary);

@@ -22,7 +22,7 @@ struct Reference {
 std::vector<std::string> reference_variants();  // file stems under data/, e.g. "gpt2", "llama"
 Reference load_reference(const std::string& variant);
 
-// The files of the tokenizer a reference header describes (same recipe as tools/tokenizer_ref.py).
+// The files of the tokenizer a reference header describes (same recipe as test/gen/tokenizer_ref.py).
 TokenizerFiles files_for(const nlohmann::json& header);
 
 // Cached: the GPT-2 files-based tokenizer and the shipped Llama-family one.

@@ -1,7 +1,7 @@
 // Lifting entry points on small inputs: what lift_decoder refuses, and reconcile_with_config's cross-checks.
 #include <gtest/gtest.h>
 
-#include "builder.h"
+#include "test/unit/ir/builder.h"
 #include "compiler/lift/lift.h"
 #include "runtime/core/error.h"
 

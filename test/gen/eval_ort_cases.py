@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-# gen_eval_cases: writes data/eval_ort_cases.json, single-op cases whose expected outputs onnxruntime computed,
+# eval_ort_cases: writes test/unit/ir/data/eval_ort_cases.json, single-op cases whose expected outputs onnxruntime computed,
 # for eval_ort_test.cpp (tsc's reference evaluator must agree with the runtime users compare against).
-"""Usage: python3 gen_eval_cases.py   (rewrites data/eval_ort_cases.json; deterministic)"""
+"""Usage: python3 test/gen/eval_ort_cases.py   (rewrites test/unit/ir/data/eval_ort_cases.json; deterministic)"""
 import json
 import os
 
@@ -112,8 +112,8 @@ case("softmax", "Softmax", [t4 * 3], tol=1e-6)
 case("split_sizes", "Split", [t4, np.array([1, 4], np.int64)], {"axis": 3}, n_out=2)
 case("split_even", "Split", [t4], {"axis": 1, "num_outputs": 3}, n_out=3)
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "eval_ort_cases.json")
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "ir", "data", "eval_ort_cases.json")
 with open(out, "w") as f:
-    json.dump({"generator": "gen_eval_cases.py", "onnxruntime": ort.__version__, "cases": cases}, f, indent=None)
+    json.dump({"generator": "test/gen/eval_ort_cases.py", "onnxruntime": ort.__version__, "cases": cases}, f, indent=None)
     f.write("\n")
-print(f"gen_eval_cases: {len(cases)} cases -> {out}")
+print(f"eval_ort_cases: {len(cases)} cases -> {out}")

@@ -19,7 +19,7 @@ A second file, splits/pre_tokenizers.jsonl, holds HF's splits of random Unicode 
 fixed patterns that runtime/tokenizer answers with hand-written scanners in every build:
   {"text": str, "gpt2": [pieces of GPT-2's ByteLevel pattern], "words": [pieces of Whitespace]}
 
-Usage: tools/tokenizer_ref.py [--data ../shared/data] [--out test/unit/tokenizer/data]
+Usage: test/gen/tokenizer_ref.py [--data ../shared/data] [--out test/unit/tokenizer/data]
 """
 import argparse
 import json
@@ -280,7 +280,7 @@ def decode_cases(rng, vocab_size, byte_ids):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data"))
     ap.add_argument("--out", default=os.path.join(root, "test", "unit", "tokenizer", "data"))
     args = ap.parse_args()

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "builder.h"
+#include "test/unit/ir/builder.h"
 #include "compiler/onnx/import.h"
 #include "compiler/onnx/onnx.pb.h"
 #include "runtime/core/error.h"

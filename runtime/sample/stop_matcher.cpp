@@ -1,5 +1,5 @@
 // StopMatcher: hold back the longest suffix that is a proper prefix of some stop string.
-#include "runtime/app/stop_matcher.h"
+#include "runtime/sample/stop_matcher.h"
 
 #include <algorithm>
 

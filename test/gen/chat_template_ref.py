@@ -18,7 +18,7 @@ renders:
 and records each output, or the exception when Jinja raises (its message when raise_exception raised it),
 plus templates that Jinja refuses to parse. Output: test/unit/chat/data/chat_template_ref.json.
 
-Usage: python3 tools/chat_template_ref.py [--out test/unit/chat/data/chat_template_ref.json]
+Usage: python3 test/gen/chat_template_ref.py [--out test/unit/chat/data/chat_template_ref.json]
 """
 import argparse
 import copy
@@ -31,7 +31,7 @@ import jinja2.ext
 from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 # ---- transformers' environment -------------------------------------------------------------------------
@@ -1075,7 +1075,7 @@ def main():
             continue
         raise SystemExit(f"{name}: Jinja parsed it; it is not a syntax error")
 
-    data = {"generator": "tools/chat_template_ref.py", "jinja2": jinja2.__version__,
+    data = {"generator": "test/gen/chat_template_ref.py", "jinja2": jinja2.__version__,
             "checked_against_transformers": hf_compile is not None,
             "templates": templates, "variables": variable_sets, "cases": cases, "syntax_errors": syntax}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

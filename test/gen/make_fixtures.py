@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Regenerates test/Inputs/fixtures: tiny random-weight GPT-2/Llama models exported by the real ONNX exporters, with onnxruntime reference logits.
 """Setup: bash tools/install_deps.sh --demo (torch, transformers, onnxscript).
-Usage: python3 tools/make_fixtures.py [--out test/Inputs/fixtures] [--only NAME...]
+Usage: python3 test/gen/make_fixtures.py [--out test/Inputs/fixtures] [--only NAME...]
 
 Each fixture directory holds model.onnx (+ model.onnx.data for the external-data one),
 config.json (the HF config, sorted keys), input_ids.npy (int64 [2, 12]), logits.npy
@@ -31,7 +31,7 @@ import transformers
 from transformers import DynamicCache, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 from transformers.pytorch_utils import Conv1D
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BATCH, SEQ = 2, 12
 PREFILL = 8            # KV fixtures: prefill this many tokens, then decode the rest one at a time
 GREEDY_NEW = 8         # tokenizer fixtures: greedy continuation length stored in greedy.npy

@@ -14,7 +14,7 @@ Cases whose answer is not well defined are nudged away from the ambiguity before
   - ties split by the top-p cut: HF's result then depends on torch.sort's unspecified order of ties;
   - a top-p or min-p threshold within float rounding of a token's (cumulative) probability.
 
-Usage: python3 tools/sampling_ref.py [--out test/unit/sample/data/hf_reference.json]
+Usage: python3 test/gen/sampling_ref.py [--out test/unit/sample/data/hf_reference.json]
 Setup: bash tools/install_deps.sh --demo (transformers, torch).
 """
 import argparse
@@ -184,7 +184,7 @@ def floats(v):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "test", "unit", "sample", "data",
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "unit", "sample", "data",
                                                   "hf_reference.json"))
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -216,7 +216,7 @@ def main():
             cases.append({"vector": vi, "params": p, **encode_probs(probs, scores)})
 
     with open(args.out, "w") as f:
-        json.dump({"generator": "tools/sampling_ref.py", "torch": torch.__version__,
+        json.dump({"generator": "test/gen/sampling_ref.py", "torch": torch.__version__,
                    "transformers": __import__("transformers").__version__, "vocab": VOCAB, "prob_unit": UNIT,
                    "vectors": vectors, "cases": cases}, f, separators=(",", ":"))
         f.write("\n")

@@ -1,4 +1,5 @@
-// Options of the tsc command line, recorded into the executable it builds.
+// Options of the tsc command line, recorded into the executable it builds. Read by more than one stage (plan,
+// driver), so it belongs to none of them.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-// The quantized CPU projections (templates/cpu/linear_quant.h) against onnxruntime on single-node cases recorded by gen_quant_cases.py.
+// The quantized CPU projections (templates/cpu/linear_quant.h) against onnxruntime on single-node cases recorded by test/gen/quant_cases.py.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,7 +14,7 @@ using nlohmann::json;
 
 json load_cases() {
   std::ifstream f(TSC_QUANT_TEST_DATA "/quant_cases.json");
-  EXPECT_TRUE(f.good()) << "missing " TSC_QUANT_TEST_DATA "/quant_cases.json: run gen_quant_cases.py";
+  EXPECT_TRUE(f.good()) << "missing " TSC_QUANT_TEST_DATA "/quant_cases.json: run python3 test/gen/quant_cases.py";
   if (!f) return json::array();
   return json::parse(f).at("cases");
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# gen_quant_cases: writes data/quant_cases.json, single-node MatMulNBits and DynamicQuantizeLinear + MatMulInteger cases whose outputs onnxruntime computed, for linear_quant_test.cpp.
-"""Usage: python3 gen_quant_cases.py   (rewrites data/quant_cases.json; deterministic)
+# quant_cases: writes test/unit/cpu/data/quant_cases.json, single-node MatMulNBits and DynamicQuantizeLinear + MatMulInteger cases whose outputs onnxruntime computed, for linear_quant_test.cpp.
+"""Usage: python3 test/gen/quant_cases.py   (rewrites test/unit/cpu/data/quant_cases.json; deterministic)
 
 The graphs are the forms the quantizers write: MatMulNBitsQuantizer's com.microsoft MatMulNBits (4 bits,
 accuracy_level unset) and quantize_dynamic's DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(x_scale * w_scale).
@@ -15,7 +15,7 @@ import onnxruntime as ort
 from onnx import TensorProto as TP
 
 rng = np.random.default_rng(20261207)
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "cpu")
 
 
 def run(graph, feeds):
@@ -92,9 +92,9 @@ def main():
     os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
     meta = {"onnxruntime": ort.__version__, "onnx": onnx.__version__}
     with open(os.path.join(HERE, "data", "quant_cases.json"), "w") as f:
-        json.dump({"generated_by": "test/unit/quant/gen_quant_cases.py", "versions": meta, "cases": cases}, f)
+        json.dump({"generated_by": "test/gen/quant_cases.py", "versions": meta, "cases": cases}, f)
         f.write("\n")
-    print(f"gen_quant_cases: {len(cases)} cases")
+    print(f"quant_cases: {len(cases)} cases")
 
 
 if __name__ == "__main__":

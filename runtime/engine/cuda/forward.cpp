@@ -1,0 +1,119 @@
+// The decoder forward pass on the GPU: one step's launches, in the order a reader follows the model.
+//   embed -> per layer: [norm] qkv projection, rope + KV append, attention (decode: paged, with page
+//   selection; prefill: causal over the chunk and its cached prefix), out projection, [norm] MLP
+//   -> final norm, LM head rows -> logits (or argmax ids) copied to pinned host memory.
+// Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer, the norms and the residual add
+// in the GEMVs' prologues and epilogues; larger steps use cuBLASLt and separate norm kernels.
+#include "runtime/core/error.h"
+#include "runtime/engine/cuda/cuda_backend.h"
+
+namespace tsc::cuda {
+
+void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
+  cudaStream_t stream = stream_.s;
+  const int32_t *d_tok = meta + st.off_tok, *d_pos = meta + st.off_pos, *d_units = meta + st.off_units, *d_rows = meta + st.off_rows,
+                *dd_row = meta + st.off_drow, *dd_lens = meta + st.off_dlen, *dd_pt = meta + st.off_dpt, *dp_start = meta + st.off_ps,
+                *dp_len = meta + st.off_pl, *dp_kv = meta + st.off_pkv, *dp_pt = meta + st.off_ppt;
+  const int64_t T = st.T, R = st.R;
+  const int64_t QKV = Q_ + 2 * KV_, U = s_.mlp_gated ? 2 * I_ : I_;
+  const void* pos_table = s_.position == PositionKind::kLearned ? w_.get("embed_positions") : nullptr;
+  prof_.begin(stream, graphs_.capturing());
+  prof(kt_->embed(d_tok, d_pos, static_cast<int32_t>(T), w_.get("embed_tokens"), pos_table, static_cast<int32_t>(H_), act_.x.as<float>(), stream), "embed");
+  const float eps = static_cast<float>(s_.norm_eps);
+  const int32_t rms = s_.norm == NormKind::kRMSNorm ? 1 : 0;
+  const float* inv_freq = s_.position == PositionKind::kRope ? static_cast<const float*>(w_.get("rope_inv_freq")) : nullptr;
+  const void* delta = nullptr;  // the previous layer's MLP output, added to x by the next norm (unfused path)
+  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0;
+  decode_step_ = st.np == 0;
+  // Paged decode attention, one launch per run of decode sequences sharing a page budget.
+  auto decode_runs = [&](int64_t l, const float* rope) {
+    for (size_t r = 0; r < st.decode_runs.size(); ++r) {
+      const auto [i, j] = st.decode_runs[r];
+      const int32_t budget = l < o_.dense_layers ? 0 : st.run_budget[r];
+      DecodeArgs da{act_.qkv.p, static_cast<int32_t>(QKV), dd_row + i, act_.attn.p, static_cast<int32_t>(Q_), static_cast<int32_t>(j - i),
+                    static_cast<int32_t>(s_.num_attention_heads), dd_pt + i * st.max_pages, st.max_pages, dd_lens + i,
+                    static_cast<float>(s_.attention_scale), budget, st.splits, act_.part_o.as<float>(), act_.part_ml.as<float>(),
+                    act_.counters.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l, rope,
+                    act_.scores.as<float>() + i * s_.num_key_value_heads * st.max_pages, act_.arrive.as<int32_t>() + i * s_.num_key_value_heads,
+                    st.trace ? act_.trace.as<int32_t>() + trace_row(st, s_, o_, l, i) : nullptr};
+      prof(kt_->decode_attention(da, kv_.layer(l), stream), "decode_attention");
+    }
+  };
+  for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
+    const LayerWeights& L = w_.layer(l);
+    const KvLayerDev& kv = kv_.layer(l);
+    AppendArgs ap{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(s_.num_attention_heads), static_cast<int32_t>(s_.num_key_value_heads),
+                  d_pos, inv_freq, d_units, static_cast<int32_t>(st.num_units)};
+    if (fused) {
+      const int32_t t = static_cast<int32_t>(T);
+      GemvArgs qa{act_.x.p, t, static_cast<int32_t>(H_), L.qkv_w, L.qkv_b, static_cast<int32_t>(QKV), act_.qkv.p, L.attn_norm_w, L.attn_norm_b, nullptr, eps};
+      prof(kt_->gemv_fused(kRoleQkv, qa, stream), "qkv projection");
+      prof(kt_->append_kv(ap, kv, stream), "append_kv");
+      decode_runs(l, inv_freq);  // q is roped inside decode attention
+      GemvArgs oa{act_.attn.p, t, static_cast<int32_t>(Q_), L.o_w, L.o_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
+      prof(kt_->gemv_fused(kRoleOut, oa, stream), "out projection");
+      GemvArgs ua{act_.x.p, t, static_cast<int32_t>(H_), L.up_w, L.up_b, static_cast<int32_t>(U), act_.up.p, L.mlp_norm_w, L.mlp_norm_b, nullptr, eps};
+      prof(kt_->gemv_fused(kRoleUp, ua, stream), "up projection");
+      GemvArgs dn{act_.up.p, t, static_cast<int32_t>(I_), L.down_w, L.down_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
+      prof(kt_->gemv_fused(kRoleDown, dn, stream), "down projection");
+      continue;
+    }
+    prof(kt_->add_norm(act_.x.as<float>(), delta, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
+    linear(act_.h.p, T, H_, L.qkv_w, L.qkv_b, QKV, act_.qkv.p, 0);
+    RopeQArgs rq{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, inv_freq};
+    prof(kt_->rope_q(rq, stream), "rope_q");
+    prof(kt_->append_kv(ap, kv, stream), "append_kv");
+    decode_runs(l, nullptr);
+    if (st.np > 0) {
+      PrefillArgs pa{act_.qkv.p, static_cast<int32_t>(QKV), act_.attn.p, static_cast<int32_t>(Q_), static_cast<int32_t>(st.np),
+                     static_cast<int32_t>(s_.num_attention_heads), dp_start, dp_len, dp_kv, dp_pt, st.max_pages, st.max_q,
+                     static_cast<float>(s_.attention_scale)};
+      prof(kt_->prefill_attention(pa, kv, stream), "prefill_attention");
+    }
+    linear(act_.attn.p, T, Q_, L.o_w, L.o_b, H_, act_.o.p, 0);
+    prof(kt_->add_norm(act_.x.as<float>(), act_.o.p, L.mlp_norm_w, L.mlp_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
+    if (s_.mlp_gated) {
+      linear(act_.h.p, T, H_, L.up_w, nullptr, U, act_.up.p, 0);
+      prof(kt_->silu_mul(act_.up.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), act_.act.p, stream), "silu_mul");
+    } else {
+      linear(act_.h.p, T, H_, L.up_w, nullptr, U, act_.act.p, 0);
+      prof(kt_->bias_act(act_.act.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), s_.activation == Activation::kGeluTanh ? 1 : 2, stream), "bias_act");
+    }
+    linear(act_.act.p, T, I_, L.down_w, L.down_b, H_, act_.mlp.p, 0);
+    delta = act_.mlp.p;
+  }
+  const float* fw = w_.f32_or_null("final_norm_w");
+  const float* fb = w_.f32_or_null("final_norm_b");
+  const float* head_b = w_.f32_or_null("lm_head_b");
+  if (fused) {
+    // Every row of a pure decode step needs logits: the head reads the residual stream directly.
+    GemvArgs ha{act_.x.p, static_cast<int32_t>(T), static_cast<int32_t>(H_), w_.get("lm_head"), head_b, static_cast<int32_t>(V_), act_.logits.p, fw, fb, nullptr, eps};
+    prof(kt_->gemv_fused(kRoleHead, ha, stream), "lm head");
+  } else {
+    prof(kt_->add_norm(act_.x.as<float>(), delta, fw, fb, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "final norm");
+    prof(kt_->gather_rows(act_.h.p, d_rows, static_cast<int32_t>(R), static_cast<int32_t>(H_), act_.sel.p, stream), "gather_rows");
+    linear(act_.sel.p, R, H_, w_.get("lm_head"), head_b, V_, act_.logits.p, 1);
+  }
+  if (greedy) {
+    prof(kt_->argmax(act_.logits.as<float>(), static_cast<int32_t>(R), static_cast<int32_t>(V_), act_.ids.as<int32_t>(), stream), "argmax");
+    check(cudaMemcpyAsync(host_out_.p, act_.ids.p, static_cast<size_t>(R) * 4, cudaMemcpyDeviceToHost, stream), "downloading token ids");
+  } else {
+    check(cudaMemcpyAsync(host_out_.p, act_.logits.p, static_cast<size_t>(R * V_) * 4, cudaMemcpyDeviceToHost, stream), "downloading logits");
+  }
+}
+
+void CudaBackend::linear(const void* x, int64_t M, int64_t K, const void* W, const float* bias, int64_t N, void* y, int32_t out_f32) {
+  if (M == 0) return;
+  if (M <= 8 && K % 8 == 0) {
+    prof(kt_->gemv(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemv");
+    return;
+  }
+  blas_.matmul(x, M, K, W, N, y, out_f32, decode_step_, graphs_.capturing());
+  prof(cudaSuccess, "cublas gemm");
+  if (bias) {
+    if (out_f32) throw Error("LM head bias with cuBLAS output is not supported", "this is a bug in tsc's CUDA backend");
+    prof(kt_->bias_act(y, bias, static_cast<int32_t>(M), static_cast<int32_t>(N), 0, stream_.s), "bias");
+  }
+}
+
+}  // namespace tsc::cuda
