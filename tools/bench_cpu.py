@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-# CPU benchmark: tsc's CPU target against onnxruntime on SmolLM2-135M-Instruct (fp32), prefill and decode, one run.
-"""Usage: python3 tools/bench_cpu.py [--batches 1 8] [--prompts 128 1024] [--gen 32] [--repeat 1] [--md out.md]
+# CPU benchmark: tsc's CPU target against onnxruntime on the same SmolLM2-135M-Instruct file (fp32 or a downloaded variant), prefill and decode, one run.
+"""Usage: python3 tools/bench_cpu.py [--forms model model_q4] [--batches 1 8] [--prompts 128 1024] [--gen 32] [--repeat 1] [--md out.md]
 
 What runs (everything under models/cache/, made on first use):
   1. the model: tools/get_smollm2.py --no-generate (HF dir + dynamo ONNX export)
-  2. the onnxruntime reference: optimum-onnx's `text-generation-with-past` export of the same HF dir
-     (past key values in, present out; the layout of the hub's onnx-community files), made in a venv
+  2. the files onnxruntime and tsc both run: tools/smollm2_forms.py --forms FORM... (optimum-onnx's
+     `text-generation-with-past` export of the same HF dir in the hub layout, past key values in, present out,
+     and its transformers.js variants: model_fp16, model_q4 (MatMulNBits), model_int8), made in the venv
      models/cache/optimum-venv because optimum-onnx 0.1.0 needs transformers < 4.58
-  3. tsc compiles that same optimum file for the CPU target (or, if it cannot, the dynamo export of the same
-     weights, and says so) and `model_server bench --dense` times it
+  3. tsc compiles each file for the CPU target and `model_server bench --dense` times it
   4. onnxruntime (intra-op threads = cores, inter-op 1) runs the same work: each prompt prefilled on its own
      (as tsc's bench does), then greedy decode of the batch with present -> past fed back as OrtValues (no
      numpy copies of the cache between steps)
@@ -30,8 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "models" / "cache"
 HF_DIR = CACHE / "smollm2-135m-instruct"
-OPT_DIR = CACHE / "smollm2-135m-instruct-optimum"
-VENV = CACHE / "optimum-venv"
+HUB = CACHE / "smollm2-hub"
 WARMUP = 4
 
 
@@ -45,27 +44,17 @@ def ensure_model() -> None:
         subprocess.run([sys.executable, str(ROOT / "tools" / "get_smollm2.py"), "--no-generate"], check=True)
 
 
-def ensure_optimum_export() -> Path:
-    out = OPT_DIR / "model.onnx"
-    if out.exists():
-        return out
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        log(f"venv {VENV} (optimum-onnx 0.1.0, transformers<4.58; torch from the system site)")
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "transformers<4.58", "optimum-onnx==0.1.0"], check=True)
-    log(f"optimum export text-generation-with-past -> {OPT_DIR}")
-    code = ("import sys\nfrom optimum.exporters.onnx import main_export\n"
-            "main_export(sys.argv[1], output=sys.argv[2], task='text-generation-with-past', device='cpu')\n")
-    subprocess.run([str(py), "-c", code, str(HF_DIR), str(OPT_DIR)], check=True)
-    return out
+def ensure_forms(forms: list) -> None:
+    if not all((HUB / "onnx" / f"{f}.onnx").exists() for f in forms):
+        log(f"tools/smollm2_forms.py --forms {' '.join(forms)}")
+        subprocess.run([sys.executable, str(ROOT / "tools" / "smollm2_forms.py"), "--forms", *forms], check=True)
 
 
 def build_tsc(tsc: Path, onnx_files: list, max_len: int, work: Path) -> tuple:
     """Compiles the first file tsc accepts; returns (executable, file compiled)."""
     work.mkdir(parents=True, exist_ok=True)
     for f in onnx_files:
-        exe = work / f"smollm2_{f.parent.name}_cpu"
+        exe = work / f"smollm2_{f.stem}_cpu"
         if exe.exists() and exe.stat().st_mtime > tsc.stat().st_mtime:
             return exe, f
         log(f"tsc {f} --target cpu")
@@ -141,6 +130,7 @@ class Ort:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tsc", type=Path, default=ROOT / "build" / "bin" / "tsc")
+    ap.add_argument("--forms", nargs="+", default=["model"], help="files of models/cache/smollm2-hub/onnx/ to run")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--prompts", type=int, nargs="+", default=[128, 1024])
     ap.add_argument("--gen", type=int, default=32, help="decode steps per run (the first 4 are warm-up)")
@@ -150,8 +140,17 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench_cpu")
     a = ap.parse_args()
     ensure_model()
-    opt = ensure_optimum_export()
-    exe, compiled = build_tsc(a.tsc, [opt, HF_DIR / "model.onnx"], max(a.prompts) + a.gen + 16, a.work)
+    ensure_forms(a.forms)
+    out = []
+    for form in a.forms:
+        out += bench_form(a, HUB / "onnx" / f"{form}.onnx") + [""]
+    print("\n".join(out))
+    if a.md:
+        a.md.write_text("\n".join(out))
+
+
+def bench_form(a, opt: Path) -> list:
+    exe, compiled = build_tsc(a.tsc, [opt], max(a.prompts) + a.gen + 16, a.work)
     ort_ = Ort(opt, a.threads)
     ort_.bench([list(range(16))], 4)  # warm-up (allocations, first-run kernel choices), as tsc's bench does
     vocab = 49152
@@ -159,10 +158,10 @@ def main() -> None:
     best = {}
     for rep in range(a.repeat):
         for p in a.prompts:
-            log(f"run {rep + 1}/{a.repeat}, prompt {p}: tsc")
+            log(f"{opt.name}: run {rep + 1}/{a.repeat}, prompt {p}: tsc")
             t = tsc_bench(exe, a.batches, p, a.gen, a.threads)
             for b in a.batches:
-                log(f"run {rep + 1}/{a.repeat}, prompt {p}, batch {b}: onnxruntime")
+                log(f"{opt.name}: run {rep + 1}/{a.repeat}, prompt {p}, batch {b}: onnxruntime")
                 o = ort_.bench([rng.integers(0, vocab, p).tolist() for _ in range(b)], a.gen)
                 cell = best.setdefault((p, b), {"tsc": t[b], "ort": o})
                 for k in ("prefill_ms", "decode_ms"):
@@ -176,9 +175,7 @@ def main() -> None:
         t, o = c["tsc"], c["ort"]
         lines.append(f"| {p} | {b} | {t['prefill_ms']:.0f} | {o['prefill_ms']:.0f} | {o['prefill_ms'] / t['prefill_ms']:.2f}x | "
                      f"{t['decode_ms']:.1f} | {o['decode_ms']:.1f} | {o['decode_ms'] / t['decode_ms']:.2f}x |")
-    print("\n".join(lines))
-    if a.md:
-        a.md.write_text("\n".join(lines) + "\n")
+    return lines
 
 
 if __name__ == "__main__":
