@@ -8,7 +8,7 @@
 namespace tsc::cuda {
 
 constexpr int kGemvQ4Warps = 8;   // warps per block
-constexpr int kGemvQ4Unroll = 2;  // 16-byte code loads in flight per lane
+constexpr int kGemvQ4Unroll = 4;  // 16-byte code loads in flight per lane
 
 template <typename S>
 __device__ __forceinline__ float scale_to_float(S s) {
@@ -19,7 +19,7 @@ __device__ __forceinline__ float scale_to_float(S s) {
 // codes [N, n_blocks, kBlock / 2] u8 (two codes per byte, the lower k in the low nibble), scales [N, n_blocks] (S:
 // float or half), zero_points [N, ceil(n_blocks / 2)] u8 or null (8). x [M, K] and y [M, N] row-major.
 // grid: ceil(N / kGemvQ4Warps) blocks of 32 * kGemvQ4Warps threads. Requires kBlock % 32 == 0 (a 16-byte chunk
-// of codes never straddles two blocks) and 16-byte aligned rows of x (K % 8 == 0).
+// of codes never straddles two blocks) and 16-byte aligned rows of x when M > 1 (K % 8 == 0).
 template <typename T, int MAX_M, int kBlock, typename S, typename OutT>
 __global__ void __launch_bounds__(32 * kGemvQ4Warps) gemv_q4_kernel(const T* __restrict__ x, int32_t M, int32_t K,
                                                                     const uint8_t* __restrict__ codes, const S* __restrict__ scales,
@@ -48,31 +48,32 @@ __global__ void __launch_bounds__(32 * kGemvQ4Warps) gemv_q4_kernel(const T* __r
       const int32_t b = c * 32 / kBlock, k0 = c * 32;
       const float s = scale_to_float(scales[n * nb + b]);
       const float z = zero_points ? static_cast<float>((zero_points[n * ((nb + 1) / 2) + b / 2] >> (4 * (b & 1))) & 15) : 8.f;
-      // byte i of the chunk holds k0 + 2i (low nibble) and k0 + 2i + 1 (high nibble)
-      float w[32];
-      const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&raw[u]);
+      // Nibble j of a word (k: 8 per word, byte j / 2, the low nibble first) as a float without int->float
+      // conversion (a quarter-rate instruction): the bits 0x4B000000 | q are the float 2^23 + q, and
+      // subtracting 2^23 + z is exact, so w = (q - z) * s rounds once, as the CPU kernels do. Only compile-time
+      // indices into w and xv, so that both stay in registers.
+      const float bias_z = 8388608.f + z;
+      const uint32_t words[4] = {raw[u].x, raw[u].y, raw[u].z, raw[u].w};
 #pragma unroll
-      for (int i = 0; i < 16; ++i) {
-        w[2 * i] = (static_cast<float>(bytes[i] & 15) - z) * s;
-        w[2 * i + 1] = (static_cast<float>(bytes[i] >> 4) - z) * s;
-      }
+      for (int i = 0; i < 4; ++i) {
+        const int32_t k = k0 + 8 * i;
+        if (k >= K) break;
+        float w[8];
 #pragma unroll
-      for (int m = 0; m < MAX_M; ++m) {
-        if (m >= M) break;
-        const T* xr = x + static_cast<int64_t>(m) * K + k0;
-        float part = 0.f;
-        if (k0 + 32 <= K) {
+        for (int j = 0; j < 8; ++j) w[j] = (__uint_as_float(((words[i] >> (4 * j)) & 15u) | 0x4B000000u) - bias_z) * s;
 #pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            float xv[8];
-            load8(xr + 8 * j, xv);
+        for (int m = 0; m < MAX_M; ++m) {
+          if (m >= M) break;
+          const T* xr = x + static_cast<int64_t>(m) * K + k;
+          float xv[8];
+          if (k + 8 <= K) load8(xr, xv);
+          else {  // the row's last 8 k run past K: the codes there are padding
 #pragma unroll
-            for (int i = 0; i < 8; ++i) part += w[8 * j + i] * xv[i];
+            for (int j = 0; j < 8; ++j) xv[j] = k + j < K ? Elem<T>::to_float(xr[j]) : 0.f;
           }
-        } else {  // the last chunk of a row whose K is not a multiple of 32: the codes past K are padding
-          for (int i = 0; i < K - k0; ++i) part += w[i] * Elem<T>::to_float(xr[i]);
+#pragma unroll
+          for (int j = 0; j < 8; ++j) acc[m] += w[j] * xv[j];
         }
-        acc[m] += part;
       }
     }
   }
