@@ -12,6 +12,7 @@ struct CompileOptions {
   std::string emit;              // "", graph, spec, plan, cpu, cuda, ptx
   bool json = false;             // --emit=spec --json
   std::string target;            // cpu | cuda ("" = cuda where nvcc exists, else cpu)
+  std::string cuda_compiler;     // nvcc | clang ("" = $TSC_CUDA_COMPILER, else nvcc): who compiles CUDA kernels
   int64_t page_size = 16;
   int64_t top_k_pages = 64;      // page budget per sequence, layer and KV head (0 = dense)
   int64_t dense_layers = 2;

@@ -10,7 +10,8 @@ APT_PKGS=(
   build-essential cmake ninja-build pkg-config
   protobuf-compiler libprotobuf-dev          # ONNX's schema is compiled with protoc
   libgtest-dev libgmock-dev                  # unit tests
-  llvm-19-tools clang-19 libclang-rt-19-dev  # FileCheck/not for lit tests; clang + libFuzzer for the fuzz test
+  llvm-19-tools clang-19 libclang-rt-19-dev  # FileCheck/not for lit tests; clang + libFuzzer for the fuzz test;
+                                             # clang-19 also compiles CUDA kernels (--cuda-compiler clang, lit PTX tests)
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libicu-dev
 )
 missing=()

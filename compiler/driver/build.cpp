@@ -1,4 +1,4 @@
-// Compile (with an object cache keyed by the generated source), link, append the payload.
+// Compile (with an object cache keyed by the generated source and the compiler), link, append the payload.
 #include "compiler/driver/build.h"
 
 #include <sys/stat.h>
@@ -11,10 +11,12 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
+#include "compiler/driver/cuda_clang.h"
 #include "runtime/core/error.h"
 
 #ifndef TSC_LIB_DIR
@@ -33,22 +35,6 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
-// Runs a shell command; on failure throws with the command's output tail.
-void run(const std::string& cmd, const std::string& what, bool verbose, std::ostream& log) {
-  if (verbose) log << "tsc: $ " << cmd << "\n";
-  std::string full = cmd + " 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  if (!p) throw Error("cannot run " + what, "check that a C++ compiler is installed");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int rc = pclose(p);
-  if (rc != 0) {
-    if (out.size() > 4000) out = "..." + out.substr(out.size() - 4000);
-    throw Error(what + " failed (exit " + std::to_string(WEXITSTATUS(rc)) + "):\n" + out, "this is a bug in tsc or a broken toolchain; rerun with -v to see the command");
-  }
-}
-
 fs::path cache_dir() {
   if (const char* d = std::getenv("TSC_CACHE_DIR")) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME")) return fs::path(x) / "tsc";
@@ -62,7 +48,8 @@ std::string hex(size_t h) {
   return o.str();
 }
 
-// Concatenated contents of every template header: a template change must invalidate cached objects.
+// Concatenated names (relative to `dir`) and contents of every template header: a template change must
+// invalidate cached objects, a checkout at another path must not.
 std::string templates_fingerprint(const fs::path& dir) {
   std::string all;
   if (!fs::exists(dir)) return all;
@@ -70,13 +57,43 @@ std::string templates_fingerprint(const fs::path& dir) {
   for (auto& e : fs::recursive_directory_iterator(dir))
     if (e.is_regular_file()) files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  for (auto& f : files) all += f.string() + read_text(f);
+  for (auto& f : files) all += fs::relative(f, dir).string() + "\n" + read_text(f);
   return all;
 }
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+// `compiler --version`, once per process and compiler: part of the cache key, so that objects of another
+// compiler release are rebuilt.
+std::string compiler_version(const std::string& compiler) {
+  static std::map<std::string, std::string> seen;
+  auto it = seen.find(compiler);
+  if (it != seen.end()) return it->second;
+  std::ostringstream quiet;
+  return seen[compiler] = run_command(shell_quote(compiler) + " --version", "running " + compiler + " --version", false, quiet);
+}
 
 }  // namespace
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+std::string run_command(const std::string& cmd, const std::string& what, bool verbose, std::ostream& log) {
+  if (verbose) log << "tsc: $ " << cmd << "\n";
+  std::string full = cmd + " 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (!p) throw Error("cannot run " + what, "check that a C++ compiler is installed");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int rc = pclose(p);
+  if (rc != 0) {
+    if (out.size() > 4000) out = "..." + out.substr(out.size() - 4000);
+    throw Error(what + " failed (exit " + std::to_string(WEXITSTATUS(rc)) + "):\n" + out, "this is a bug in tsc or a broken toolchain; rerun with -v to see the command");
+  }
+  return out;
+}
 
 bool nvcc_available() {
   // The CUDA target needs nvcc and this tsc's CUDA runtime libraries. Asked once per process: the target
@@ -132,7 +149,7 @@ Toolchain find_toolchain(const std::string& target) {
   return t;
 }
 
-std::string emit_ptx(const KernelPlan& plan, const std::string& model_name) {
+std::string emit_ptx(const KernelPlan& plan, const std::string& model_name, const std::string& cuda_compiler) {
   const Toolchain tc = find_toolchain("cuda");
   const std::string src = generate_cuda_source(plan, model_name);
   fs::path dir = fs::temp_directory_path() / ("tsc-ptx-" + std::to_string(getpid()));
@@ -140,23 +157,41 @@ std::string emit_ptx(const KernelPlan& plan, const std::string& model_name) {
   fs::path cu = dir / ("kernels_" + plan.key() + ".cu"), ptx = dir / ("kernels_" + plan.key() + ".ptx");
   std::ofstream(cu) << src;
   // The PTX of the tuned target (sm_90): what FileCheck tests read.
-  std::string flags = "-std=c++17 -O3 -arch=compute_90 --ptx -I" + quote(tc.source_dir);
   std::ostringstream log;
-  run(tc.nvcc + " " + flags + " " + quote(cu.string()) + " -o " + quote(ptx.string()), "generating PTX", false, log);
+  try {
+    if (cuda_compiler == "clang") {
+      const ClangCuda cc = find_clang_cuda(tc);
+      clang_cuda_identity(cc);  // a clear error when clang is missing
+      clang_cuda_ptx(cc, tc, cu.string(), 90, ptx.string(), dir.string(), false, log);
+    } else {
+      run_command(tc.nvcc + " -std=c++17 -O3 -arch=compute_90 --ptx -I" + shell_quote(tc.source_dir) + " " + shell_quote(cu.string()) + " -o " +
+                      shell_quote(ptx.string()),
+                  "generating PTX", false, log);
+    }
+  } catch (...) {
+    fs::remove_all(dir);
+    throw;
+  }
   std::string text = read_text(ptx);
   fs::remove_all(dir);
   return text;
 }
 
-std::string compile_kernels(const std::string& target, const std::string& src, const KernelPlan& plan, bool verbose, std::ostream& log) {
+std::string compile_kernels(const std::string& target, const std::string& src, const KernelPlan& plan, const std::string& cuda_compiler,
+                            bool verbose, std::ostream& log) {
   const Toolchain tc = find_toolchain(target);
-  const bool cuda = target == "cuda";
-  const std::string flags = tc.compile_flags + " -I" + quote(tc.source_dir);
+  const bool cuda = target == "cuda", clang = cuda && cuda_compiler == "clang";
+  const std::string flags = tc.compile_flags + " -I" + shell_quote(tc.source_dir);
   const std::string compiler = cuda ? tc.nvcc : tc.cxx;
-  const size_t h = std::hash<std::string>{}(src + "\n" + compiler + flags + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
+  ClangCuda cc;
+  if (clang) cc = find_clang_cuda(tc);
+  // The key: what the compiler reads and which compiler (its --version, not its path) with which flags.
+  const std::string identity = clang ? "clang\n" + clang_cuda_identity(cc) + clang_cuda_flags(cc) : compiler_version(compiler) + tc.compile_flags;
+  const size_t h = std::hash<std::string>{}(src + "\n" + identity + "\n" + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
   fs::path cache = cache_dir();
   fs::create_directories(cache);
-  fs::path obj = cache / ("kernels_" + plan.key() + "_" + target + "_" + hex(h) + ".o");
+  const std::string tag = clang ? "cuda-clang" : target;
+  fs::path obj = cache / ("kernels_" + plan.key() + "_" + tag + "_" + hex(h) + ".o");
   if (fs::exists(obj)) {
     if (verbose) log << "tsc: " << target << " kernels cached: " << obj.string() << "\n";
     return obj.string();
@@ -168,8 +203,22 @@ std::string compile_kernels(const std::string& target, const std::string& src, c
   fs::path cpp = cache / ("kernels_" + plan.key() + "_" + hex(h) + "_" + pid + (cuda ? ".cu" : ".cpp"));
   std::ofstream(cpp) << src;
   fs::path tmp = obj.string() + ".tmp" + pid;
-  if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with nvcc\n";
-  run(compiler + " " + flags + " -c " + quote(cpp.string()) + " -o " + quote(tmp.string()), "compiling the generated " + target + " kernels", verbose, log);
+  if (cuda) log << "tsc: compiling CUDA kernels " << plan.key() << " with " << (clang ? "clang" : "nvcc") << "\n";
+  if (clang) {
+    const fs::path work = cache / ("clang-" + hex(h) + "_" + pid);  // PTX, cubins, fatbinary, stub header
+    fs::create_directories(work);
+    try {
+      clang_cuda_object(cc, tc, cpp.string(), tmp.string(), work.string(), verbose, log);
+    } catch (...) {
+      fs::remove_all(work);
+      fs::remove(cpp);
+      throw;
+    }
+    fs::remove_all(work);
+  } else {
+    run_command(compiler + " " + flags + " -c " + shell_quote(cpp.string()) + " -o " + shell_quote(tmp.string()), "compiling the generated " + target + " kernels",
+                verbose, log);
+  }
   fs::rename(tmp, obj);
   fs::remove(cpp);  // tsc --emit=cpu|cuda prints the same source
   return obj.string();
@@ -178,8 +227,8 @@ std::string compile_kernels(const std::string& target, const std::string& src, c
 void link_executable(const std::string& target, const std::vector<std::string>& objects, const std::string& out, bool verbose, std::ostream& log) {
   const Toolchain tc = find_toolchain(target);
   std::string objs;
-  for (const std::string& o : objects) objs += quote(o) + " ";
-  run(tc.cxx + " " + objs + tc.link_libs + " -o " + quote(out), "linking the executable", verbose, log);
+  for (const std::string& o : objects) objs += shell_quote(o) + " ";
+  run_command(tc.cxx + " " + objs + tc.link_libs + " -o " + shell_quote(out), "linking the executable", verbose, log);
 }
 
 }  // namespace tsc

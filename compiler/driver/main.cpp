@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--emit", o.emit, stages_help)->check(CLI::IsMember(emits));
   app.add_flag("--json", o.json, "with --emit=spec: JSON with HF config.json key names");
   app.add_option("--target", o.target, "cpu or cuda (default: cuda where nvcc exists, else cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--cuda-compiler", o.cuda_compiler,
+                 "who compiles the CUDA kernels: nvcc, or clang (LLVM's NVPTX back end: clang++-19 to PTX, then the CUDA "
+                 "Toolkit's ptxas and fatbinary); default: $TSC_CUDA_COMPILER, else nvcc");
   app.add_option("--page-size", o.page_size, "tokens per KV-cache page")->capture_default_str();
   app.add_option("--top-k-pages", o.top_k_pages, "page budget kept per decode step, layer and KV head (0 = dense attention)")->capture_default_str();
   app.add_option("--dense-layers", o.dense_layers, "number of first layers that always attend densely")->capture_default_str();

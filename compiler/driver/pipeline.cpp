@@ -13,6 +13,7 @@
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/build.h"
+#include "compiler/driver/cuda_clang.h"
 #include "compiler/driver/model_files.h"
 #include "compiler/driver/package.h"
 #include "compiler/driver/target.h"
@@ -120,7 +121,7 @@ void run_codegen(Compilation& c, std::ostream&) {
 
 void print_codegen(const Compilation& c, std::ostream& out) {
   if (c.opt.emit == "ptx") {
-    out << emit_ptx(c.plan, model_name(c));
+    out << emit_ptx(c.plan, model_name(c), c.opt.cuda_compiler);
     return;
   }
   for (auto& [target, src] : c.sources) {
@@ -130,7 +131,7 @@ void print_codegen(const Compilation& c, std::ostream& out) {
 }
 
 void run_compile(Compilation& c, std::ostream& log) {
-  for (auto& [target, src] : c.sources) c.objects.push_back(compile_kernels(target, src, c.plan, c.opt.verbose, log));
+  for (auto& [target, src] : c.sources) c.objects.push_back(compile_kernels(target, src, c.plan, c.opt.cuda_compiler, c.opt.verbose, log));
 }
 
 void print_objects(const Compilation& c, std::ostream& out) {
@@ -195,6 +196,7 @@ int run_tsc(const CompileOptions& opt) {
   const Stage* last = opt.emit.empty() ? &compile_stages().back() : &emit_stage(opt.emit);
   Compilation c;
   c.opt = opt;
+  c.opt.cuda_compiler = resolve_cuda_compiler(opt.cuda_compiler);  // a bad value fails before any work
   try {
     for (const Stage& s : compile_stages()) {
       const auto t0 = clock_type::now();

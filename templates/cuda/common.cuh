@@ -24,6 +24,20 @@ template <> struct Elem<__nv_bfloat16> {
   static __device__ __forceinline__ __nv_bfloat16 round_up(float x) { return __float2bfloat16_ru(x); }
 };
 
+// Cache-hinted global loads, written as the PTX that CUDA's sm_32_intrinsics.hpp emits for __ldcg(float*) and
+// __ldcs(uint4*): clang's CUDA headers leave sm_32_intrinsics out, so the templates spell them for both compilers.
+// ld.global.cg: cache in L2 only (values another block of this grid wrote); ld.global.cs: streaming, evict first.
+__device__ __forceinline__ float load_cg(const float* p) {
+  float r;
+  asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(r) : "l"(p));
+  return r;
+}
+__device__ __forceinline__ uint4 load_cs(const uint4* p) {
+  uint4 r;
+  asm volatile("ld.global.cs.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+  return r;
+}
+
 // 8 elements of a 16-bit type in one 16-byte access.
 template <typename T>
 struct alignas(16) Vec8 {

@@ -75,13 +75,13 @@ __device__ void finish_decode(const DecodeArgs& a, int b, int h, int split, int 
     const int g = idx / D, c = idx % D, head = h * GROUP + g;
     const int64_t p0 = (static_cast<int64_t>(b) * hq + head) * a.num_splits;
     float M = -INFINITY;
-    for (int s = 0; s < S; ++s) M = fmaxf(M, __ldcg(&a.part_ml[(p0 + s) * 2]));
+    for (int s = 0; s < S; ++s) M = fmaxf(M, load_cg(&a.part_ml[(p0 + s) * 2]));
     float L = 0.f, A = 0.f;
     for (int s = 0; s < S; ++s) {
-      const float ms = __ldcg(&a.part_ml[(p0 + s) * 2]);
+      const float ms = load_cg(&a.part_ml[(p0 + s) * 2]);
       const float wt = ms == -INFINITY ? 0.f : __expf(ms - M);
-      L += __ldcg(&a.part_ml[(p0 + s) * 2 + 1]) * wt;
-      A += __ldcg(&a.part_o[(p0 + s) * D + c]) * wt;
+      L += load_cg(&a.part_ml[(p0 + s) * 2 + 1]) * wt;
+      A += load_cg(&a.part_o[(p0 + s) * D + c]) * wt;
     }
     outb[head * D + c] = Elem<T>::from_float(A / L);
   }

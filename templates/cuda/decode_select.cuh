@@ -48,8 +48,8 @@ __device__ __forceinline__ int block_exclusive_scan(int v, int* warp_tot) {
 // row `scores_g`, waits for the pair's other `S` blocks at `arrive`, then reads every score back.
 // scores_s: shared float [n_pages - 2]. Returns the number kept (= budget).
 template <typename T, int D, int PS, int TOP_K, int GROUP>
-__device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, const float (*q)[D], const int32_t* pt, int n_pages,
-                                 int h, int split, int S, float* scores_g, int32_t* arrive, float* scores_s, SelectShared<TOP_K>& sh) {
+__device__ __forceinline__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, const float (*q)[D], const int32_t* pt, int n_pages,
+                                                 int h, int split, int S, float* scores_g, int32_t* arrive, float* scores_s, SelectShared<TOP_K>& sh) {
   constexpr int LPK = D / 8, KPW = 32 / LPK;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, sg = lane / LPK, sl = lane % LPK;
   const int C = n_pages - 2;
@@ -109,7 +109,7 @@ __device__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, cons
       while (atomicAdd(arrive, 0) < S) __nanosleep(64);
     }
     __syncthreads();
-    for (int i = tid; i < C; i += kDecodeThreads) scores_s[i] = __ldcg(scores_g + i);
+    for (int i = tid; i < C; i += kDecodeThreads) scores_s[i] = load_cg(scores_g + i);
   }
   __syncthreads();
   // Radix-select the (budget - 2)-th largest score: passes of 8 bits over order-preserving keys, from the

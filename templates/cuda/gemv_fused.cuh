@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(32 * kFusedWarps) gemv_fused_kernel(GemvArgs a
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int32_t k = g * 256 * U + u * 256 + lane * 8;
-      buf[u] = k < K ? __ldcs(reinterpret_cast<const uint4*>(w + k)) : make_uint4(0, 0, 0, 0);
+      buf[u] = k < K ? load_cs(reinterpret_cast<const uint4*>(w + k)) : make_uint4(0, 0, 0, 0);
     }
   };
   uint4 cur[U], nxt[U];

@@ -51,3 +51,8 @@ config.environment["PYTHONDONTWRITEBYTECODE"] = "1"
 import shutil
 if shutil.which("nvcc", path=config.environment.get("PATH")) or shutil.which("nvcc"):
     config.available_features.add("nvcc")
+# The same PTX through LLVM's NVPTX back end (tsc --cuda-compiler clang) needs clang-19 as well (or $TSC_CLANG).
+if os.environ.get("TSC_CLANG") or shutil.which("clang++-19"):
+    config.available_features.add("clang-19")
+    if os.environ.get("TSC_CLANG"):
+        config.environment["TSC_CLANG"] = os.environ["TSC_CLANG"]
