@@ -27,7 +27,7 @@ std::string generate_kernel_source(const KernelPlan& p, const std::string& model
   if (t.page_score_kinds) o << "  static constexpr int kPageScore = " << p.page_score << ";\n";
   if (t.q4_kinds)
     o << "  static constexpr int kQ4Block = " << p.q4_block << ";\n"
-      << "  using Q4Scale = " << (p.q4_scale_dtype == DType::kF16 ? "tsc::" + std::string(t.ns) + "::f16_t" : std::string("float")) << ";\n";
+      << "  using Q4Scale = " << (p.q4_scale_dtype != DType::kF16 ? "float" : std::string(t.ns) == "cuda" ? "half" : "tsc::cpu::f16_t") << ";\n";
   o << "  using Weight = " << t.weight_type << ";\n"
     << "};\n"
     << "}  // namespace\n\n"

@@ -88,10 +88,6 @@ void run_plan(Compilation& c, std::ostream& log) {
     const TargetChoice choice = choose_target(c.opt);
     popt.target = choice.target;
     c.target_why = choice.why;
-    if (c.opt.target.empty() && popt.target == "cuda" && c.spec.quantization) {
-      popt.target = "cpu";
-      c.target_why = "the model keeps 4-bit weights, which only the CPU kernels run so far; a GPU build needs the float model";
-    }
   }
   const bool nvcc = c.opt.emit == "cuda" || (popt.target == "cuda" && nvcc_available());
   c.plan = make_plan(c.spec, popt, nvcc);

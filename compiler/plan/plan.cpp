@@ -19,9 +19,10 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   KernelPlan p;
   BuildOptions& b = p.build;
   b.target = opt.target.empty() ? (have_nvcc ? "cuda" : "cpu") : opt.target;
-  if (s.quantization && b.target == "cuda")
-    throw Error("the model keeps " + std::to_string(s.quantization->quantized_linears) + " projections in 4-bit blocks (MatMulNBits), which the CUDA kernels do not run yet",
-                "build with --target cpu, or compile the float model of the same download (onnx/model.onnx, onnx/model_fp16.onnx) for the GPU");
+  // The CUDA kernels read a block's codes in 16-byte chunks (32 codes): blocks of 16 do not fit them.
+  if (s.quantization && b.target == "cuda" && s.quantization->block_size % 32 != 0)
+    throw Error("the model's 4-bit projections use blocks of " + std::to_string(s.quantization->block_size) + ", which the CUDA kernels do not run (blocks of 32 or more)",
+                "build with --target cpu, or quantize with block_size 32 or larger (MatMulNBitsQuantizer(block_size=32))");
   if (b.target == "cuda" && !have_nvcc)
     throw Error("--target cuda needs nvcc, which is not on this machine's PATH", "install the CUDA Toolkit, or build with --target cpu");
   const bool pow2 = opt.page_size >= 1 && (opt.page_size & (opt.page_size - 1)) == 0;

@@ -89,4 +89,23 @@ __global__ void __launch_bounds__(32 * kGemvQ4Warps) gemv_q4_kernel(const T* __r
   }
 }
 
+// out[N, K] = W dequantized (weight type T), so that larger batches run the dense cuBLASLt GEMM on it: one thread
+// per 8 k of a row (one word of codes). grid: ceil(N * ceil(K / 8) / 256) blocks of 256.
+template <typename T, int kBlock, typename S>
+__global__ void dequant_q4_kernel(const uint8_t* __restrict__ codes, const S* __restrict__ scales, const uint8_t* __restrict__ zero_points,
+                                  int32_t N, int32_t K, T* __restrict__ out) {
+  const int32_t words = (K + 7) / 8, nb = (K + kBlock - 1) / kBlock;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= static_cast<int64_t>(N) * words) return;
+  const int64_t n = i / words;
+  const int32_t k = static_cast<int32_t>(i % words) * 8, b = k / kBlock;
+  const uint32_t word = *reinterpret_cast<const uint32_t*>(codes + n * nb * (kBlock / 2) + (k / kBlock) * (kBlock / 2) + (k % kBlock) / 2);
+  const float s = scale_to_float(scales[n * nb + b]);
+  const float z = zero_points ? static_cast<float>((zero_points[n * ((nb + 1) / 2) + b / 2] >> (4 * (b & 1))) & 15) : 8.f;
+  T* o = out + n * K + k;
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    if (k + j < K) o[j] = Elem<T>::from_float((static_cast<float>((word >> (4 * j)) & 15u) - z) * s);
+}
+
 }  // namespace tsc::cuda

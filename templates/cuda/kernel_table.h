@@ -100,9 +100,18 @@ struct GemvArgs {
 // each follow from the model's norm and activation, which are compile-time constants.
 enum GemvRole : int32_t { kRoleQkv = 0, kRoleOut = 1, kRoleUp = 2, kRoleDown = 3, kRoleHead = 4 };
 
+// A projection's weight in MatMulNBits 4-bit blocks (runtime/core/linear_weight.h): codes [N, n_blocks, q4_block / 2],
+// scales [N, n_blocks] (float, or half in q4f16 builds), zero points [N, ceil(n_blocks / 2)] or null (8).
+struct Q4Weight {
+  const uint8_t* codes = nullptr;
+  const void* scales = nullptr;
+  const uint8_t* zero_points = nullptr;
+};
+
 struct KernelTable {
   const char* key;  // "hd64_ps16_k64_g8_rd64_f16"
   int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype, norm, activation;
+  int32_t q4_block;  // MatMulNBits block size of gemv_q4 / dequant_q4 (0: the model has no 4-bit projections)
 
   // x[T, H] (f32) = E[tok] (+ P[pos]) ; E, P in the weight type.
   cudaError_t (*embed)(const int32_t* tok, const int32_t* pos, int32_t T, const void* E, const void* P, int32_t H,
@@ -129,6 +138,11 @@ struct KernelTable {
   cudaError_t (*gemv_fused)(int32_t role, const GemvArgs& a, cudaStream_t s);
   // ids[r] = argmax logits[r, :] (float32 [R, V]), ties to the lowest id.
   cudaError_t (*argmax)(const float* logits, int32_t R, int32_t V, int32_t* ids, cudaStream_t s);
+  // y[M, N] = x[M, K] W^T (+ bias) with W in 4-bit blocks, M <= 8 (templates/cuda/gemv_q4.cuh); null without them.
+  cudaError_t (*gemv_q4)(const void* x, int32_t M, int32_t K, const Q4Weight& w, const float* bias, int32_t N, void* y,
+                         int32_t out_f32, cudaStream_t s);
+  // out[N, K] (weight type) = W dequantized, for cuBLASLt on larger M; null without 4-bit projections.
+  cudaError_t (*dequant_q4)(const Q4Weight& w, int32_t N, int32_t K, void* out, cudaStream_t s);
 };
 
 }  // namespace tsc::cuda

@@ -9,6 +9,7 @@
 #include "templates/cuda/elementwise.cuh"
 #include "templates/cuda/gemv.cuh"
 #include "templates/cuda/gemv_fused.cuh"
+#include "templates/cuda/gemv_q4.cuh"
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/prefill_attention.cuh"
 #include "templates/cuda/prefill_flash.cuh"
@@ -64,7 +65,8 @@ cudaError_t resident_blocks(F kernel, int threads, size_t smem, ResidentBlocks& 
 }
 
 // Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
-// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated), `using Weight`.
+// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated), kQ4Block (0, or the MatMulNBits block size),
+// `using Weight`, `using Q4Scale` (float or half).
 template <typename Config>
 struct Kernels {
   using T = typename Config::Weight;
@@ -254,11 +256,48 @@ struct Kernels {
     return cudaGetLastError();
   }
 
+  static constexpr int QB = Config::kQ4Block;
+  using QS = typename Config::Q4Scale;
+  template <int MAX_M>
+  static cudaError_t gemv_q4_m(const void* x, int32_t M, int32_t Kd, const Q4Weight& w, const float* bias, int32_t N, void* y,
+                               int32_t out_f32, cudaStream_t s) {
+    const dim3 grid((N + kGemvQ4Warps - 1) / kGemvQ4Warps);
+    const auto* sc = static_cast<const QS*>(w.scales);
+    if (out_f32)
+      gemv_q4_kernel<T, MAX_M, QB, QS, float><<<grid, 32 * kGemvQ4Warps, 0, s>>>(static_cast<const T*>(x), M, Kd, w.codes, sc, w.zero_points, bias, N, static_cast<float*>(y));
+    else
+      gemv_q4_kernel<T, MAX_M, QB, QS, T><<<grid, 32 * kGemvQ4Warps, 0, s>>>(static_cast<const T*>(x), M, Kd, w.codes, sc, w.zero_points, bias, N, static_cast<T*>(y));
+    return cudaGetLastError();
+  }
+  static cudaError_t gemv_q4(const void* x, int32_t M, int32_t Kd, const Q4Weight& w, const float* bias, int32_t N, void* y,
+                             int32_t out_f32, cudaStream_t s) {
+    if constexpr (QB > 0) {
+      if (M <= 0 || N <= 0) return cudaSuccess;
+      if (Kd % 8 != 0) return cudaErrorInvalidValue;
+      if (M == 1) return gemv_q4_m<1>(x, M, Kd, w, bias, N, y, out_f32, s);
+      if (M <= 2) return gemv_q4_m<2>(x, M, Kd, w, bias, N, y, out_f32, s);
+      if (M <= 4) return gemv_q4_m<4>(x, M, Kd, w, bias, N, y, out_f32, s);
+      if (M <= 8) return gemv_q4_m<8>(x, M, Kd, w, bias, N, y, out_f32, s);
+    }
+    return cudaErrorInvalidValue;  // the backend dequantizes for cuBLASLt on larger M
+  }
+  static cudaError_t dequant_q4(const Q4Weight& w, int32_t N, int32_t Kd, void* out, cudaStream_t s) {
+    if constexpr (QB > 0) {
+      const int64_t threads = static_cast<int64_t>(N) * ((Kd + 7) / 8);
+      if (threads == 0) return cudaSuccess;
+      dequant_q4_kernel<T, QB, QS><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, s>>>(w.codes, static_cast<const QS*>(w.scales), w.zero_points, N, Kd,
+                                                                                            static_cast<T*>(out));
+      return cudaGetLastError();
+    }
+    return cudaErrorInvalidValue;
+  }
+
   static const KernelTable* table() {
     static const KernelTable t = {Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<T>(),
-                                  Config::kNorm, Config::kActivation,
+                                  Config::kNorm, Config::kActivation, QB,
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
-                                  &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax};
+                                  &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax,
+                                  QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr};
     return &t;
   }
 };

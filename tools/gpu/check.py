@@ -7,6 +7,7 @@ Usage (on the GPU machine, from the repository root): python3 tools/gpu/check.py
 Environment: TSC (path of tsc), TSC_LIB_DIR, TSC_SOURCE_DIR, OUT (results folder)."""
 import argparse
 import concurrent.futures as cf
+import glob
 import json
 import os
 import re
@@ -279,6 +280,43 @@ def build_attn_bench(exe, tree=ROOT, *flags):
     src = os.path.join(tree, "tools", "gpu", "attn_bench.cu")
     sh(["nvcc", "-std=c++17", "-O3", *flags, "-gencode=arch=compute_90,code=sm_90", "-Xcompiler", "-fopenmp", "-I", tree,
         src if os.path.exists(src) else os.path.join(ROOT, "tools", "gpu", "attn_bench.cu"), "-o", exe])
+
+
+def forms():
+    """The downloaded forms (test/Inputs/fixtures/*/onnx/*.onnx: optimum exports, fp16, 4-bit MatMulNBits): a CUDA
+    build of each against a CPU build with the same fp16 dense weights, prefill (T > 8 rows: 4-bit weights
+    dequantized for cuBLASLt) and dense decode (batch 2: the 4-bit GEMV), plus onnxruntime's logits on the file."""
+    jobs = []
+    for n in sorted(os.listdir(FIX)):
+        for f in sorted(glob.glob(os.path.join(FIX, n, "onnx", "*.onnx"))):
+            form = os.path.basename(f)[:-5]
+            if "int8" in form:
+                continue  # not compiled yet (issue 14)
+            d = os.path.join(WORK, "forms", f"{n}.{form}")
+            os.makedirs(d, exist_ok=True)
+            jobs += [(f, os.path.join(d, "cpu16"), "cpu", ("--dtype", "f16")), (f, os.path.join(d, "cuda"), "cuda", ())]
+    with cf.ThreadPoolExecutor(8) as ex:
+        futs = {ex.submit(build, *j[:3], *j[3]): j for j in jobs}
+        for fu in cf.as_completed(futs):
+            try:
+                fu.result()
+            except Exception as e:  # noqa: BLE001
+                row(f"build {futs[fu][1]}", "FAIL", str(e)[:300])
+    for f, cpu16, _, _ in jobs[::2]:
+        n, form = f.split(os.sep)[-3], os.path.basename(f)[:-5]
+        d = os.path.dirname(cpu16)
+        ids = os.path.join(FIX, n, "reference", "input_ids.npy")
+        ref = np.load(os.path.join(FIX, n, "reference", f"{form}.logits.npy"))
+        try:
+            for mode, extra in (("prefill", ()), ("decode", ("--dense",))):
+                c = score(cpu16, ids, mode, *extra)
+                g = score(os.path.join(d, "cuda"), ids, mode, *extra)
+                err, agree = compare(g, c)
+                oerr, oagree = compare(g, ref)
+                row(f"{n}.{form} {mode}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
+                    f"rel {err:.2e} argmax {agree:.3f} | vs onnxruntime rel {oerr:.2e} argmax {oagree:.3f}")
+        except Exception as e:  # noqa: BLE001
+            row(f"{n}.{form}", "FAIL", str(e)[:300])
 
 
 def q4_gemv():
@@ -568,7 +606,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     env_probe()
     t0 = time.time()
-    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("q4", q4_gemv), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
+    for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("forms", forms), ("q4", q4_gemv), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
                      ("long", long_context), ("mixed", mixed), ("serve", serve)):
         if name in skip or (only and name not in only):
             continue

@@ -34,6 +34,8 @@ CudaBackend::CudaBackend(const Payload& p, int64_t num_pages)
       kv_(s_.num_hidden_layers, num_pages, static_cast<size_t>(s_.num_key_value_heads * o_.page_size * s_.head_dim) * esize_,
           static_cast<size_t>(s_.num_key_value_heads * 2 * s_.head_dim) * esize_, static_cast<int32_t>(s_.num_key_value_heads)),
       graphs_(prof_.enabled()), max_pages_cap_((o_.max_seq_len + o_.page_size - 1) / o_.page_size) {
+  // Reserved here, not on first use: a CUDA graph capture (decode buckets over 8 rows) cannot allocate.
+  if (w_.any_q4()) q4_scratch_.reserve(static_cast<size_t>(w_.max_q4_elems()) * esize_, "allocating the 4-bit weights' dequantization scratch");
   const size_t stats_bytes = sizeof(unsigned long long) * 3 * s_.num_hidden_layers;
   check(cudaMalloc(reinterpret_cast<void**>(&stats_dev_), stats_bytes), "allocating counters");
   check(cudaMemset(stats_dev_, 0, stats_bytes), "clearing counters");

@@ -3,7 +3,9 @@
 //   selection; prefill: causal over the chunk and its cached prefix), out projection, [norm] MLP
 //   -> final norm, LM head rows -> logits (or argmax ids) copied to pinned host memory.
 // Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer, the norms and the residual add
-// in the GEMVs' prologues and epilogues; larger steps use cuBLASLt and separate norm kernels.
+// in the GEMVs' prologues and epilogues; larger steps use cuBLASLt and separate norm kernels. Models with 4-bit
+// projections take the unfused path: their decode GEMVs dequantize in registers (gemv_q4), larger steps
+// dequantize each weight into a scratch matrix for cuBLASLt.
 #include "runtime/core/error.h"
 #include "runtime/engine/cuda/cuda_backend.h"
 
@@ -23,7 +25,7 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   const int32_t rms = s_.norm == NormKind::kRMSNorm ? 1 : 0;
   const float* inv_freq = s_.position == PositionKind::kRope ? static_cast<const float*>(w_.get("rope_inv_freq")) : nullptr;
   const void* delta = nullptr;  // the previous layer's MLP output, added to x by the next norm (unfused path)
-  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0;
+  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0 && !w_.any_q4();
   decode_step_ = st.np == 0;
   // Paged decode attention, one launch per run of decode sequences sharing a page budget.
   auto decode_runs = [&](int64_t l, const float* rope) {
@@ -46,15 +48,15 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
                   d_pos, inv_freq, d_units, static_cast<int32_t>(st.num_units)};
     if (fused) {
       const int32_t t = static_cast<int32_t>(T);
-      GemvArgs qa{act_.x.p, t, static_cast<int32_t>(H_), L.qkv_w, L.qkv_b, static_cast<int32_t>(QKV), act_.qkv.p, L.attn_norm_w, L.attn_norm_b, nullptr, eps};
+      GemvArgs qa{act_.x.p, t, static_cast<int32_t>(H_), L.qkv_w.dense, L.qkv_b, static_cast<int32_t>(QKV), act_.qkv.p, L.attn_norm_w, L.attn_norm_b, nullptr, eps};
       prof(kt_->gemv_fused(kRoleQkv, qa, stream), "qkv projection");
       prof(kt_->append_kv(ap, kv, stream), "append_kv");
       decode_runs(l, inv_freq);  // q is roped inside decode attention
-      GemvArgs oa{act_.attn.p, t, static_cast<int32_t>(Q_), L.o_w, L.o_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
+      GemvArgs oa{act_.attn.p, t, static_cast<int32_t>(Q_), L.o_w.dense, L.o_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
       prof(kt_->gemv_fused(kRoleOut, oa, stream), "out projection");
-      GemvArgs ua{act_.x.p, t, static_cast<int32_t>(H_), L.up_w, L.up_b, static_cast<int32_t>(U), act_.up.p, L.mlp_norm_w, L.mlp_norm_b, nullptr, eps};
+      GemvArgs ua{act_.x.p, t, static_cast<int32_t>(H_), L.up_w.dense, L.up_b, static_cast<int32_t>(U), act_.up.p, L.mlp_norm_w, L.mlp_norm_b, nullptr, eps};
       prof(kt_->gemv_fused(kRoleUp, ua, stream), "up projection");
-      GemvArgs dn{act_.up.p, t, static_cast<int32_t>(I_), L.down_w, L.down_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
+      GemvArgs dn{act_.up.p, t, static_cast<int32_t>(I_), L.down_w.dense, L.down_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
       prof(kt_->gemv_fused(kRoleDown, dn, stream), "down projection");
       continue;
     }
@@ -87,12 +89,12 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   const float* head_b = w_.f32_or_null("lm_head_b");
   if (fused) {
     // Every row of a pure decode step needs logits: the head reads the residual stream directly.
-    GemvArgs ha{act_.x.p, static_cast<int32_t>(T), static_cast<int32_t>(H_), w_.get("lm_head"), head_b, static_cast<int32_t>(V_), act_.logits.p, fw, fb, nullptr, eps};
+    GemvArgs ha{act_.x.p, static_cast<int32_t>(T), static_cast<int32_t>(H_), w_.lm_head().dense, head_b, static_cast<int32_t>(V_), act_.logits.p, fw, fb, nullptr, eps};
     prof(kt_->gemv_fused(kRoleHead, ha, stream), "lm head");
   } else {
     prof(kt_->add_norm(act_.x.as<float>(), delta, fw, fb, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "final norm");
     prof(kt_->gather_rows(act_.h.p, d_rows, static_cast<int32_t>(R), static_cast<int32_t>(H_), act_.sel.p, stream), "gather_rows");
-    linear(act_.sel.p, R, H_, w_.get("lm_head"), head_b, V_, act_.logits.p, 1);
+    linear(act_.sel.p, R, H_, w_.lm_head(), head_b, V_, act_.logits.p, 1);
   }
   if (greedy) {
     prof(kt_->argmax(act_.logits.as<float>(), static_cast<int32_t>(R), static_cast<int32_t>(V_), act_.ids.as<int32_t>(), stream), "argmax");
@@ -102,13 +104,22 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   }
 }
 
-void CudaBackend::linear(const void* x, int64_t M, int64_t K, const void* W, const float* bias, int64_t N, void* y, int32_t out_f32) {
+void CudaBackend::linear(const void* x, int64_t M, int64_t K, const ProjWeight& W, const float* bias, int64_t N, void* y, int32_t out_f32) {
   if (M == 0) return;
+  const bool q4 = W.q4.codes != nullptr;
   if (M <= 8 && K % 8 == 0) {
-    prof(kt_->gemv(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemv");
+    if (q4)
+      prof(kt_->gemv_q4(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W.q4, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemv_q4");
+    else
+      prof(kt_->gemv(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W.dense, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemv");
     return;
   }
-  blas_.matmul(x, M, K, W, N, y, out_f32, decode_step_, graphs_.capturing());
+  const void* dense = W.dense;
+  if (q4) {  // [N, K] in the weight type, for cuBLASLt; the scratch (reserved at start) holds the largest projection
+    prof(kt_->dequant_q4(W.q4, static_cast<int32_t>(N), static_cast<int32_t>(K), q4_scratch_.p, stream_.s), "dequant_q4");
+    dense = q4_scratch_.p;
+  }
+  blas_.matmul(x, M, K, dense, N, y, out_f32, decode_step_, graphs_.capturing());
   prof(cudaSuccess, "cublas gemm");
   if (bias) {
     if (out_f32) throw Error("LM head bias with cuBLAS output is not supported", "this is a bug in tsc's CUDA backend");

@@ -5,30 +5,49 @@
 
 #include <algorithm>
 
+#include "runtime/core/linear_weight.h"
 #include "runtime/engine/cuda/device.h"
 
 namespace tsc::cuda {
 
 DeviceWeights::DeviceWeights(const Payload& p, int64_t num_layers) : p_(p) {
+  const DecoderSpec& s = p.spec();
+  const int64_t H = s.hidden_size, Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim;
+  const int64_t I = s.intermediate_size, U = s.mlp_gated ? 2 * I : I;
   get("embed_tokens");
-  get("lm_head");
+  lm_head_ = projection("lm_head", s.vocab_size, H);
   for (int64_t l = 0; l < num_layers; ++l) {
     const std::string pre = "layers." + std::to_string(l) + ".";
     LayerWeights L;
     L.attn_norm_w = f32_or_null(pre + "attn_norm_w");
     L.attn_norm_b = f32_or_null(pre + "attn_norm_b");
-    L.qkv_w = get(pre + "qkv_w");
+    L.qkv_w = projection(pre + "qkv_w", Q + 2 * KV, H);
     L.qkv_b = f32_or_null(pre + "qkv_b");
-    L.o_w = get(pre + "o_w");
+    L.o_w = projection(pre + "o_w", H, Q);
     L.o_b = f32_or_null(pre + "o_b");
     L.mlp_norm_w = f32_or_null(pre + "mlp_norm_w");
     L.mlp_norm_b = f32_or_null(pre + "mlp_norm_b");
-    L.up_w = get(pre + "up_w");
+    L.up_w = projection(pre + "up_w", U, H);
     L.up_b = f32_or_null(pre + "up_b");
-    L.down_w = get(pre + "down_w");
+    L.down_w = projection(pre + "down_w", H, I);
     L.down_b = f32_or_null(pre + "down_b");
     layers_.push_back(L);
   }
+}
+
+// A projection in the payload's format for it (checked by read_linear_weight), uploaded as stored.
+ProjWeight DeviceWeights::projection(const std::string& name, int64_t out, int64_t in) {
+  const LinearWeight lw = read_linear_weight(p_, name, out, in);
+  ProjWeight w;
+  if (lw.format == WeightFormat::kDense) {
+    w.dense = get(name);
+    return w;
+  }
+  w.q4.codes = static_cast<const uint8_t*>(get(q4_codes_name(name)));
+  w.q4.scales = get(q4_scales_name(name));
+  w.q4.zero_points = lw.zero_points ? static_cast<const uint8_t*>(get(q4_zero_points_name(name))) : nullptr;
+  max_q4_elems_ = std::max(max_q4_elems_, out * in);
+  return w;
 }
 
 DeviceWeights::~DeviceWeights() {

@@ -7,14 +7,22 @@
 #include <vector>
 
 #include "runtime/core/payload.h"
+#include "templates/cuda/kernel_table.h"
 
 namespace tsc::cuda {
+
+// A projection's weight on the device in its stored format (runtime/core/linear_weight.h): dense [N, K] in the
+// weight type, or 4-bit codes with their scales (q4.codes non-null, dense null).
+struct ProjWeight {
+  const void* dense = nullptr;
+  Q4Weight q4;
+};
 
 // One layer's weights on the device; optional tensors (biases, LayerNorm's b) are null when absent.
 struct LayerWeights {
   const float *attn_norm_w = nullptr, *attn_norm_b = nullptr, *qkv_b = nullptr, *o_b = nullptr;
   const float *mlp_norm_w = nullptr, *mlp_norm_b = nullptr, *up_b = nullptr, *down_b = nullptr;
-  const void *qkv_w = nullptr, *o_w = nullptr, *up_w = nullptr, *down_w = nullptr;
+  ProjWeight qkv_w, o_w, up_w, down_w;
 };
 
 class DeviceWeights {
@@ -30,10 +38,17 @@ class DeviceWeights {
   // The same for an optional float32 tensor: null when the payload lacks it.
   const float* f32_or_null(const std::string& name);
   const LayerWeights& layer(int64_t l) const { return layers_[static_cast<size_t>(l)]; }
+  const ProjWeight& lm_head() const { return lm_head_; }
+  // Whether any projection is 4-bit, and the largest one's N * K (the dequantization scratch's elements).
+  bool any_q4() const { return max_q4_elems_ > 0; }
+  int64_t max_q4_elems() const { return max_q4_elems_; }
 
  private:
   void* upload(const std::string& name);
+  ProjWeight projection(const std::string& name, int64_t out, int64_t in);
   const Payload& p_;
+  ProjWeight lm_head_;
+  int64_t max_q4_elems_ = 0;
   std::vector<void*> owned_;
   std::map<std::string, void*> by_name_;
   std::vector<LayerWeights> layers_;
