@@ -141,7 +141,8 @@ void linear_q4(const float* x, int64_t M, int64_t K, const uint8_t* codes, const
       constexpr bool wide = simd::kRegs == 32;
       if (M == 1) q4::dot_tiles<kBlock, S, 1, wide ? 4 : 2>(xp.data(), M, q, bias, N, y);
       else if (M == 2) q4::dot_tiles<kBlock, S, 2, wide ? 4 : 2>(xp.data(), M, q, bias, N, y);
-      else q4::dot_tiles<kBlock, S, 4, wide ? 2 : 1>(xp.data(), M, q, bias, N, y);
+      else if (M <= 4) q4::dot_tiles<kBlock, S, 4, wide ? 2 : 1>(xp.data(), M, q, bias, N, y);
+      else q4::dot_tiles<kBlock, S, 8, wide ? 2 : 1>(xp.data(), M, q, bias, N, y);
       return;
     }
   }
