@@ -92,7 +92,9 @@ def randomize(model: torch.nn.Module) -> None:
 
 def build_model(cfg, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
-    cls = GPT2LMHeadModel if cfg.model_type == "gpt2" else LlamaForCausalLM
+    # Other families (tools/fixtures/make_family_fixtures.py) take transformers' own class for their config.
+    cls = {"gpt2": GPT2LMHeadModel, "llama": LlamaForCausalLM}.get(cfg.model_type) or \
+        transformers.MODEL_FOR_CAUSAL_LM_MAPPING[type(cfg)]
     cfg.architectures = [cls.__name__]
     model = cls(cfg).eval()
     randomize(model)

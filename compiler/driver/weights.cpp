@@ -41,7 +41,15 @@ std::vector<uint8_t> concat_rows(const std::vector<std::vector<uint8_t>>& parts)
 std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType out) {
   const Tensor* t = g.constant(w.initializer);
   if (!t) throw Error("weight '" + w.initializer + "' is not a constant of the graph", "this is a bug in tsc");
-  SourceReader rd{*t};
+  // Scale ops (a family's constants folded into the weight) act on values; the view ops below (transpose,
+  // slice) on positions, so the two commute.
+  const SourceReader src_rd{*t};
+  auto rd = [&](int64_t i) {
+    float v = src_rd(i);
+    for (auto& op : w.ops)
+      if (op.kind == WeightOp::Kind::kScale) v = static_cast<float>(v * op.value);
+    return v;
+  };
   const int64_t n = [&] { int64_t k = 1; for (auto d : w.shape) k *= d; return k; }();
   std::vector<uint8_t> buf(static_cast<size_t>(n) * dtype_size(out));
   if (t->shape.size() == 2 && w.shape.size() == 2) {
@@ -50,6 +58,7 @@ std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType o
     int64_t r0 = 0, c0 = 0;
     for (auto& op : w.ops) {
       if (op.kind == WeightOp::Kind::kTranspose) { tr = !tr; std::swap(r0, c0); }
+      else if (op.kind != WeightOp::Kind::kSlice) continue;
       else if (op.axis == 0) r0 += op.start;
       else c0 += op.start;
     }

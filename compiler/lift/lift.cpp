@@ -32,6 +32,7 @@ class Lifter {
     s_.io.position_ids = mi_.position_ids;
     std::string r = embedding();
     layers(r);
+    fold_family_scales();
     check_all_used();
     s_.layers = layers_;
     s_.num_hidden_layers = static_cast<int64_t>(layers_.size());
@@ -149,15 +150,87 @@ class Lifter {
     if (n && n->is("Slice")) {
       Node* lin = producer(n->inputs[0]);
       const Tensor *st = g_.constant(n->input(1)), *en = g_.constant(n->input(2));
+      const Tensor *ax = n->input(3).empty() ? nullptr : g_.constant(n->input(3)), *step = n->input(4).empty() ? nullptr : g_.constant(n->input(4));
       auto sh = g_.shape(n->inputs[0]);
-      if (lin && lin->is_tsc("Linear") && lin->inputs[0] == norm_out && st && en && st->numel() == 1 && sh) {
+      const bool features = ax && ax->numel() == 1 && sh && (ax->i64(0) == -1 || ax->i64(0) == static_cast<int64_t>(sh->size()) - 1) &&
+                            (!step || (step->numel() == 1 && step->i64(0) == 1));
+      if (lin && lin->is_tsc("Linear") && lin->inputs[0] == norm_out && st && en && st->numel() == 1 && features && sh->back().as_const()) {
         use(n);
         int64_t total = *sh->back().as_const(), a = st->i64(0), b = std::min(en->i64(0), total);
         return {lin, a, b - a};
       }
     }
-    fail(where, "expected a Linear projection (or a split of a fused QKV projection) feeding attention, found " +
+    fail(where, "expected a Linear projection (or a split of a fused QKV / gate_up projection) of the norm output, found " +
                     (n ? n->describe() : "'" + v + "'"));
+  }
+
+  // A branch scaled by a constant: v's only consumer is Mul(v, c) (or Div(v, c)) with c one element. Returns the
+  // Mul/Div and the factor it applies (1/c for Div); nullptr when v is not so scaled.
+  const Node* scaled_by(const std::string& v, double* factor) const {
+    auto& cs = consumers(v);
+    if (cs.size() != 1 || ud_.is_graph_output(v) || cs[0]->inputs.size() != 2) return nullptr;
+    const Node* m = cs[0];
+    const bool div = m->is("Div");
+    if (!(m->is("Mul") || (div && m->inputs[0] == v))) return nullptr;
+    const Tensor* c = g_.constant(m->inputs[0] == v ? m->inputs[1] : m->inputs[0]);
+    if (!c || c->numel() != 1 || !dtype_is_float(c->dtype)) return nullptr;
+    const double x = c->f64(0);
+    if (div && x == 0) return nullptr;
+    *factor = div ? 1.0 / x : x;
+    return m;
+  }
+
+  static void scale_binding(std::optional<WeightBinding>& b, double f) {
+    if (b) b->ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, f});
+  }
+
+  // Granite's residual_multiplier: x += m * branch, m equal for every branch of every layer; returns the value
+  // added to the residual stream (the Mul's output, or v itself).
+  std::string residual_branch(const std::string& v, const std::string& where) {
+    double f = 0;
+    const Node* m = scaled_by(v, &f);
+    const bool first = !branch_seen_;
+    branch_seen_ = true;
+    if (!m) {
+      if (s_.residual_multiplier) fail(where, "a residual branch is not scaled by residual_multiplier as the others are");
+      return v;
+    }
+    if (!first && !s_.residual_multiplier) fail(where, "a residual branch is scaled by a constant the others are not", m);
+    if (s_.residual_multiplier && *s_.residual_multiplier != round_to_float32_repr(f))
+      fail(where, "residual branches are scaled by different constants", m);
+    s_.residual_multiplier = round_to_float32_repr(f);
+    use(m);
+    return m->outputs[0];
+  }
+  bool branch_seen_ = false;
+
+  // Folds the family's constant factors into the bindings (exact up to one float rounding per weight):
+  //   embedding_multiplier m: embed_tokens x m; when the LM head reads the same table, the final norm x 1/m
+  //     (logits = (w/m * n(x)) . (m E)^T), so the payload keeps one table;
+  //   residual_multiplier r: o_proj and down_proj (weights and biases) x r;
+  //   logits_scaling s: the final norm (weight and bias) and the LM head's bias x 1/s.
+  void fold_family_scales() {
+    double head = 1;
+    if (s_.embedding_multiplier) {
+      s_.embed_tokens.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
+      if (s_.tie_word_embeddings) {
+        s_.lm_head.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
+        head /= *s_.embedding_multiplier;
+      }
+    }
+    if (s_.logits_scaling) {
+      head /= *s_.logits_scaling;
+      scale_binding(s_.lm_head_b, 1.0 / *s_.logits_scaling);
+    }
+    if (head != 1) {
+      if (!s_.final_norm_w) fail("lm_head", "the logits are scaled but there is no final norm to fold the scale into");
+      scale_binding(s_.final_norm_w, head);
+      scale_binding(s_.final_norm_b, head);
+    }
+    if (s_.residual_multiplier)
+      for (auto& L : layers_) {
+        for (auto* b : {&L.o_w, &L.o_b, &L.down_w, &L.down_b}) scale_binding(*b, *s_.residual_multiplier);
+      }
   }
 
   void record_norm(const Node* n, std::optional<WeightBinding>& w, std::optional<WeightBinding>& b, const std::string& what) {
@@ -227,6 +300,13 @@ class Lifter {
       return c->outputs[0];
     }
     s_.position = PositionKind::kRope;
+    // Granite's embedding_multiplier, Gemma's sqrt(hidden_size): Mul(Gather(E, ids), c).
+    double m = 0;
+    if (const Node* mul = scaled_by(x, &m)) {
+      use(mul);
+      s_.embedding_multiplier = round_to_float32_repr(m);
+      return mul->outputs[0];
+    }
     return x;
   }
 
@@ -295,14 +375,14 @@ class Lifter {
       auto [ow, ob] = linear(o, where + " o_proj");
       L.o_w = ow;
       L.o_b = ob;
-      Node* add1 = residual_add(r, o->outputs[0]);
+      Node* add1 = residual_add(r, residual_branch(o->outputs[0], where));
       if (!add1) fail(where, "attention output is not added to the residual stream (parallel attention/MLP blocks are not supported)", o);
       use(add1);
       std::string r2 = add1->outputs[0];
       Node* n2 = norm_consumer(r2);
       if (!n2) fail(where, "no MLP norm after the attention residual", add1);
       record_norm(n2, L.mlp_norm_w, L.mlp_norm_b, where + " MLP norm");
-      std::string m = mlp(n2->outputs[0], L, where);
+      std::string m = residual_branch(mlp(n2->outputs[0], L, where), where);
       Node* add2 = residual_add(r2, m);
       if (!add2) fail(where, "MLP output is not added to the residual stream", producer(m));
       use(add2);
@@ -415,6 +495,14 @@ class Lifter {
     std::vector<Node*> lins;
     for (Node* c : consumers(h)) if (c->is_tsc("Linear")) lins.push_back(c);
     if (lins.size() == 1) {
+      // Phi-3's fused gate_up_proj: one projection split in two along the features (Split, or two Slices).
+      std::vector<std::string> parts;
+      for (Node* c : consumers(lins[0]->outputs[0]))
+        if (c->is("Split") || c->is("Slice")) parts.insert(parts.end(), c->outputs.begin(), c->outputs.end());
+      if (parts.size() == 2)
+        for (int gi = 0; gi < 2; ++gi)
+          if (auto gp = gated_product(parts[gi], parts[1 - gi], where))
+            return finish_gated(*gp, projection(parts[gi], h, where), projection(parts[1 - gi], h, where), L, where);
       Node* up = lins[0];
       auto& ac = consumers(up->outputs[0]);
       if (ac.size() != 1 || !ac[0]->is_tsc("Gelu")) fail(where, "MLP up-projection is not followed by a recognized activation (GELU)", up);
@@ -436,34 +524,47 @@ class Lifter {
       return dc[0]->outputs[0];
     }
     if (lins.size() == 2) {
-      // gate -> SiLU, times up, -> down
-      for (int gi = 0; gi < 2; ++gi) {
-        Node *gate = lins[gi], *up = lins[1 - gi];
-        auto& gc = consumers(gate->outputs[0]);
-        if (gc.size() != 1 || !gc[0]->is_tsc("Silu")) continue;
-        Node* act = gc[0];
-        auto& mc = consumers(act->outputs[0]);
-        if (mc.size() != 1 || !mc[0]->is("Mul")) continue;
-        Node* mul = mc[0];
-        if (!((mul->inputs[0] == act->outputs[0] && mul->inputs[1] == up->outputs[0]) || (mul->inputs[1] == act->outputs[0] && mul->inputs[0] == up->outputs[0])))
-          continue;
-        auto& dc = consumers(mul->outputs[0]);
-        if (dc.size() != 1 || !dc[0]->is_tsc("Linear")) fail(where, "gated product does not feed a down-projection", mul);
-        use(act);
-        use(mul);
-        set_activation(Activation::kSilu, where, act);
-        auto [gw, gb] = linear(gate, where + " gate_proj");
-        auto [uw, ub] = linear(up, where + " up_proj");
-        auto [dw, db] = linear(dc[0], where + " down_proj");
-        L.gate_w = gw; L.gate_b = gb; L.up_w = uw; L.up_b = ub; L.down_w = dw; L.down_b = db;
-        s_.mlp_gated = true;
-        s_.intermediate_size = uw.shape[0];
-        s_.mlp_bias = ub.has_value();
-        return dc[0]->outputs[0];
-      }
+      // gate -> SiLU (Llama) or GELU (Gemma's GeGLU), times up, -> down
+      for (int gi = 0; gi < 2; ++gi)
+        if (auto gp = gated_product(lins[gi]->outputs[0], lins[1 - gi]->outputs[0], where))
+          return finish_gated(*gp, {lins[gi], 0, -1}, {lins[1 - gi], 0, -1}, L, where);
       fail(where, gated_mismatch(lins[0], lins[1]));
     }
-    fail(where, "MLP norm output feeds " + std::to_string(lins.size()) + " projections; expected 1 (GELU MLP) or 2 (gated SiLU MLP)");
+    fail(where, "MLP norm output feeds " + std::to_string(lins.size()) + " projections; expected 1 (GELU MLP) or 2 (gated SiLU/GELU MLP)");
+  }
+
+  // act(gate) * up -> down, act SiLU or GELU: the activation, the product and the down projection, or nothing when
+  // gate's activation does not multiply up.
+  struct Gated { Node *act, *mul, *down; };
+  std::optional<Gated> gated_product(const std::string& gate, const std::string& up, const std::string& where) {
+    auto& gc = consumers(gate);
+    if (gc.size() != 1 || !(gc[0]->is_tsc("Silu") || gc[0]->is_tsc("Gelu"))) return std::nullopt;
+    Node* act = gc[0];
+    auto& mc = consumers(act->outputs[0]);
+    if (mc.size() != 1 || !mc[0]->is("Mul")) return std::nullopt;
+    Node* mul = mc[0];
+    const std::string& a = act->outputs[0];
+    if (!((mul->inputs[0] == a && mul->inputs[1] == up) || (mul->inputs[1] == a && mul->inputs[0] == up))) return std::nullopt;
+    auto& dc = consumers(mul->outputs[0]);
+    if (dc.size() != 1 || !dc[0]->is_tsc("Linear")) fail(where, "gated product does not feed a down-projection", mul);
+    return Gated{act, mul, dc[0]};
+  }
+
+  // Binds a gated MLP whose gate and up are projections (whole Linears, or row ranges of a fused one).
+  std::string finish_gated(const Gated& gp, const Proj& gate, const Proj& up, LayerWeights& L, const std::string& where) {
+    use(gp.act);
+    use(gp.mul);
+    set_activation(gp.act->is_tsc("Silu") ? Activation::kSilu
+                   : gp.act->attr_s("approximate", "none") == "tanh" ? Activation::kGeluTanh : Activation::kGelu, where, gp.act);
+    auto [gw, gb] = linear(gate.lin, where + " gate_proj", gate.start, gate.len);
+    auto [uw, ub] = linear(up.lin, where + " up_proj", up.start, up.len);
+    auto [dw, db] = linear(gp.down, where + " down_proj");
+    if (gw.shape != uw.shape) fail(where, "gate and up projections differ in size", gp.mul);
+    L.gate_w = gw; L.gate_b = gb; L.up_w = uw; L.up_b = ub; L.down_w = dw; L.down_b = db;
+    s_.mlp_gated = true;
+    s_.intermediate_size = uw.shape[0];
+    s_.mlp_bias = ub.has_value();
+    return gp.down->outputs[0];
   }
 
   // Why two projections of the MLP norm are not SiLU(gate) * up, naming the op where the pattern breaks
@@ -505,8 +606,9 @@ class Lifter {
       if (out != s_.vocab_size) continue;
       std::string v = c->outputs[0];
       for (int i = 0; i < 4 && !ud_.is_graph_output(v); ++i) {
+        double f = 0;
         auto& cs = consumers(v);
-        if (cs.size() != 1 || !(cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Reshape"))) break;
+        if (cs.size() != 1 || !(cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Reshape") || scaled_by(v, &f))) break;
         v = cs[0]->outputs[0];
       }
       if (ud_.is_graph_output(v)) return c;
@@ -522,6 +624,11 @@ class Lifter {
     std::string v = head->outputs[0];
     while (!ud_.is_graph_output(v)) {
       Node* c = consumers(v)[0];
+      double f = 0;
+      if (scaled_by(v, &f)) {  // Granite: logits / logits_scaling
+        if (s_.logits_scaling) fail("lm_head", "the logits are scaled twice", c);
+        s_.logits_scaling = round_to_float32_repr(1.0 / f);
+      }
       use(c);
       v = c->outputs[0];
     }

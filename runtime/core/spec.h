@@ -14,9 +14,12 @@ namespace tsc {
 
 // One step of the transform from an ONNX initializer to tsc's canonical layout.
 struct WeightOp {
-  enum class Kind { kTranspose, kSlice };
+  // kScale folds a family's constant factor into the weight at compile time (Granite's multipliers, Gemma's
+  // embedding x sqrt(hidden)): every element becomes v * value.
+  enum class Kind { kTranspose, kSlice, kScale };
   Kind kind = Kind::kTranspose;
   int64_t axis = 0, start = 0, length = 0;  // kSlice: rows/cols [start, start+length) of axis (after earlier ops)
+  double value = 0;                         // kScale: the factor
 };
 
 // Binds a canonical weight to the initializer it comes from. Canonical layouts:
@@ -28,7 +31,7 @@ struct WeightBinding {
   std::vector<int64_t> source_shape;
   std::vector<WeightOp> ops;           // applied in order
   std::vector<int64_t> shape;          // canonical shape after ops
-  std::string transform_str() const;   // "transpose", "slice(1,0,64)", "none"
+  std::string transform_str() const;   // "transpose", "slice(1,0,64)", "scale(0.22)", "none"
 };
 
 enum class NormKind { kLayerNorm, kRMSNorm };
@@ -73,6 +76,12 @@ struct DecoderSpec {
   bool mlp_bias = false;
   bool lm_head_bias = false;
   double attention_scale = 0;     // multiplies q·k (usually 1/sqrt(head_dim))
+  // Family features (HF config.json names where they exist), all folded into weight bindings (kScale)
+  // at compile time, so the kernels never see them; printed only when the model has them.
+  std::optional<double> embedding_multiplier;  // Granite; Gemma's sqrt(hidden_size): embeddings x m (folded into
+                                               // embed_tokens, and 1/m into the final norm when the head is tied)
+  std::optional<double> residual_multiplier;   // Granite: x += m * branch (folded into o_proj and down_proj)
+  std::optional<double> logits_scaling;        // Granite: logits / s (folded into the final norm)
   DType weight_dtype = DType::kF32;  // element type of the exported weights
 
   // Weights

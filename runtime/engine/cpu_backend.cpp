@@ -175,7 +175,7 @@ class CpuBackend : public Backend {
       norm(x_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
       if (s_.mlp_gated) {
         kt_->linear(h_.data(), T, H_, L.up_w, L.up_b, 2 * I_, act_.data());
-        kt_->silu_mul(act_.data(), T, I_, mlp_.data());
+        (s_.activation == Activation::kSilu ? kt_->silu_mul : kt_->gelu_tanh_mul)(act_.data(), T, I_, mlp_.data());
       } else {
         kt_->linear(h_.data(), T, H_, L.up_w, L.up_b, I_, mlp_.data());
         kt_->gelu(mlp_.data(), T * I_, s_.activation == Activation::kGeluTanh ? 1 : 0);

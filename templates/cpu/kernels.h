@@ -31,7 +31,7 @@ struct Kernels {
         &linear<W>, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
         &rope<D, RD, Config::kRopeInterleaved != 0>,
         &kv_append<D, PS, SC>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G, SC>,
-        &gelu, &silu_mul, &add};
+        &gelu, &silu_mul, &add, &gelu_tanh_mul};
     return &t;
   }
 };
