@@ -53,6 +53,11 @@ class Lifter {
   [[noreturn]] void fail(const std::string& where, const std::string& what, const Node* at = nullptr) const {
     throw Error(where + ": " + what + (at ? " (at " + at->describe() + ")" : ""), kHint);
   }
+  // A recognized family feature tsc does not implement (compiler/lift/family_refusals.cpp refuses those config.json names).
+  [[noreturn]] void refuse(const std::string& where, const std::string& what, const Node* at) const {
+    throw Error(where + ": " + what + " is not implemented (at " + at->describe() + ")",
+                "tsc does not implement this feature yet (issue 20); compile a model of the same family without it");
+  }
 
   // transformers.js's q4 / int8 variants: quantized weights are not compiled yet (issue 14); say so, naming the
   // node, instead of failing later where the quantized projection breaks a pattern.
@@ -340,7 +345,11 @@ class Lifter {
     for (int li = 0;; ++li) {
       const std::string where = "layer " + std::to_string(li);
       Node* n1 = norm_consumer(r);
-      if (!n1) fail(where, "the residual stream '" + r + "' feeds no LayerNorm/RMSNorm");
+      if (!n1) {
+        for (Node* c : consumers(r))
+          if (c->is_tsc("Linear")) refuse(where, "projections of the residual stream without a norm before them (OLMo 2's post-norm blocks)", c);
+        fail(where, "the residual stream '" + r + "' feeds no LayerNorm/RMSNorm");
+      }
       // Is this the final norm? Its output feeds the LM head.
       if (Node* head = lm_head_after(n1)) {
         if (li == 0) fail("model", "no transformer block between the embedding and the LM head");
@@ -365,7 +374,10 @@ class Lifter {
           break;
         }
       }
-      if (!attn) fail(where, "the attention norm's output feeds no recognized attention (softmax(QK^T)V)", n1);
+      if (!attn) {
+        refuse_qk_norm(h, where);
+        fail(where, "the attention norm's output feeds no recognized attention (softmax(QK^T)V)", n1);
+      }
       use(attn);
       attention(attn, h, L, where, li);
       // Output projection and residual add.
@@ -415,6 +427,7 @@ class Lifter {
         record_rope(rope, where);
         v = rope->inputs[0];
       } else if (k < 2 && s_.position == PositionKind::kRope) {
+        if (li > 0) refuse(where, std::string("a layer without positions (no rotary on ") + (k ? "K" : "Q") + "; SmolLM3's NoPE layers, no_rope_layers)", attn);
         fail(where, std::string("no rotary embedding on ") + (k ? "K" : "Q") + " and no learned positions", attn);
       }
       Proj p = projection(v, h, where);
@@ -430,6 +443,24 @@ class Lifter {
     }
   }
 
+  // Qwen3 / OLMo 2 normalize q and k (per head or over all heads) between the projection and the rotary, which
+  // tsc does not implement: named here rather than as the attention the norm keeps from being recognized.
+  void refuse_qk_norm(const std::string& h, const std::string& where) const {
+    for (Node* lin : consumers(h)) {
+      if (!lin->is_tsc("Linear")) continue;
+      std::string v = lin->outputs[0];
+      for (int i = 0; i < 4; ++i) {
+        auto& cs = consumers(v);
+        if (cs.size() != 1) break;
+        const Node* c = cs[0];
+        if (c->is_tsc("RMSNorm") || c->is_tsc("LayerNorm"))
+          refuse(where, "q/k normalization before the rotary (Qwen3's / OLMo 2's q_norm and k_norm)", c);
+        if (!(c->is("Reshape") || c->is("Transpose") || c->is("Unsqueeze") || c->is("Squeeze") || c->is("Identity"))) break;
+        v = c->outputs[0];
+      }
+    }
+  }
+
   void record_rope(const Node* rope, const std::string& where) {
     const Tensor* inv = g_.constant(rope->inputs[1]);
     std::vector<float> f = inv->to_f32();
@@ -438,7 +469,7 @@ class Lifter {
       s_.rope_inv_freq = f;
       s_.rotary_dim = rd;
       s_.rope_interleaved = rope->attr_i("interleaved", 0) != 0;
-      s_.rope_theta = fit_theta(f, rd);
+      s_.rope_theta = fit_theta(f, rd, &s_.rope_scaling_factor);
     } else if (s_.rope_inv_freq != f || s_.rotary_dim != rd) {
       fail(where, "rotary frequencies differ between layers", rope);
     }
@@ -462,33 +493,41 @@ class Lifter {
   }
 
   // inv_freq[i] = theta^(-2i/rd). theta is the roundest integer that reproduces every stored frequency to
-  // within its rounding (10000 from fp16 frequencies, where a least-squares fit says 9996); where none does
-  // (rope scaling), a least-squares fit on the logs, only descriptive: inv_freq is what the runtime uses.
-  static std::optional<double> fit_theta(const std::vector<float>& f, int64_t rd) {
+  // within its rounding (10000 from fp16 frequencies, where a least-squares fit says 9996). Llama 3's rope
+  // scaling divides only the low frequencies: then theta is the one that reproduces the longest run of leading
+  // frequencies (at least 4), and *scaled_factor the ratio theta^(-2i/rd) / inv_freq[i] at the lowest one
+  // (llama3's `factor`). Where none does, a least-squares fit on the logs, only descriptive: inv_freq is what
+  // the runtime uses.
+  static std::optional<double> fit_theta(const std::vector<float>& f, int64_t rd, std::optional<double>* scaled_factor = nullptr) {
     if (f.size() < 2) return std::nullopt;
-    double lo = 1, hi = INFINITY;
-    for (size_t i = 1; i < f.size(); ++i) {
+    double lo = 1, hi = INFINITY, theta = 0;
+    size_t explained = 0;
+    for (size_t i = 1; i < f.size() && lo <= hi; ++i) {
       if (!(f[i] > 0 && f[i] < 1)) { lo = INFINITY; break; }
       const double x = 2.0 * static_cast<double>(i) / static_cast<double>(rd);
       auto [flo, fhi] = rounding_interval(f[i]);
       lo = std::max(lo, std::pow(fhi, -1.0 / x));
       hi = std::min(hi, std::pow(flo, -1.0 / x));
+      if (lo <= hi && hi < 1e18)
+        for (double step = 1e17; step >= 1; step /= 10) {
+          const double c = std::ceil(lo / step) * step;
+          if (c <= hi) { theta = c; explained = i + 1; break; }
+        }
     }
-    if (lo <= hi && hi < 1e18)
-      for (double step = 1e17; step >= 1; step /= 10) {
-        const double c = std::ceil(lo / step) * step;
-        if (c <= hi) return c;
-      }
+    if (explained == f.size()) return theta;
+    if (explained >= 4 && scaled_factor) {
+      const double last = std::pow(theta, -2.0 * static_cast<double>(f.size() - 1) / static_cast<double>(rd));
+      *scaled_factor = round_to_float32_repr(last / f.back());
+      return theta;
+    }
     double num = 0, den = 0;
     for (size_t i = 1; i < f.size(); ++i) {
       double x = 2.0 * static_cast<double>(i) / static_cast<double>(rd);
       num += x * -std::log(static_cast<double>(f[i]));
       den += x * x;
     }
-    double theta = std::exp(num / den);
-    double r = std::round(theta);
-    if (std::fabs(theta - r) <= 1e-4 * theta) theta = r;
-    return theta;
+    const double fit = std::exp(num / den), r = std::round(fit);
+    return std::fabs(fit - r) <= 1e-4 * fit ? r : fit;
   }
 
   std::string mlp(const std::string& h, LayerWeights& L, const std::string& where) {

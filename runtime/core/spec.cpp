@@ -171,6 +171,7 @@ json spec_to_json(const DecoderSpec& s, bool with_weights) {
   if (s.embedding_multiplier) j["embedding_multiplier"] = *s.embedding_multiplier;
   if (s.residual_multiplier) j["residual_multiplier"] = *s.residual_multiplier;
   if (s.logits_scaling) j["logits_scaling"] = *s.logits_scaling;
+  if (s.rope_scaling_factor) j["rope_scaling_factor"] = *s.rope_scaling_factor;
   // Granite's name for a scale other than 1/sqrt(head_dim); half-precision graphs round 1/sqrt(head_dim) itself
   // by up to ~1e-3 (0.3537 for 1/sqrt(8)), which is no multiplier.
   if (s.head_dim > 0 && std::fabs(s.attention_scale * std::sqrt(static_cast<double>(s.head_dim)) - 1) > 1e-2)
@@ -228,6 +229,7 @@ DecoderSpec spec_from_json(const json& j) {
     if (j.contains("embedding_multiplier")) s.embedding_multiplier = j.at("embedding_multiplier").get<double>();
     if (j.contains("residual_multiplier")) s.residual_multiplier = j.at("residual_multiplier").get<double>();
     if (j.contains("logits_scaling")) s.logits_scaling = j.at("logits_scaling").get<double>();
+    if (j.contains("rope_scaling_factor")) s.rope_scaling_factor = j.at("rope_scaling_factor").get<double>();
     std::string dt = j.at("torch_dtype");
     s.weight_dtype = dt == "float16" ? DType::kF16 : dt == "bfloat16" ? DType::kBF16 : DType::kF32;
     const json& w = j.at("weights");

@@ -82,6 +82,8 @@ struct DecoderSpec {
                                                // embed_tokens, and 1/m into the final norm when the head is tied)
   std::optional<double> residual_multiplier;   // Granite: x += m * branch (folded into o_proj and down_proj)
   std::optional<double> logits_scaling;        // Granite: logits / s (folded into the final norm)
+  std::optional<double> rope_scaling_factor;   // Llama 3.x: low rotary frequencies divided by this (rope_parameters'
+                                               // factor), read off the graph's inv_freq, which the runtime uses as is
   DType weight_dtype = DType::kF32;  // element type of the exported weights
 
   // Weights

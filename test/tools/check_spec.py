@@ -117,6 +117,10 @@ def expected_llama(c, graph_only):
                                      float(np.array(hidden ** 0.5, dtype=np.float16 if dt == "float16" else np.float32)))
         e["activation"] = ("hidden_activation", ACTIVATIONS.get(need(c, "hidden_activation"), "?" + c["hidden_activation"]))
         e["tie_word_embeddings"] = ("tie_word_embeddings (Gemma default true)", c.get("tie_word_embeddings", True))
+    rp = c.get("rope_parameters") or c.get("rope_scaling") or {}
+    if rp.get("rope_type", rp.get("type")) == "llama3":
+        # Llama 3.x: the low frequencies are divided by `factor`; tsc reads it off the graph's inv_freq.
+        e["rope_scaling_factor"] = ("rope_parameters.factor (llama3)", float(rp["factor"]))
     if graph_only:
         # Computed rotary tables carry no maximum length; only config.json can say it.
         e["max_position_embeddings"] = ("graph only: rotary models cannot know it", None)
