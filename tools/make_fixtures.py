@@ -107,7 +107,7 @@ def kv_shape(cfg):
     """(num_kv_heads, head_dim) of the model's cache tensors."""
     if cfg.model_type == "gpt2":
         return cfg.n_head, cfg.n_embd // cfg.n_head
-    return cfg.num_key_value_heads, cfg.head_dim
+    return cfg.num_key_value_heads, getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
 
 
 # ----------------------------------------------------------------------------- exporters
