@@ -63,14 +63,17 @@ void run_lift(Compilation& c, std::ostream& log) {
   LiftOptions lo;
   lo.verbose = c.opt.verbose;
   lo.log = &log;
-  c.spec = lift_decoder(c.graph, lo);
   const fs::path cfg = c.opt.config.empty() ? fs::path(c.opt.model).parent_path() / "config.json" : fs::path(c.opt.config);
   if (!c.opt.config.empty() && !fs::exists(cfg))
     throw Error("config file '" + c.opt.config + "' does not exist", "pass the HF config.json of the model or leave --config out");
-  if (!fs::exists(cfg)) return;
-  std::ifstream f(cfg, std::ios::binary);
   std::stringstream text;
-  text << f.rdbuf();
+  if (fs::exists(cfg)) {
+    std::ifstream f(cfg, std::ios::binary);
+    text << f.rdbuf();
+    refuse_unimplemented_features(text.str());  // before lifting: the feature, not the pattern it breaks, is the error
+  }
+  c.spec = lift_decoder(c.graph, lo);
+  if (!fs::exists(cfg)) return;
   for (auto& d : reconcile_with_config(c.spec, text.str())) log << "tsc: warning: " << d << " (" << cfg.string() << ")\n";
 }
 

@@ -57,6 +57,21 @@ Q4Rows q4_rows(const Graph& g, const WeightBinding& w, bool with_zero_points) {
   for (auto& op : w.ops) r0 += op.kind == WeightOp::Kind::kSlice ? op.start : 0;
   const int64_t rows = w.shape[0];
   Q4Rows r{row_bytes(g, w.initializer, r0, rows, out), row_bytes(g, w.q4->scales, r0, rows, out), {}};
+  // A family's constant factor (kScale) scales W = (q - z) * s through its block scales.
+  double factor = 1;
+  for (auto& op : w.ops)
+    if (op.kind == WeightOp::Kind::kScale) factor *= op.value;
+  if (factor != 1) {
+    const size_t es = dtype_size(w.q4->scale_dtype);
+    for (size_t i = 0; i < r.scales.size(); i += es) {
+      float v;
+      if (es == 4) std::memcpy(&v, &r.scales[i], 4);
+      else { uint16_t h; std::memcpy(&h, &r.scales[i], 2); v = f16_to_f32(h); }
+      v = static_cast<float>(v * factor);
+      if (es == 4) std::memcpy(&r.scales[i], &v, 4);
+      else { const uint16_t h = f32_to_f16(v); std::memcpy(&r.scales[i], &h, 2); }
+    }
+  }
   if (with_zero_points)
     r.zero_points = w.q4->zero_points.empty() ? std::vector<uint8_t>(static_cast<size_t>(rows * ((nb + 1) / 2)), 0x88)
                                               : row_bytes(g, w.q4->zero_points, r0, rows, out);
@@ -101,7 +116,15 @@ std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType o
   if (w.q4) throw Error("weight '" + w.initializer + "' holds 4-bit codes, which are never expanded", "this is a bug in tsc");
   const Tensor* t = g.constant(w.initializer);
   if (!t) throw Error("weight '" + w.initializer + "' is not a constant of the graph", "this is a bug in tsc");
-  SourceReader rd{*t};
+  // Scale ops (a family's constants folded into the weight) act on values; the view ops below (transpose,
+  // slice) on positions, so the two commute.
+  const SourceReader src_rd{*t};
+  auto rd = [&](int64_t i) {
+    float v = src_rd(i);
+    for (auto& op : w.ops)
+      if (op.kind == WeightOp::Kind::kScale) v = static_cast<float>(v * op.value);
+    return v;
+  };
   const int64_t n = [&] { int64_t k = 1; for (auto d : w.shape) k *= d; return k; }();
   std::vector<uint8_t> buf(static_cast<size_t>(n) * dtype_size(out));
   if (t->shape.size() == 2 && w.shape.size() == 2) {
@@ -110,6 +133,7 @@ std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType o
     int64_t r0 = 0, c0 = 0;
     for (auto& op : w.ops) {
       if (op.kind == WeightOp::Kind::kTranspose) { tr = !tr; std::swap(r0, c0); }
+      else if (op.kind != WeightOp::Kind::kSlice) continue;
       else if (op.axis == 0) r0 += op.start;
       else c0 += op.start;
     }

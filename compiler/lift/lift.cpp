@@ -32,6 +32,7 @@ class Lifter {
     s_.io.position_ids = mi_.position_ids;
     std::string r = embedding();
     layers(r);
+    fold_family_scales();
     check_all_used();
     s_.layers = layers_;
     s_.num_hidden_layers = static_cast<int64_t>(layers_.size());
@@ -52,6 +53,11 @@ class Lifter {
 
   [[noreturn]] void fail(const std::string& where, const std::string& what, const Node* at = nullptr) const {
     throw Error(where + ": " + what + (at ? " (at " + at->describe() + ")" : ""), kHint);
+  }
+  // A recognized family feature tsc does not implement (compiler/lift/family_refusals.cpp refuses those config.json names).
+  [[noreturn]] void refuse(const std::string& where, const std::string& what, const Node* at) const {
+    throw Error(where + ": " + what + " is not implemented (at " + at->describe() + ")",
+                "tsc does not implement this feature yet (issue 20); compile a model of the same family without it");
   }
 
   // Quantized forms other than MatMulNBits with constant codes (which fuse-quantized-linear turned into tsc.Linear)
@@ -169,15 +175,87 @@ class Lifter {
     if (n && n->is("Slice")) {
       Node* lin = producer(n->inputs[0]);
       const Tensor *st = g_.constant(n->input(1)), *en = g_.constant(n->input(2));
+      const Tensor *ax = n->input(3).empty() ? nullptr : g_.constant(n->input(3)), *step = n->input(4).empty() ? nullptr : g_.constant(n->input(4));
       auto sh = g_.shape(n->inputs[0]);
-      if (lin && lin->is_tsc("Linear") && lin->inputs[0] == norm_out && st && en && st->numel() == 1 && sh) {
+      const bool features = ax && ax->numel() == 1 && sh && (ax->i64(0) == -1 || ax->i64(0) == static_cast<int64_t>(sh->size()) - 1) &&
+                            (!step || (step->numel() == 1 && step->i64(0) == 1));
+      if (lin && lin->is_tsc("Linear") && lin->inputs[0] == norm_out && st && en && st->numel() == 1 && features && sh->back().as_const()) {
         use(n);
         int64_t total = *sh->back().as_const(), a = st->i64(0), b = std::min(en->i64(0), total);
         return {lin, a, b - a};
       }
     }
-    fail(where, "expected a Linear projection (or a split of a fused QKV projection) feeding attention, found " +
+    fail(where, "expected a Linear projection (or a split of a fused QKV / gate_up projection) of the norm output, found " +
                     (n ? n->describe() : "'" + v + "'"));
+  }
+
+  // A branch scaled by a constant: v's only consumer is Mul(v, c) (or Div(v, c)) with c one element. Returns the
+  // Mul/Div and the factor it applies (1/c for Div); nullptr when v is not so scaled.
+  const Node* scaled_by(const std::string& v, double* factor) const {
+    auto& cs = consumers(v);
+    if (cs.size() != 1 || ud_.is_graph_output(v) || cs[0]->inputs.size() != 2) return nullptr;
+    const Node* m = cs[0];
+    const bool div = m->is("Div");
+    if (!(m->is("Mul") || (div && m->inputs[0] == v))) return nullptr;
+    const Tensor* c = g_.constant(m->inputs[0] == v ? m->inputs[1] : m->inputs[0]);
+    if (!c || c->numel() != 1 || !dtype_is_float(c->dtype)) return nullptr;
+    const double x = c->f64(0);
+    if (div && x == 0) return nullptr;
+    *factor = div ? 1.0 / x : x;
+    return m;
+  }
+
+  static void scale_binding(std::optional<WeightBinding>& b, double f) {
+    if (b) b->ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, f});
+  }
+
+  // Granite's residual_multiplier: x += m * branch, m equal for every branch of every layer; returns the value
+  // added to the residual stream (the Mul's output, or v itself).
+  std::string residual_branch(const std::string& v, const std::string& where) {
+    double f = 0;
+    const Node* m = scaled_by(v, &f);
+    const bool first = !branch_seen_;
+    branch_seen_ = true;
+    if (!m) {
+      if (s_.residual_multiplier) fail(where, "a residual branch is not scaled by residual_multiplier as the others are");
+      return v;
+    }
+    if (!first && !s_.residual_multiplier) fail(where, "a residual branch is scaled by a constant the others are not", m);
+    if (s_.residual_multiplier && *s_.residual_multiplier != round_to_float32_repr(f))
+      fail(where, "residual branches are scaled by different constants", m);
+    s_.residual_multiplier = round_to_float32_repr(f);
+    use(m);
+    return m->outputs[0];
+  }
+  bool branch_seen_ = false;
+
+  // Folds the family's constant factors into the bindings (exact up to one float rounding per weight):
+  //   embedding_multiplier m: embed_tokens x m; when the LM head reads the same table, the final norm x 1/m
+  //     (logits = (w/m * n(x)) . (m E)^T), so the payload keeps one table;
+  //   residual_multiplier r: o_proj and down_proj (weights and biases) x r;
+  //   logits_scaling s: the final norm (weight and bias) and the LM head's bias x 1/s.
+  void fold_family_scales() {
+    double head = 1;
+    if (s_.embedding_multiplier) {
+      s_.embed_tokens.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
+      if (s_.tie_word_embeddings) {
+        s_.lm_head.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
+        head /= *s_.embedding_multiplier;
+      }
+    }
+    if (s_.logits_scaling) {
+      head /= *s_.logits_scaling;
+      scale_binding(s_.lm_head_b, 1.0 / *s_.logits_scaling);
+    }
+    if (head != 1) {
+      if (!s_.final_norm_w) fail("lm_head", "the logits are scaled but there is no final norm to fold the scale into");
+      scale_binding(s_.final_norm_w, head);
+      scale_binding(s_.final_norm_b, head);
+    }
+    if (s_.residual_multiplier)
+      for (auto& L : layers_) {
+        for (auto* b : {&L.o_w, &L.o_b, &L.down_w, &L.down_b}) scale_binding(*b, *s_.residual_multiplier);
+      }
   }
 
   void record_norm(const Node* n, std::optional<WeightBinding>& w, std::optional<WeightBinding>& b, const std::string& what) {
@@ -247,6 +325,13 @@ class Lifter {
       return c->outputs[0];
     }
     s_.position = PositionKind::kRope;
+    // Granite's embedding_multiplier, Gemma's sqrt(hidden_size): Mul(Gather(E, ids), c).
+    double m = 0;
+    if (const Node* mul = scaled_by(x, &m)) {
+      use(mul);
+      s_.embedding_multiplier = round_to_float32_repr(m);
+      return mul->outputs[0];
+    }
     return x;
   }
 
@@ -280,7 +365,11 @@ class Lifter {
     for (int li = 0;; ++li) {
       const std::string where = "layer " + std::to_string(li);
       Node* n1 = norm_consumer(r);
-      if (!n1) fail(where, "the residual stream '" + r + "' feeds no LayerNorm/RMSNorm");
+      if (!n1) {
+        for (Node* c : consumers(r))
+          if (c->is_tsc("Linear")) refuse(where, "projections of the residual stream without a norm before them (OLMo 2's post-norm blocks)", c);
+        fail(where, "the residual stream '" + r + "' feeds no LayerNorm/RMSNorm");
+      }
       // Is this the final norm? Its output feeds the LM head.
       if (Node* head = lm_head_after(n1)) {
         if (li == 0) fail("model", "no transformer block between the embedding and the LM head");
@@ -305,7 +394,10 @@ class Lifter {
           break;
         }
       }
-      if (!attn) fail(where, "the attention norm's output feeds no recognized attention (softmax(QK^T)V)", n1);
+      if (!attn) {
+        refuse_qk_norm(h, where);
+        fail(where, "the attention norm's output feeds no recognized attention (softmax(QK^T)V)", n1);
+      }
       use(attn);
       attention(attn, h, L, where, li);
       // Output projection and residual add.
@@ -315,14 +407,14 @@ class Lifter {
       auto [ow, ob] = linear(o, where + " o_proj");
       L.o_w = ow;
       L.o_b = ob;
-      Node* add1 = residual_add(r, o->outputs[0]);
+      Node* add1 = residual_add(r, residual_branch(o->outputs[0], where));
       if (!add1) fail(where, "attention output is not added to the residual stream (parallel attention/MLP blocks are not supported)", o);
       use(add1);
       std::string r2 = add1->outputs[0];
       Node* n2 = norm_consumer(r2);
       if (!n2) fail(where, "no MLP norm after the attention residual", add1);
       record_norm(n2, L.mlp_norm_w, L.mlp_norm_b, where + " MLP norm");
-      std::string m = mlp(n2->outputs[0], L, where);
+      std::string m = residual_branch(mlp(n2->outputs[0], L, where), where);
       Node* add2 = residual_add(r2, m);
       if (!add2) fail(where, "MLP output is not added to the residual stream", producer(m));
       use(add2);
@@ -355,6 +447,7 @@ class Lifter {
         record_rope(rope, where);
         v = rope->inputs[0];
       } else if (k < 2 && s_.position == PositionKind::kRope) {
+        if (li > 0) refuse(where, std::string("a layer without positions (no rotary on ") + (k ? "K" : "Q") + "; SmolLM3's NoPE layers, no_rope_layers)", attn);
         fail(where, std::string("no rotary embedding on ") + (k ? "K" : "Q") + " and no learned positions", attn);
       }
       Proj p = projection(v, h, where);
@@ -370,6 +463,24 @@ class Lifter {
     }
   }
 
+  // Qwen3 / OLMo 2 normalize q and k (per head or over all heads) between the projection and the rotary, which
+  // tsc does not implement: named here rather than as the attention the norm keeps from being recognized.
+  void refuse_qk_norm(const std::string& h, const std::string& where) const {
+    for (Node* lin : consumers(h)) {
+      if (!lin->is_tsc("Linear")) continue;
+      std::string v = lin->outputs[0];
+      for (int i = 0; i < 4; ++i) {
+        auto& cs = consumers(v);
+        if (cs.size() != 1) break;
+        const Node* c = cs[0];
+        if (c->is_tsc("RMSNorm") || c->is_tsc("LayerNorm"))
+          refuse(where, "q/k normalization before the rotary (Qwen3's / OLMo 2's q_norm and k_norm)", c);
+        if (!(c->is("Reshape") || c->is("Transpose") || c->is("Unsqueeze") || c->is("Squeeze") || c->is("Identity"))) break;
+        v = c->outputs[0];
+      }
+    }
+  }
+
   void record_rope(const Node* rope, const std::string& where) {
     const Tensor* inv = g_.constant(rope->inputs[1]);
     std::vector<float> f = inv->to_f32();
@@ -378,7 +489,7 @@ class Lifter {
       s_.rope_inv_freq = f;
       s_.rotary_dim = rd;
       s_.rope_interleaved = rope->attr_i("interleaved", 0) != 0;
-      s_.rope_theta = fit_theta(f, rd);
+      s_.rope_theta = fit_theta(f, rd, &s_.rope_scaling_factor);
     } else if (s_.rope_inv_freq != f || s_.rotary_dim != rd) {
       fail(where, "rotary frequencies differ between layers", rope);
     }
@@ -402,39 +513,55 @@ class Lifter {
   }
 
   // inv_freq[i] = theta^(-2i/rd). theta is the roundest integer that reproduces every stored frequency to
-  // within its rounding (10000 from fp16 frequencies, where a least-squares fit says 9996); where none does
-  // (rope scaling), a least-squares fit on the logs, only descriptive: inv_freq is what the runtime uses.
-  static std::optional<double> fit_theta(const std::vector<float>& f, int64_t rd) {
+  // within its rounding (10000 from fp16 frequencies, where a least-squares fit says 9996). Llama 3's rope
+  // scaling divides only the low frequencies: then theta is the one that reproduces the longest run of leading
+  // frequencies (at least 4), and *scaled_factor the ratio theta^(-2i/rd) / inv_freq[i] at the lowest one
+  // (llama3's `factor`). Where none does, a least-squares fit on the logs, only descriptive: inv_freq is what
+  // the runtime uses.
+  static std::optional<double> fit_theta(const std::vector<float>& f, int64_t rd, std::optional<double>* scaled_factor = nullptr) {
     if (f.size() < 2) return std::nullopt;
-    double lo = 1, hi = INFINITY;
-    for (size_t i = 1; i < f.size(); ++i) {
+    double lo = 1, hi = INFINITY, theta = 0;
+    size_t explained = 0;
+    for (size_t i = 1; i < f.size() && lo <= hi; ++i) {
       if (!(f[i] > 0 && f[i] < 1)) { lo = INFINITY; break; }
       const double x = 2.0 * static_cast<double>(i) / static_cast<double>(rd);
       auto [flo, fhi] = rounding_interval(f[i]);
       lo = std::max(lo, std::pow(fhi, -1.0 / x));
       hi = std::min(hi, std::pow(flo, -1.0 / x));
+      if (lo <= hi && hi < 1e18)
+        for (double step = 1e17; step >= 1; step /= 10) {
+          const double c = std::ceil(lo / step) * step;
+          if (c <= hi) { theta = c; explained = i + 1; break; }
+        }
     }
-    if (lo <= hi && hi < 1e18)
-      for (double step = 1e17; step >= 1; step /= 10) {
-        const double c = std::ceil(lo / step) * step;
-        if (c <= hi) return c;
-      }
+    if (explained == f.size()) return theta;
+    if (explained >= 4 && scaled_factor) {
+      const double last = std::pow(theta, -2.0 * static_cast<double>(f.size() - 1) / static_cast<double>(rd));
+      *scaled_factor = round_to_float32_repr(last / f.back());
+      return theta;
+    }
     double num = 0, den = 0;
     for (size_t i = 1; i < f.size(); ++i) {
       double x = 2.0 * static_cast<double>(i) / static_cast<double>(rd);
       num += x * -std::log(static_cast<double>(f[i]));
       den += x * x;
     }
-    double theta = std::exp(num / den);
-    double r = std::round(theta);
-    if (std::fabs(theta - r) <= 1e-4 * theta) theta = r;
-    return theta;
+    const double fit = std::exp(num / den), r = std::round(fit);
+    return std::fabs(fit - r) <= 1e-4 * fit ? r : fit;
   }
 
   std::string mlp(const std::string& h, LayerWeights& L, const std::string& where) {
     std::vector<Node*> lins;
     for (Node* c : consumers(h)) if (c->is_tsc("Linear")) lins.push_back(c);
     if (lins.size() == 1) {
+      // Phi-3's fused gate_up_proj: one projection split in two along the features (Split, or two Slices).
+      std::vector<std::string> parts;
+      for (Node* c : consumers(lins[0]->outputs[0]))
+        if (c->is("Split") || c->is("Slice")) parts.insert(parts.end(), c->outputs.begin(), c->outputs.end());
+      if (parts.size() == 2)
+        for (int gi = 0; gi < 2; ++gi)
+          if (auto gp = gated_product(parts[gi], parts[1 - gi], where))
+            return finish_gated(*gp, projection(parts[gi], h, where), projection(parts[1 - gi], h, where), L, where);
       Node* up = lins[0];
       auto& ac = consumers(up->outputs[0]);
       if (ac.size() != 1 || !ac[0]->is_tsc("Gelu")) fail(where, "MLP up-projection is not followed by a recognized activation (GELU)", up);
@@ -456,34 +583,47 @@ class Lifter {
       return dc[0]->outputs[0];
     }
     if (lins.size() == 2) {
-      // gate -> SiLU, times up, -> down
-      for (int gi = 0; gi < 2; ++gi) {
-        Node *gate = lins[gi], *up = lins[1 - gi];
-        auto& gc = consumers(gate->outputs[0]);
-        if (gc.size() != 1 || !gc[0]->is_tsc("Silu")) continue;
-        Node* act = gc[0];
-        auto& mc = consumers(act->outputs[0]);
-        if (mc.size() != 1 || !mc[0]->is("Mul")) continue;
-        Node* mul = mc[0];
-        if (!((mul->inputs[0] == act->outputs[0] && mul->inputs[1] == up->outputs[0]) || (mul->inputs[1] == act->outputs[0] && mul->inputs[0] == up->outputs[0])))
-          continue;
-        auto& dc = consumers(mul->outputs[0]);
-        if (dc.size() != 1 || !dc[0]->is_tsc("Linear")) fail(where, "gated product does not feed a down-projection", mul);
-        use(act);
-        use(mul);
-        set_activation(Activation::kSilu, where, act);
-        auto [gw, gb] = linear(gate, where + " gate_proj");
-        auto [uw, ub] = linear(up, where + " up_proj");
-        auto [dw, db] = linear(dc[0], where + " down_proj");
-        L.gate_w = gw; L.gate_b = gb; L.up_w = uw; L.up_b = ub; L.down_w = dw; L.down_b = db;
-        s_.mlp_gated = true;
-        s_.intermediate_size = uw.shape[0];
-        s_.mlp_bias = ub.has_value();
-        return dc[0]->outputs[0];
-      }
+      // gate -> SiLU (Llama) or GELU (Gemma's GeGLU), times up, -> down
+      for (int gi = 0; gi < 2; ++gi)
+        if (auto gp = gated_product(lins[gi]->outputs[0], lins[1 - gi]->outputs[0], where))
+          return finish_gated(*gp, {lins[gi], 0, -1}, {lins[1 - gi], 0, -1}, L, where);
       fail(where, gated_mismatch(lins[0], lins[1]));
     }
-    fail(where, "MLP norm output feeds " + std::to_string(lins.size()) + " projections; expected 1 (GELU MLP) or 2 (gated SiLU MLP)");
+    fail(where, "MLP norm output feeds " + std::to_string(lins.size()) + " projections; expected 1 (GELU MLP) or 2 (gated SiLU/GELU MLP)");
+  }
+
+  // act(gate) * up -> down, act SiLU or GELU: the activation, the product and the down projection, or nothing when
+  // gate's activation does not multiply up.
+  struct Gated { Node *act, *mul, *down; };
+  std::optional<Gated> gated_product(const std::string& gate, const std::string& up, const std::string& where) {
+    auto& gc = consumers(gate);
+    if (gc.size() != 1 || !(gc[0]->is_tsc("Silu") || gc[0]->is_tsc("Gelu"))) return std::nullopt;
+    Node* act = gc[0];
+    auto& mc = consumers(act->outputs[0]);
+    if (mc.size() != 1 || !mc[0]->is("Mul")) return std::nullopt;
+    Node* mul = mc[0];
+    const std::string& a = act->outputs[0];
+    if (!((mul->inputs[0] == a && mul->inputs[1] == up) || (mul->inputs[1] == a && mul->inputs[0] == up))) return std::nullopt;
+    auto& dc = consumers(mul->outputs[0]);
+    if (dc.size() != 1 || !dc[0]->is_tsc("Linear")) fail(where, "gated product does not feed a down-projection", mul);
+    return Gated{act, mul, dc[0]};
+  }
+
+  // Binds a gated MLP whose gate and up are projections (whole Linears, or row ranges of a fused one).
+  std::string finish_gated(const Gated& gp, const Proj& gate, const Proj& up, LayerWeights& L, const std::string& where) {
+    use(gp.act);
+    use(gp.mul);
+    set_activation(gp.act->is_tsc("Silu") ? Activation::kSilu
+                   : gp.act->attr_s("approximate", "none") == "tanh" ? Activation::kGeluTanh : Activation::kGelu, where, gp.act);
+    auto [gw, gb] = linear(gate.lin, where + " gate_proj", gate.start, gate.len);
+    auto [uw, ub] = linear(up.lin, where + " up_proj", up.start, up.len);
+    auto [dw, db] = linear(gp.down, where + " down_proj");
+    if (gw.shape != uw.shape) fail(where, "gate and up projections differ in size", gp.mul);
+    L.gate_w = gw; L.gate_b = gb; L.up_w = uw; L.up_b = ub; L.down_w = dw; L.down_b = db;
+    s_.mlp_gated = true;
+    s_.intermediate_size = uw.shape[0];
+    s_.mlp_bias = ub.has_value();
+    return gp.down->outputs[0];
   }
 
   // Why two projections of the MLP norm are not SiLU(gate) * up, naming the op where the pattern breaks
@@ -525,8 +665,9 @@ class Lifter {
       if (out != s_.vocab_size) continue;
       std::string v = c->outputs[0];
       for (int i = 0; i < 4 && !ud_.is_graph_output(v); ++i) {
+        double f = 0;
         auto& cs = consumers(v);
-        if (cs.size() != 1 || !(cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Reshape"))) break;
+        if (cs.size() != 1 || !(cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Reshape") || scaled_by(v, &f))) break;
         v = cs[0]->outputs[0];
       }
       if (ud_.is_graph_output(v)) return c;
@@ -542,6 +683,11 @@ class Lifter {
     std::string v = head->outputs[0];
     while (!ud_.is_graph_output(v)) {
       Node* c = consumers(v)[0];
+      double f = 0;
+      if (scaled_by(v, &f)) {  // Granite: logits / logits_scaling
+        if (s_.logits_scaling) fail("lm_head", "the logits are scaled twice", c);
+        s_.logits_scaling = round_to_float32_repr(1.0 / f);
+      }
       use(c);
       v = c->outputs[0];
     }

@@ -21,6 +21,10 @@ DecoderSpec lift_decoder(const Graph& g, const LiftOptions& opt = {});
 // Sets spec.quantization when projections are bound to 4-bit codes; refuses mixed block sizes or scale types.
 void summarize_quantization(DecoderSpec& spec);
 
+// Refuses, naming it, a family feature of config.json (HF) that tsc does not implement: sliding-window layers,
+// logit soft-capping, sequence-length-dependent rotary scaling (compiler/lift/family_refusals.cpp). Throws tsc::Error.
+void refuse_unimplemented_features(const std::string& config_json_text);
+
 // Cross-checks a recovered spec against a HF config.json (text) and fills what the graph cannot say
 // (max_position_embeddings for computed rotary). Returns one line per disagreement.
 std::vector<std::string> reconcile_with_config(DecoderSpec& spec, const std::string& config_json_text);

@@ -65,9 +65,10 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   p.rope_interleaved = s.rope_interleaved;
   p.page_score = b.page_score == "sketch" ? 1 : 0;
   p.norm = s.norm == NormKind::kRMSNorm ? 1 : 0;
-  p.activation = s.mlp_gated ? 2 : (s.activation == Activation::kGeluTanh ? 0 : 1);
-  if (s.mlp_gated && s.activation != Activation::kSilu)
-    throw Error("gated MLP with activation " + activation_name(s.activation) + " is not supported by the kernels", "tsc supports SiLU-gated (Llama) and GELU (GPT-2) MLPs");
+  p.activation = s.mlp_gated ? (s.activation == Activation::kSilu ? 2 : 3) : (s.activation == Activation::kGeluTanh ? 0 : 1);
+  if (s.mlp_gated && s.activation == Activation::kGelu)
+    throw Error("gated MLP with activation " + activation_name(s.activation) + " (erf GELU) is not supported by the kernels",
+                "tsc supports SiLU-gated (Llama), tanh-GELU-gated (Gemma's GeGLU) and GELU (GPT-2) MLPs");
   return p;
 }
 
@@ -79,7 +80,7 @@ std::string plan_to_text(const KernelPlan& p) {
   o << "  kv_dtype: " << dtype_name(p.build.kv_dtype) << "\n";
   o << "  HEAD_DIM: " << p.head_dim << "\n  PAGE_SIZE: " << p.page_size << "\n  TOP_K: " << p.top_k << "\n  GROUP: " << p.group
     << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0)
-    << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
+    << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 3 ? "gelu_tanh_gated" : p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
   o << "  PAGE_SCORE: " << p.build.page_score << "\n";
   if (p.q4_block > 0) o << "  Q4_BLOCK: " << p.q4_block << "\n  Q4_SCALE: " << dtype_name(p.q4_scale_dtype) << "\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";

@@ -11,12 +11,18 @@ namespace tsc {
 
 using nlohmann::json;
 
+namespace {
+// Shortest text that reads back as the same double (json's number format).
+std::string number_str(double v) { return json(v).dump(); }
+}  // namespace
+
 std::string WeightBinding::transform_str() const {
   if (ops.empty()) return "none";
   std::string s;
   for (auto& op : ops) {
     if (!s.empty()) s += ",";
     if (op.kind == WeightOp::Kind::kTranspose) s += "transpose";
+    else if (op.kind == WeightOp::Kind::kScale) s += "scale(" + number_str(op.value) + ")";
     else s += "slice(" + std::to_string(op.axis) + "," + std::to_string(op.start) + "," + std::to_string(op.length) + ")";
   }
   return s;
@@ -56,6 +62,7 @@ json binding_json(const WeightBinding& w) {
   json ops = json::array();
   for (auto& op : w.ops) {
     if (op.kind == WeightOp::Kind::kTranspose) ops.push_back({{"op", "transpose"}});
+    else if (op.kind == WeightOp::Kind::kScale) ops.push_back({{"op", "scale"}, {"value", op.value}});
     else ops.push_back({{"op", "slice"}, {"axis", op.axis}, {"start", op.start}, {"length", op.length}});
   }
   json j = {{"initializer", w.initializer}, {"source_dtype", dtype_name(w.source_dtype)}, {"source_shape", w.source_shape},
@@ -75,7 +82,10 @@ WeightBinding binding_from(const json& j) {
   for (auto& o : j.at("ops")) {
     WeightOp op;
     if (o.at("op") == "transpose") op.kind = WeightOp::Kind::kTranspose;
-    else {
+    else if (o.at("op") == "scale") {
+      op.kind = WeightOp::Kind::kScale;
+      op.value = o.at("value");
+    } else {
       op.kind = WeightOp::Kind::kSlice;
       op.axis = o.at("axis");
       op.start = o.at("start");
@@ -176,6 +186,15 @@ json spec_to_json(const DecoderSpec& s, bool with_weights) {
   j["attention_scale"] = s.attention_scale;
   j["torch_dtype"] = s.weight_dtype == DType::kF16 ? "float16" : s.weight_dtype == DType::kBF16 ? "bfloat16" : "float32";
   if (s.quantization) j["quantization"] = quantization_json(*s.quantization);
+  // Family features: only when present, so that a Llama or GPT-2 spec reads as before.
+  if (s.embedding_multiplier) j["embedding_multiplier"] = *s.embedding_multiplier;
+  if (s.residual_multiplier) j["residual_multiplier"] = *s.residual_multiplier;
+  if (s.logits_scaling) j["logits_scaling"] = *s.logits_scaling;
+  if (s.rope_scaling_factor) j["rope_scaling_factor"] = *s.rope_scaling_factor;
+  // Granite's name for a scale other than 1/sqrt(head_dim); half-precision graphs round 1/sqrt(head_dim) itself
+  // by up to ~1e-3 (0.3537 for 1/sqrt(8)), which is no multiplier.
+  if (s.head_dim > 0 && std::fabs(s.attention_scale * std::sqrt(static_cast<double>(s.head_dim)) - 1) > 1e-2)
+    j["attention_multiplier"] = s.attention_scale;
   if (!with_weights) return j;
   json w;
   w["embed_tokens"] = binding_json(s.embed_tokens);
@@ -226,6 +245,10 @@ DecoderSpec spec_from_json(const json& j) {
     s.mlp_bias = j.at("mlp_bias");
     s.lm_head_bias = j.at("lm_head_bias");
     s.attention_scale = j.at("attention_scale");
+    if (j.contains("embedding_multiplier")) s.embedding_multiplier = j.at("embedding_multiplier").get<double>();
+    if (j.contains("residual_multiplier")) s.residual_multiplier = j.at("residual_multiplier").get<double>();
+    if (j.contains("logits_scaling")) s.logits_scaling = j.at("logits_scaling").get<double>();
+    if (j.contains("rope_scaling_factor")) s.rope_scaling_factor = j.at("rope_scaling_factor").get<double>();
     std::string dt = j.at("torch_dtype");
     s.weight_dtype = dt == "float16" ? DType::kF16 : dt == "bfloat16" ? DType::kBF16 : DType::kF32;
     if (j.contains("quantization")) s.quantization = quantization_from(j.at("quantization"));

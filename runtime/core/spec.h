@@ -14,9 +14,12 @@ namespace tsc {
 
 // One step of the transform from an ONNX initializer to tsc's canonical layout.
 struct WeightOp {
-  enum class Kind { kTranspose, kSlice };
+  // kScale folds a family's constant factor into the weight at compile time (Granite's multipliers, Gemma's
+  // embedding x sqrt(hidden)): every element becomes v * value.
+  enum class Kind { kTranspose, kSlice, kScale };
   Kind kind = Kind::kTranspose;
   int64_t axis = 0, start = 0, length = 0;  // kSlice: rows/cols [start, start+length) of axis (after earlier ops)
+  double value = 0;                         // kScale: the factor
 };
 
 // A linear weight the file keeps in 4-bit blocks (com.microsoft MatMulNBits): the binding's initializer holds the
@@ -39,7 +42,7 @@ struct WeightBinding {
   std::vector<WeightOp> ops;           // applied in order
   std::vector<int64_t> shape;          // canonical shape after ops ([out, in] for quantized weights too)
   std::optional<QuantizedWeight> q4;   // set when the initializer holds MatMulNBits codes
-  std::string transform_str() const;   // "transpose", "slice(1,0,64)", "none"
+  std::string transform_str() const;   // "transpose", "slice(1,0,64)", "scale(0.22)", "none"
 };
 
 enum class NormKind { kLayerNorm, kRMSNorm };
@@ -94,6 +97,14 @@ struct DecoderSpec {
   bool mlp_bias = false;
   bool lm_head_bias = false;
   double attention_scale = 0;     // multiplies q·k (usually 1/sqrt(head_dim))
+  // Family features (HF config.json names where they exist), all folded into weight bindings (kScale)
+  // at compile time, so the kernels never see them; printed only when the model has them.
+  std::optional<double> embedding_multiplier;  // Granite; Gemma's sqrt(hidden_size): embeddings x m (folded into
+                                               // embed_tokens, and 1/m into the final norm when the head is tied)
+  std::optional<double> residual_multiplier;   // Granite: x += m * branch (folded into o_proj and down_proj)
+  std::optional<double> logits_scaling;        // Granite: logits / s (folded into the final norm)
+  std::optional<double> rope_scaling_factor;   // Llama 3.x: low rotary frequencies divided by this (rope_parameters'
+                                               // factor), read off the graph's inv_freq, which the runtime uses as is
   DType weight_dtype = DType::kF32;  // element type of the exported weights
   std::optional<Quantization> quantization;  // projections kept quantized as the file has them
 

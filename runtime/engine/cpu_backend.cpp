@@ -177,7 +177,7 @@ class CpuBackend : public Backend {
       norm(x_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
       if (s_.mlp_gated) {
         linear(L.up_w, h_.data(), T, L.up_b, act_.data());
-        kt_->silu_mul(act_.data(), T, I_, mlp_.data());
+        (s_.activation == Activation::kSilu ? kt_->silu_mul : kt_->gelu_tanh_mul)(act_.data(), T, I_, mlp_.data());
       } else {
         linear(L.up_w, h_.data(), T, L.up_b, mlp_.data());
         kt_->gelu(mlp_.data(), T * I_, s_.activation == Activation::kGeluTanh ? 1 : 0);

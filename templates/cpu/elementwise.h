@@ -67,6 +67,22 @@ inline void silu_mul(const float* gu, int64_t n, int64_t I, float* out) {
   }
 }
 
+// Gemma's GeGLU: out = gelu_tanh(gate) * up, with 0.5 (1 + tanh(u)) written as the logistic 1 / (1 + exp(-2u)),
+// u = sqrt(2/pi) (g + 0.044715 g^3), so that the vector exp serves it as it serves SiLU.
+inline void gelu_tanh_mul(const float* gu, int64_t n, int64_t I, float* out) {
+#pragma omp parallel for if (n * I >= (int64_t{1} << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const float *g = gu + i * 2 * I, *u = g + I;
+    int64_t j = 0;
+    for (; j + simd::kLanes <= I; j += simd::kLanes) {
+      const simd::vf gv = simd::loadu(g + j);
+      const simd::vf t = -1.5957691216057308f * (gv + 0.044715f * gv * gv * gv);
+      simd::storeu(out + i * I + j, gv / (1.f + simd::exp(t)) * simd::loadu(u + j));
+    }
+    for (; j < I; ++j) out[i * I + j] = g[j] / (1.f + std::exp(-1.5957691216057308f * (g[j] + 0.044715f * g[j] * g[j] * g[j]))) * u[j];
+  }
+}
+
 inline void add(float* x, const float* y, int64_t count) {
 #pragma omp simd
   for (int64_t i = 0; i < count; ++i) x[i] += y[i];

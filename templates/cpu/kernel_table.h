@@ -112,6 +112,8 @@ struct KernelTable {
   void (*silu_mul)(const float* gu, int64_t n, int64_t I, float* out);
   // x += y
   void (*add)(float* x, const float* y, int64_t count);
+  // gu[n, 2I] = [gate | up] -> out[n, I] = gelu_tanh(gate) * up (Gemma's GeGLU)
+  void (*gelu_tanh_mul)(const float* gu, int64_t n, int64_t I, float* out);
 };
 
 }  // namespace tsc::cpu

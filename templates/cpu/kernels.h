@@ -40,7 +40,7 @@ struct Kernels {
         &linear<W>, QB > 0 ? &linear_q4_entry : nullptr, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
         &rope<D, RD, Config::kRopeInterleaved != 0>,
         &kv_append<D, PS, SC>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G, SC>,
-        &gelu, &silu_mul, &add};
+        &gelu, &silu_mul, &add, &gelu_tanh_mul};
     return &t;
   }
 };

@@ -7,6 +7,9 @@
 
 namespace tsc::cuda {
 
+// GELU with the tanh approximation (GPT-2's MLP, Gemma's GeGLU gate).
+__device__ __forceinline__ float gelu_tanh(float v) { return 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v))); }
+
 // Element type traits: storage type T (half or __nv_bfloat16) <-> float.
 template <typename T> struct Elem;
 template <> struct Elem<half> {

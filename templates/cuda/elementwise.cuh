@@ -51,7 +51,6 @@ __global__ void add_norm_kernel(float* x, const T* delta, const float* w, const 
     out[t * H + j] = Elem<T>::from_float((r[j] - mean) * inv * w[j] + (b ? b[j] : 0.f));
 }
 
-__device__ __forceinline__ float gelu_tanh(float v) { return 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v))); }
 __device__ __forceinline__ float gelu_erf(float v) { return 0.5f * v * (1.f + erff(v * 0.7071067811865476f)); }
 
 template <typename T>
@@ -64,14 +63,15 @@ __global__ void bias_act_kernel(T* y, const float* bias, int32_t M, int32_t N, i
   y[i] = Elem<T>::from_float(v);
 }
 
-template <typename T>
+// out = act(gate) * up: SiLU (Llama), or tanh GELU (Gemma's GeGLU) when GELU_GATE.
+template <typename T, bool GELU_GATE = false>
 __global__ void silu_mul_kernel(const T* gu, const float* bias, int32_t M, int32_t I, T* out) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<int64_t>(M) * I) return;
   const int64_t m = i / I, j = i % I;
   const float g = Elem<T>::to_float(gu[m * 2 * I + j]) + (bias ? bias[j] : 0.f);
   const float u = Elem<T>::to_float(gu[m * 2 * I + I + j]) + (bias ? bias[I + j] : 0.f);
-  out[i] = Elem<T>::from_float(g / (1.f + __expf(-g)) * u);
+  out[i] = Elem<T>::from_float((GELU_GATE ? gelu_tanh(g) : g / (1.f + __expf(-g))) * u);
 }
 
 template <typename T>

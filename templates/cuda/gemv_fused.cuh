@@ -1,6 +1,6 @@
 // CUDA projection for decode-sized batches with its neighbours fused in, so that a layer is six kernels:
 //   prologue: the block builds its input rows in shared memory from the residual stream (RMSNorm or
-//             LayerNorm of x f32), from [gate | up] (SiLU gating), or takes them as they are;
+//             LayerNorm of x f32), from [gate | up] (SiLU or tanh-GELU gating), or takes them as they are;
 //   body:     each warp streams its W rows once with 16-byte loads and dots them with the staged rows;
 //   epilogue: + bias, then store (T or f32), or add into the f32 residual stream (x += W·a).
 // y[M, N] (or x[M, N]) from inputs [M, K], W [N, K]; M <= MAX_M.
@@ -10,7 +10,7 @@
 
 namespace tsc::cuda {
 
-enum GemvPrologue { kProNone = 0, kProRmsNorm = 1, kProLayerNorm = 2, kProSiluMul = 3 };
+enum GemvPrologue { kProNone = 0, kProRmsNorm = 1, kProLayerNorm = 2, kProSiluMul = 3, kProGeluTanhMul = 4 };
 enum GemvEpilogue { kEpiStore = 0, kEpiStoreF32 = 1, kEpiResidual = 2, kEpiStoreGeluTanh = 3, kEpiStoreGelu = 4 };
 
 
@@ -30,7 +30,7 @@ __device__ __forceinline__ void stage_inputs(const GemvArgs& a, T* xs, float* re
       const T* src = static_cast<const T*>(a.in) + static_cast<int64_t>(m) * K;
       for (int32_t k = tid * 8; k < K; k += blockDim.x * 8)
         *reinterpret_cast<uint4*>(xs + m * K + k) = *reinterpret_cast<const uint4*>(src + k);
-    } else if constexpr (PRO == kProSiluMul) {
+    } else if constexpr (PRO == kProSiluMul || PRO == kProGeluTanhMul) {
       const T* gu = static_cast<const T*>(a.in) + static_cast<int64_t>(m) * 2 * K;
       for (int32_t k = tid * 8; k < K; k += blockDim.x * 8) {
         float g[8], u[8], o[8];
@@ -39,7 +39,7 @@ __device__ __forceinline__ void stage_inputs(const GemvArgs& a, T* xs, float* re
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
           const float gi = g[i] + (a.in_bias ? a.in_bias[k + i] : 0.f), ui = u[i] + (a.in_bias ? a.in_bias[K + k + i] : 0.f);
-          o[i] = gi / (1.f + __expf(-gi)) * ui;
+          o[i] = (PRO == kProGeluTanhMul ? gelu_tanh(gi) : gi / (1.f + __expf(-gi))) * ui;
         }
         store8(xs + m * K + k, o);
       }
@@ -98,7 +98,7 @@ __device__ __forceinline__ void store_output(const GemvArgs& a, int m, int64_t n
   } else if constexpr (EPI == kEpiStoreF32) {
     static_cast<float*>(a.out)[at] = o;
   } else {
-    if constexpr (EPI == kEpiStoreGeluTanh) o = 0.5f * o * (1.f + tanhf(0.7978845608028654f * (o + 0.044715f * o * o * o)));
+    if constexpr (EPI == kEpiStoreGeluTanh) o = gelu_tanh(o);
     if constexpr (EPI == kEpiStoreGelu) o = 0.5f * o * (1.f + erff(o * 0.7071067811865476f));
     static_cast<T*>(a.out)[at] = Elem<T>::from_float(o);
   }

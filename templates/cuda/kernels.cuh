@@ -65,8 +65,8 @@ cudaError_t resident_blocks(F kernel, int threads, size_t smem, ResidentBlocks& 
 }
 
 // Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
-// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated), kQ4Block (0, or the MatMulNBits block size),
-// `using Weight`, `using Q4Scale` (float or half).
+// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated, 3 gelu_tanh-gated), kQ4Block (0, or the MatMulNBits
+// block size), `using Weight`, `using Q4Scale` (float or half).
 template <typename Config>
 struct Kernels {
   using T = typename Config::Weight;
@@ -75,8 +75,9 @@ struct Kernels {
   static constexpr bool IL = Config::kRopeInterleaved != 0, ROPE = Config::kRotaryDim > 0;
   static constexpr int RDQ = Config::kRotaryDim;  // 0: no rotary in the decode kernel
   static constexpr int NORM_PRO = Config::kNorm == 1 ? kProRmsNorm : kProLayerNorm;
-  static constexpr int UP_EPI = Config::kActivation == 2 ? kEpiStore : (Config::kActivation == 0 ? kEpiStoreGeluTanh : kEpiStoreGelu);
-  static constexpr int DOWN_PRO = Config::kActivation == 2 ? kProSiluMul : kProNone;
+  static constexpr bool GATED = Config::kActivation >= 2;  // [gate | up] rows: the activation is the down projection's prologue
+  static constexpr int UP_EPI = GATED ? kEpiStore : (Config::kActivation == 0 ? kEpiStoreGeluTanh : kEpiStoreGelu);
+  static constexpr int DOWN_PRO = Config::kActivation == 2 ? kProSiluMul : Config::kActivation == 3 ? kProGeluTanhMul : kProNone;
 
   static cudaError_t embed(const int32_t* tok, const int32_t* pos, int32_t n, const void* E, const void* P, int32_t H,
                            float* x, cudaStream_t s) {
@@ -119,7 +120,7 @@ struct Kernels {
   static cudaError_t silu_mul(const void* gu, const float* bias, int32_t M, int32_t I, void* out, cudaStream_t s) {
     const int64_t n = static_cast<int64_t>(M) * I;
     if (n == 0) return cudaSuccess;
-    silu_mul_kernel<T><<<static_cast<unsigned>((n + 255) / 256), 256, 0, s>>>(static_cast<const T*>(gu), bias, M, I, static_cast<T*>(out));
+    silu_mul_kernel<T, Config::kActivation == 3><<<static_cast<unsigned>((n + 255) / 256), 256, 0, s>>>(static_cast<const T*>(gu), bias, M, I, static_cast<T*>(out));
     return cudaGetLastError();
   }
   static cudaError_t rope_q(const RopeQArgs& a, cudaStream_t s) {

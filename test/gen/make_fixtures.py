@@ -92,7 +92,9 @@ def randomize(model: torch.nn.Module) -> None:
 
 def build_model(cfg, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
-    cls = GPT2LMHeadModel if cfg.model_type == "gpt2" else LlamaForCausalLM
+    # Other families (test/gen/make_family_fixtures.py) take transformers' own class for their config.
+    cls = {"gpt2": GPT2LMHeadModel, "llama": LlamaForCausalLM}.get(cfg.model_type) or \
+        transformers.MODEL_FOR_CAUSAL_LM_MAPPING[type(cfg)]
     cfg.architectures = [cls.__name__]
     model = cls(cfg).eval()
     randomize(model)
@@ -105,7 +107,7 @@ def kv_shape(cfg):
     """(num_kv_heads, head_dim) of the model's cache tensors."""
     if cfg.model_type == "gpt2":
         return cfg.n_head, cfg.n_embd // cfg.n_head
-    return cfg.num_key_value_heads, cfg.head_dim
+    return cfg.num_key_value_heads, getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
 
 
 # ----------------------------------------------------------------------------- exporters
@@ -522,17 +524,19 @@ def make(fx: Fixture, root: Path, data: Path) -> None:
     raise RuntimeError(f"{fx.name}: no seed in {MAX_SEED_TRIES} tries gave argmax-robust logits")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(fixtures=None, description=None) -> None:
+    """The command line over a fixture table (test/gen/make_family_fixtures.py passes its own)."""
+    fixtures = fixtures or FIXTURES
+    ap = argparse.ArgumentParser(description=description or __doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "test/Inputs/fixtures")
-    ap.add_argument("--only", nargs="+", metavar="NAME", help="fixture names: " + " ".join(f.name for f in FIXTURES))
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="fixture names: " + " ".join(f.name for f in fixtures))
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data", help="tokenizer data (../shared/data)")
     args = ap.parse_args()
-    known = {f.name for f in FIXTURES}
+    known = {f.name for f in fixtures}
     if args.only and not set(args.only) <= known:
         sys.exit(f"unknown fixture(s): {sorted(set(args.only) - known)}\n---> HINT: choose from {sorted(known)}")
     torch.set_num_threads(1)
-    for fx in FIXTURES:
+    for fx in fixtures:
         if not args.only or fx.name in args.only:
             make(fx, args.out, args.data)
     total = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())

@@ -4,7 +4,8 @@
 
 Maps HF names (GPT-2: n_layer, n_embd, ...; Llama: num_hidden_layers, hidden_size, ...) and the facts
 each architecture implies (GPT-2 has LayerNorm, learned positions and biases; Llama has RMSNorm, rotary
-and a gated SiLU MLP) to DecoderSpec keys, and requires exact equality for every key the spec prints:
+and a gated SiLU MLP; Granite adds four multipliers; Gemma scales embeddings by sqrt(hidden_size) and
+gates with tanh GELU) to DecoderSpec keys, and requires exact equality for every key the spec prints:
 integers, booleans and strings as they are, floats after rounding both sides to float32 (eps and theta
 come from float32 constants in the graph). A spec key this script does not know is an error too, so a
 new field cannot go unchecked.
@@ -78,7 +79,7 @@ def expected_llama(c, graph_only):
         theta, theta_key = c["rope_parameters"].get("rope_theta"), "rope_parameters.rope_theta"
     if theta is None:
         theta, theta_key = 10000.0, "rope_theta (default 10000)"
-    partial = c.get("partial_rotary_factor", 1.0)
+    partial = c.get("partial_rotary_factor") or (c.get("rope_parameters") or {}).get("partial_rotary_factor") or 1.0
     e = {
         "num_hidden_layers": ("num_hidden_layers", need(c, "num_hidden_layers")),
         "hidden_size": ("hidden_size", hidden),
@@ -102,6 +103,24 @@ def expected_llama(c, graph_only):
         "mlp_gated": ("Llama: gated MLP", True),
         "lm_head_bias": ("Llama: no LM head bias", False),
     }
+    if c.get("model_type") == "granite":
+        # Granite 3: four multipliers, each folded into weights but named in the spec; attention_multiplier is the scale.
+        for k in ("embedding_multiplier", "residual_multiplier", "logits_scaling", "attention_multiplier"):
+            e[k] = (k, need(c, k))
+        e["attention_scale"] = ("attention_multiplier", need(c, "attention_multiplier"))
+    if c.get("model_type") == "gemma":
+        # Gemma 1: embeddings x sqrt(hidden_size) (a constant of the model's dtype), GeGLU. Its RMSNorm scales by
+        # (1 + w), which the exporters fold into the weight initializer: the graph holds a plain RMSNorm.
+        dt = {"float16": "float16", "bfloat16": "bfloat16"}.get(c.get("dtype") or c.get("torch_dtype"), "float32")
+        import numpy as np
+        e["embedding_multiplier"] = ("Gemma: sqrt(hidden_size) in the model's dtype",
+                                     float(np.array(hidden ** 0.5, dtype=np.float16 if dt == "float16" else np.float32)))
+        e["activation"] = ("hidden_activation", ACTIVATIONS.get(need(c, "hidden_activation"), "?" + c["hidden_activation"]))
+        e["tie_word_embeddings"] = ("tie_word_embeddings (Gemma default true)", c.get("tie_word_embeddings", True))
+    rp = c.get("rope_parameters") or c.get("rope_scaling") or {}
+    if rp.get("rope_type", rp.get("type")) == "llama3":
+        # Llama 3.x: the low frequencies are divided by `factor`; tsc reads it off the graph's inv_freq.
+        e["rope_scaling_factor"] = ("rope_parameters.factor (llama3)", float(rp["factor"]))
     if graph_only:
         # Computed rotary tables carry no maximum length; only config.json can say it.
         e["max_position_embeddings"] = ("graph only: rotary models cannot know it", None)
@@ -140,7 +159,7 @@ def main():
     model_type = cfg.get("model_type")
     if model_type == "gpt2" or "n_layer" in cfg:
         want = expected_gpt2(cfg)
-    elif model_type == "llama" or "num_hidden_layers" in cfg:
+    elif model_type in ("llama", "granite", "gemma", "phi3") or "num_hidden_layers" in cfg:
         want = expected_llama(cfg, a.graph_only)
     else:
         sys.exit(f"check_spec: {a.config}: unknown model_type {model_type!r}")

@@ -4,7 +4,7 @@
        tsc MODEL --emit=spec | spec_forward.py MODEL --ort [--rtol R]
 
 Proves the recovered spec means the model: every hyperparameter and every weight binding (initializer,
-transpose, slice) is used to recompute the logits, which must match onnxruntime's reference. A wrong
+transpose, slice, scale) is used to recompute the logits, which must match onnxruntime's reference. A wrong
 binding (q and k swapped, a slice off by one head, a missing transpose) cannot pass.
 --last: the reference holds only the last position's logits ([batch, 1, vocab]).
 --ort: the reference is onnxruntime on MODEL itself, for seeded random ids [2, 7] (hand-written models).
@@ -36,7 +36,7 @@ def parse_spec(text):
             if not m:
                 sys.exit(f"spec_forward: cannot parse weight line {line!r}")
             name, init, _, _, ops, shape = m.groups()
-            weights[name] = (init, [] if ops == "none" else re.findall(r"transpose|slice\(\d+,\d+,\d+\)", ops),
+            weights[name] = (init, [] if ops == "none" else re.findall(r"transpose|slice\(\d+,\d+,\d+\)|scale\([^)]*\)", ops),
                              [int(d) for d in shape.split(",") if d])
     return spec, weights
 
@@ -65,6 +65,8 @@ def main():
         for op in ops:
             if op == "transpose":
                 x = x.T
+            elif op.startswith("scale("):   # a family's constant folded into the weight (Granite, Gemma)
+                x = x * float(op[6:-1])
             else:
                 axis, start, length = map(int, op[6:-1].split(","))
                 x = np.take(x, np.arange(start, start + length), axis=axis)

@@ -1,5 +1,6 @@
-// fuse-rope: rotary embeddings, x*cos + rotate_half(x)*sin on the head layout of q or k, -> tsc.Rope on the
-// token-major tensor the heads were split from, followed by the same head split:
+// fuse-rope: rotary embeddings, x*cos + rotate_half(x)*sin on the head layout of q or k (or on its first
+// rotary_dim channels, Concat with the rest), -> tsc.Rope on the token-major tensor the heads were split from,
+// followed by the same head split:
 //   tsc.Rope(x: [b, s, H*D], inv_freq: [rotary_dim/2]){num_heads, head_dim, rotary_dim, interleaved} -> [b, s, H*D]
 // inv_freq is learned by evaluating the cos/sin tables (or the angles they are taken of) for concrete
 // positions and checked at every position. fuse-attention then finds the Rope as its q/k operand's source.
@@ -83,6 +84,28 @@ std::optional<RopeMatch> match_rope(const Pat& p, Node* add) {
       }
   }
   return std::nullopt;
+}
+
+// Partial rotary (Phi-4-mini's partial_rotary_factor): the rotation acts on x[..., :rd] of the head and
+// Concat(rotated, x[..., rd:]) on the last axis rebuilds it. Returns that Concat (which the Rope replaces) and
+// sets r.x to the whole head; nullptr when r is not such a part.
+Node* partial_rotary(const Pat& p, RopeMatch& r) {
+  auto& cs = p.ud.consumers(r.root->outputs[0]);
+  if (cs.size() != 1 || !cs[0]->is("Concat") || cs[0]->inputs.size() != 2 || cs[0]->inputs[0] != r.root->outputs[0]) return nullptr;
+  Node* cat = cs[0];
+  auto rank = p.g.rank(cat->outputs[0]);
+  const int64_t ax = cat->attr_i("axis", 0);
+  if (!rank || !(ax == -1 || ax == static_cast<int64_t>(*rank) - 1)) return nullptr;
+  std::string head, rest;
+  Node* lo = p.def(r.x);
+  auto hs = lo && !lo->inputs.empty() ? p.g.shape(lo->inputs[0]) : std::nullopt;
+  if (!hs || hs->empty() || !hs->back().as_const()) return nullptr;
+  const int64_t d = *hs->back().as_const();
+  auto a = last_axis_slice(p, lo, d, &head);
+  auto b = last_axis_slice(p, p.def(cat->inputs[1]), d, &rest);
+  if (!a || !b || head != rest || a->first != 0 || a->second != r.rotary_dim || b->first != r.rotary_dim || b->second != d) return nullptr;
+  r.x = head;
+  return cat;
 }
 
 // The angle table cos/sin are taken of: the input of the Cos in table's producer cone ("" if none: tables
@@ -213,6 +236,9 @@ int pass_fuse_rope(Graph& g, const PassContext& ctx) {
   for (Node* add : adds) {
     auto r = match_rope(p, add);
     if (!r) continue;
+    // The node whose output the rotated head split replaces: the Add, or the Concat of a partial rotary.
+    Node* root = add;
+    if (Node* cat = partial_rotary(p, *r)) root = cat;
     std::string why;
     auto src = token_major_source(p, r->x, &why);
     std::optional<std::vector<float>> inv;
@@ -230,11 +256,11 @@ int pass_fuse_rope(Graph& g, const PassContext& ctx) {
     rope->domain = "tsc";
     rope->name = add->name;
     rope->inputs = {src->value, inv_name};
-    rope->outputs = {src->chain.empty() ? add->outputs[0] : g.fresh_name(src->value + "_rope")};
+    rope->outputs = {src->chain.empty() ? root->outputs[0] : g.fresh_name(src->value + "_rope")};
     rope->attrs = {{"num_heads", int_attr(heads)}, {"head_dim", int_attr(head_dim)}, {"rotary_dim", int_attr(r->rotary_dim)}, {"interleaved", int_attr(0)}};
     g.types[rope->outputs[0]] = g.types[src->value];
     std::string v = rope->outputs[0];
-    auto& added = replaced[add];
+    auto& added = replaced[root];
     added.push_back(std::move(rope));
     // The same head split (and scalings), now of the rotated tensor; its end replaces the Add's output.
     for (size_t k = 0; k < src->chain.size(); ++k) {
@@ -243,7 +269,7 @@ int pass_fuse_rope(Graph& g, const PassContext& ctx) {
       n->name = old.name + "/rope";
       n->inputs[src->chain[k].index] = v;
       const bool last = k + 1 == src->chain.size();
-      n->outputs = {last ? add->outputs[0] : g.fresh_name(old.outputs[0] + "_roped")};
+      n->outputs = {last ? root->outputs[0] : g.fresh_name(old.outputs[0] + "_roped")};
       if (!last) g.types[n->outputs[0]] = g.types[old.outputs[0]];
       v = n->outputs[0];
       added.push_back(std::move(n));

@@ -150,16 +150,29 @@ TEST(SimdExp, MatchesStdExp) {
   EXPECT_EQ(simd::exp(simd::splat(-std::numeric_limits<float>::infinity()))[0], 0.f);
 }
 
-TEST(Elementwise, SiluMulMatchesFormula) {
-  const int64_t n = 3, I = 45;  // a vector tail
+// gated(gu, n, I, out) against want(gate, up) on [gate | up] rows with a vector tail.
+template <typename F, typename Want>
+void check_gated(F gated, Want want_of, double rel, double abs_tol) {
+  const int64_t n = 3, I = 45;
   std::vector<float> gu(static_cast<size_t>(n * 2 * I)), out(static_cast<size_t>(n * I));
   for (size_t i = 0; i < gu.size(); ++i) gu[i] = static_cast<float>(static_cast<int64_t>(i * 37 % 201) - 100) / 8.f;
-  silu_mul(gu.data(), n, I, out.data());
+  gated(gu.data(), n, I, out.data());
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < I; ++j) {
-      const double g = gu[i * 2 * I + j], u = gu[i * 2 * I + I + j], want = g / (1 + std::exp(-g)) * u;
-      ASSERT_NEAR(out[i * I + j], want, 1e-6 * std::abs(want) + 1e-30) << i << "," << j;
+      const double want = want_of(gu[i * 2 * I + j], gu[i * 2 * I + I + j]);
+      ASSERT_NEAR(out[i * I + j], want, rel * std::abs(want) + abs_tol) << i << "," << j;
     }
+}
+
+TEST(Elementwise, SiluMulMatchesFormula) {
+  check_gated(silu_mul, [](double g, double u) { return g / (1 + std::exp(-g)) * u; }, 1e-6, 1e-30);
+}
+
+// Gemma's GeGLU: the logistic form of 0.5 (1 + tanh(u)) against the tanh formula (torch's gelu(approximate='tanh')).
+TEST(Elementwise, GeluTanhMulMatchesFormula) {
+  check_gated(gelu_tanh_mul, [](double g, double u) {
+    return 0.5 * g * (1 + std::tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) * u;
+  }, 1e-6, 1e-6);
 }
 
 }  // namespace

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+# Makes fixtures of decoder families beyond GPT-2/Llama (Granite, Gemma, ...): tiny random configs of transformers' own model classes, dynamo export, onnxruntime reference logits.
+"""Usage: python3 test/gen/make_family_fixtures.py [--out test/Inputs/fixtures] [--only NAME...]
+       python3 test/gen/make_family_fixtures.py --refused [--out test/lit/Inputs/families]
+
+Same machinery and files as test/gen/make_fixtures.py (model.onnx, config.json, input_ids.npy, logits.npy from
+onnxruntime CPU, meta.json with the package versions): only the fixture table differs. Norm weights are
+drawn as 1 + 0.1 N(0, 1) (Gemma's (1 + w) norms then scale by ~2), so no norm is the identity.
+--refused writes only NAME.onnx (+ NAME.config.json) of one-layer models whose features tsc refuses from the graph
+(q/k norms, NoPE layers), for the lit tests of those refusals: nothing to compare, so no reference logits.
+"""
+
+import sys
+from pathlib import Path
+
+import json
+import tempfile
+
+from transformers import GemmaConfig, GraniteConfig, LlamaConfig, Olmo2Config, Phi3Config, Qwen3Config, SmolLM3Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_fixtures as mf  # noqa: E402
+
+COMMON = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128, vocab_size=512,
+              max_position_embeddings=256, use_cache=False)
+
+FIXTURES = [
+    # Granite 3: every multiplier away from its neutral value; attention_multiplier differs from 1/sqrt(head_dim).
+    mf.Fixture("granite_dynamo",
+               lambda: GraniteConfig(**COMMON, num_key_value_heads=2, tie_word_embeddings=True, embedding_multiplier=12.0,
+                                     attention_multiplier=0.0625, residual_multiplier=0.22, logits_scaling=8.0,
+                                     rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+               mf.export_dynamo, seed=20000,
+               note="Granite 3: GQA 4/2, tied, embedding x12, attention x0.0625, residual x0.22, logits / 8"),
+    # Gemma 1: MQA (1 KV head), head_dim 32 != hidden/heads = 16, GeGLU (tanh GELU), (1 + w) RMSNorm, embedding x sqrt(64).
+    mf.Fixture("gemma_dynamo",
+               lambda: GemmaConfig(**COMMON, num_key_value_heads=1, head_dim=32, hidden_activation="gelu_pytorch_tanh",
+                                   tie_word_embeddings=True, rms_norm_eps=1e-6),
+               mf.export_dynamo, seed=21000,
+               note="Gemma 1: MQA 4/1, head_dim 32 (hidden 64), GeGLU tanh, (1 + w) RMSNorm, embedding x sqrt(hidden), tied"),
+    # Phi-3 / Phi-4-mini: fused qkv_proj and gate_up_proj; partial rotary (0.75 of head_dim, as Phi-4-mini).
+    mf.Fixture("phi3_dynamo",
+               lambda: Phi3Config(**COMMON, num_key_value_heads=2, tie_word_embeddings=False, rms_norm_eps=1e-5,
+                                  pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                                  rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.75}),
+               mf.export_dynamo, seed=22000,
+               note="Phi-3/Phi-4-mini: GQA 4/2, fused qkv and gate_up projections, partial rotary 0.75 (12 of 16 channels)"),
+    # Llama 3.2: llama3 rope scaling as the 1B/3B models have it (theta 5e5, factor 32, original 8192), head_dim 64
+    # so that 14 of 32 frequencies stay unscaled, as in the real models; tied embeddings.
+    mf.Fixture("llama32_dynamo",
+               lambda: LlamaConfig(**{**COMMON, "hidden_size": 128, "max_position_embeddings": 131072, "num_attention_heads": 2},
+                                   num_key_value_heads=1, head_dim=64, tie_word_embeddings=True, rms_norm_eps=1e-5,
+                                   rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0,
+                                                    "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                                    "original_max_position_embeddings": 8192}),
+               mf.export_dynamo, seed=23000,
+               note="Llama 3.2: llama3 rope scaling (theta 5e5, factor 32, original 8192), head_dim 64, MQA 2/1, tied"),
+]
+
+
+
+def with_kv_cache(fx: mf.Fixture) -> mf.Fixture:
+    """The same model exported with past_key_values inputs and present outputs (the layout optimum and the hub use)."""
+    def config():
+        c = fx.config()
+        c.use_cache = True
+        return c
+    return mf.Fixture(fx.name.replace("_dynamo", "_kv_dynamo"), config, mf.export_dynamo_kv, seed=fx.seed + 500, kv_cache=True,
+                      note=fx.note + "; with past_key_values/present inputs/outputs")
+
+
+# Granite's multipliers, Gemma's MQA cache and Phi-3's fused qkv through the cache path too.
+FIXTURES += [with_kv_cache(fx) for fx in FIXTURES if fx.name in ("granite_dynamo", "gemma_dynamo", "phi3_dynamo")]
+
+TINY = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64,
+            vocab_size=64, max_position_embeddings=64, use_cache=False, pad_token_id=0, bos_token_id=None, eos_token_id=63)
+REFUSED = {
+    "qwen3_qk_norm": lambda: Qwen3Config(**TINY, head_dim=16),                   # per-head q/k RMSNorm before rotary
+    "olmo2_post_norm": lambda: Olmo2Config(**TINY),                              # norms after attention and MLP, q/k norm
+    "smollm3_nope": lambda: SmolLM3Config(**TINY, no_rope_layers=[1, 0]),        # layer 1 has no rotary (NoPE)
+}
+
+
+def make_refused(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, config in REFUSED.items():
+        model = mf.build_model(config(), seed=24000)
+        with tempfile.TemporaryDirectory() as tmp:
+            m, _ = mf.export_dynamo(model, Path(tmp))
+            mf.strip_node_metadata(m, keep=False)
+            mf.onnx.save_model(m, str(out / f"{name}.onnx"))
+        (out / f"{name}.config.json").write_text(json.dumps(model.config.to_dict(), sort_keys=True, indent=2, default=str) + "\n")
+        print(f"{name}: {(out / f'{name}.onnx').stat().st_size / 1e3:.0f} KB", flush=True)
+
+
+if __name__ == "__main__":
+    if "--refused" in sys.argv:
+        outs = sys.argv[sys.argv.index("--out") + 1:][:1] if "--out" in sys.argv else []
+        make_refused(Path(outs[0]) if outs else mf.ROOT / "test/lit/Inputs/families")
+    else:
+        mf.main(FIXTURES, __doc__.splitlines()[0])
