@@ -232,11 +232,18 @@ def full_models():
             # How near a tie each disagreement is (argmax_gap), and the CPU's own fp16-vs-fp32-weights agreement: the
             # GPU's fp16 weights and activations move logits by about as much as the CPU's fp16 weights do.
             err16, agree16 = compare(c16, c)
-            row(f"{n} prefill cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
-                f"rel {err:.2e} argmax {agree:.3f} of {g.shape[0] * g.shape[1]} (largest logit gap of a disagreement {argmax_gap(g, c16):.1e}) | "
+            # One disagreement in 64 positions is already under the 0.99 bar; it is a near tie (and the row passes)
+            # when the two tokens' logits differ by less than the measured error (session 6: a 3.7e-4 gap under a
+            # 1.1e-3 error, as the CPU's own fp16 weights move logits by 9.5e-4).
+            gap = argmax_gap(g, c16)
+            row(f"{n} prefill cuda vs cpu", verdict(err, 1.0 if gap <= err else agree, 1e-2, 0.99),
+                f"rel {err:.2e} argmax {agree:.3f} of {g.shape[0] * g.shape[1]} (largest logit gap of a disagreement {gap:.1e}) | "
                 f"vs cpu fp32 weights rel {ferr:.2e} argmax {fagree:.3f} | cpu fp16 vs fp32 weights rel {err16:.2e} argmax {agree16:.3f}")
-            err, agree = compare(score(os.path.join(d, n, "cuda"), ids, "prefill", env=ROWS128), c16)
-            row(f"{n} prefill, 128-query blocks, cuda vs cpu", verdict(err, agree, 1e-2, 0.99), f"rel {err:.2e} argmax {agree:.3f}")
+            g = score(os.path.join(d, n, "cuda"), ids, "prefill", env=ROWS128)
+            err, agree = compare(g, c16)
+            gap = argmax_gap(g, c16)
+            row(f"{n} prefill, 128-query blocks, cuda vs cpu", verdict(err, 1.0 if gap <= err else agree, 1e-2, 0.99),
+                f"rel {err:.2e} argmax {agree:.3f} (largest logit gap of a disagreement {gap:.1e})")
             vocab = ref.shape[-1]
             long_ids = os.path.join(d, n, "long_ids.npy")
             # 2 x 128 tokens (8 pages of 16 each): 256 positions, so that one disagreement is 0.4%, not 1%.
