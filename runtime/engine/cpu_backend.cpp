@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "runtime/core/error.h"
+#include "runtime/core/layer_tensors.h"
 #include "runtime/core/linear_weight.h"
 #include "runtime/engine/backend.h"
 #include "templates/cpu/kernel_table.h"
@@ -14,11 +15,7 @@ extern "C" __attribute__((weak)) const tsc::cpu::KernelTable* tsc_cpu_kernels();
 namespace tsc {
 namespace {
 
-struct LayerPtrs {
-  const float *attn_norm_w = nullptr, *attn_norm_b = nullptr, *qkv_b = nullptr, *o_b = nullptr;
-  const float *mlp_norm_w = nullptr, *mlp_norm_b = nullptr, *up_b = nullptr, *down_b = nullptr;
-  LinearWeight qkv_w, o_w, up_w, down_w;
-};
+using LayerPtrs = LayerTensors<const float*, LinearWeight>;
 
 class CpuBackend : public Backend {
  public:
@@ -37,23 +34,9 @@ class CpuBackend : public Backend {
     I_ = s_.intermediate_size;
     V_ = s_.vocab_size;
     auto f = [&](const std::string& n) -> const float* { return p_.has(n) ? static_cast<const float*>(p_.data(n)) : nullptr; };
-    for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
-      const std::string pre = "layers." + std::to_string(l) + ".";
-      LayerPtrs L;
-      L.attn_norm_w = f(pre + "attn_norm_w");
-      L.attn_norm_b = f(pre + "attn_norm_b");
-      L.qkv_w = weight(pre + "qkv_w", Q_ + 2 * KV_, H_);
-      L.qkv_b = f(pre + "qkv_b");
-      L.o_w = weight(pre + "o_w", H_, Q_);
-      L.o_b = f(pre + "o_b");
-      L.mlp_norm_w = f(pre + "mlp_norm_w");
-      L.mlp_norm_b = f(pre + "mlp_norm_b");
-      L.up_w = weight(pre + "up_w", s_.mlp_gated ? 2 * I_ : I_, H_);
-      L.up_b = f(pre + "up_b");
-      L.down_w = weight(pre + "down_w", H_, I_);
-      L.down_b = f(pre + "down_b");
-      layers_.push_back(L);
-    }
+    for (int64_t l = 0; l < s_.num_hidden_layers; ++l)
+      layers_.push_back(read_layer_tensors<const float*, LinearWeight>(
+          s_, l, f, [&](const std::string& n, int64_t out, int64_t in) { return weight(n, out, in); }));
     lm_head_ = weight("lm_head", V_, H_);
     // KV storage: per layer K, V [num_pages, hkv, page_size, head_dim] and bounds [num_pages, hkv, 2, head_dim].
     const int64_t page_elems = s_.num_key_value_heads * o_.page_size * s_.head_dim;

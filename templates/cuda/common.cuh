@@ -69,6 +69,23 @@ __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
+// A GEMV warp's epilogue: each row's partial sums across the warp, plus the bias, stored by lane 0 as float
+// (LM head logits) or in the weight type. acc[MAX_M] per lane; y[M, N] row-major; n the warp's output column.
+template <typename T, int MAX_M, typename OutT>
+__device__ __forceinline__ void store_gemv_rows(const float (&acc)[MAX_M], int32_t M, int lane, const float* bias, int64_t n,
+                                                int32_t N, OutT* y) {
+#pragma unroll
+  for (int m = 0; m < MAX_M; ++m) {
+    if (m >= M) break;
+    const float v = warp_sum(acc[m]);
+    if (lane == 0) {
+      const float o = v + (bias ? bias[n] : 0.f);
+      if constexpr (sizeof(OutT) == 4) y[static_cast<int64_t>(m) * N + n] = o;
+      else y[static_cast<int64_t>(m) * N + n] = Elem<T>::from_float(o);
+    }
+  }
+}
+
 __device__ __forceinline__ float warp_max(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));

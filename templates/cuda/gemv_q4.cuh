@@ -77,16 +77,7 @@ __global__ void __launch_bounds__(32 * kGemvQ4Warps) gemv_q4_kernel(const T* __r
       }
     }
   }
-#pragma unroll
-  for (int m = 0; m < MAX_M; ++m) {
-    if (m >= M) break;
-    const float v = warp_sum(acc[m]);
-    if (lane == 0) {
-      const float o = v + (bias ? bias[n] : 0.f);
-      if constexpr (sizeof(OutT) == 4) y[static_cast<int64_t>(m) * N + n] = o;
-      else y[static_cast<int64_t>(m) * N + n] = Elem<T>::from_float(o);
-    }
-  }
+  store_gemv_rows<T, MAX_M>(acc, M, lane, bias, n, N, y);
 }
 
 // out[N, K] = W dequantized (weight type T), so that larger batches run the dense cuBLASLt GEMM on it: one thread

@@ -12,27 +12,12 @@ namespace tsc::cuda {
 
 DeviceWeights::DeviceWeights(const Payload& p, int64_t num_layers) : p_(p) {
   const DecoderSpec& s = p.spec();
-  const int64_t H = s.hidden_size, Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim;
-  const int64_t I = s.intermediate_size, U = s.mlp_gated ? 2 * I : I;
   get("embed_tokens");
-  lm_head_ = projection("lm_head", s.vocab_size, H);
-  for (int64_t l = 0; l < num_layers; ++l) {
-    const std::string pre = "layers." + std::to_string(l) + ".";
-    LayerWeights L;
-    L.attn_norm_w = f32_or_null(pre + "attn_norm_w");
-    L.attn_norm_b = f32_or_null(pre + "attn_norm_b");
-    L.qkv_w = projection(pre + "qkv_w", Q + 2 * KV, H);
-    L.qkv_b = f32_or_null(pre + "qkv_b");
-    L.o_w = projection(pre + "o_w", H, Q);
-    L.o_b = f32_or_null(pre + "o_b");
-    L.mlp_norm_w = f32_or_null(pre + "mlp_norm_w");
-    L.mlp_norm_b = f32_or_null(pre + "mlp_norm_b");
-    L.up_w = projection(pre + "up_w", U, H);
-    L.up_b = f32_or_null(pre + "up_b");
-    L.down_w = projection(pre + "down_w", H, I);
-    L.down_b = f32_or_null(pre + "down_b");
-    layers_.push_back(L);
-  }
+  lm_head_ = projection("lm_head", s.vocab_size, s.hidden_size);
+  for (int64_t l = 0; l < num_layers; ++l)
+    layers_.push_back(read_layer_tensors<const float*, ProjWeight>(
+        s, l, [&](const std::string& n) { return f32_or_null(n); },
+        [&](const std::string& n, int64_t out, int64_t in) { return projection(n, out, in); }));
 }
 
 // A projection in the payload's format for it (checked by read_linear_weight), uploaded as stored.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/layer_tensors.h"
 #include "runtime/core/payload.h"
 #include "templates/cuda/kernel_table.h"
 
@@ -19,11 +20,7 @@ struct ProjWeight {
 };
 
 // One layer's weights on the device; optional tensors (biases, LayerNorm's b) are null when absent.
-struct LayerWeights {
-  const float *attn_norm_w = nullptr, *attn_norm_b = nullptr, *qkv_b = nullptr, *o_b = nullptr;
-  const float *mlp_norm_w = nullptr, *mlp_norm_b = nullptr, *up_b = nullptr, *down_b = nullptr;
-  ProjWeight qkv_w, o_w, up_w, down_w;
-};
+using LayerWeights = LayerTensors<const float*, ProjWeight>;
 
 class DeviceWeights {
  public:
