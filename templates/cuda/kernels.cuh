@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include "templates/cuda/decode_attention.cuh"
 #include "templates/cuda/elementwise.cuh"
@@ -91,6 +92,16 @@ struct Kernels {
     add_norm_kernel<T><<<n, 256, 0, s>>>(x, static_cast<const T*>(delta), w, b, eps, rms, H, static_cast<T*>(out));
     return cudaGetLastError();
   }
+  // The GEMVs' row buckets: launch(std::integral_constant<int, MAX_M>) for the smallest MAX_M in {1, 2, 4, 8} that
+  // holds M rows; larger M is not a GEMV's (the backend sends it to cuBLASLt, 4-bit weights dequantized first).
+  template <typename Launch>
+  static cudaError_t by_rows(int32_t M, Launch&& launch) {
+    if (M == 1) return launch(std::integral_constant<int, 1>{});
+    if (M <= 2) return launch(std::integral_constant<int, 2>{});
+    if (M <= 4) return launch(std::integral_constant<int, 4>{});
+    if (M <= 8) return launch(std::integral_constant<int, 8>{});
+    return cudaErrorInvalidValue;
+  }
   template <int MAX_M>
   static cudaError_t gemv_m(const void* x, int32_t M, int32_t Kd, const void* W, const float* bias, int32_t N, void* y,
                             int32_t out_f32, cudaStream_t s) {
@@ -105,11 +116,7 @@ struct Kernels {
                           int32_t out_f32, cudaStream_t s) {
     if (M <= 0 || N <= 0) return cudaSuccess;
     if (Kd % 8 != 0) return cudaErrorInvalidValue;
-    if (M == 1) return gemv_m<1>(x, M, Kd, W, bias, N, y, out_f32, s);
-    if (M <= 2) return gemv_m<2>(x, M, Kd, W, bias, N, y, out_f32, s);
-    if (M <= 4) return gemv_m<4>(x, M, Kd, W, bias, N, y, out_f32, s);
-    if (M <= 8) return gemv_m<8>(x, M, Kd, W, bias, N, y, out_f32, s);
-    return cudaErrorInvalidValue;  // the backend sends larger M to cuBLAS
+    return by_rows(M, [&](auto max_m) { return gemv_m<decltype(max_m)::value>(x, M, Kd, W, bias, N, y, out_f32, s); });
   }
   static cudaError_t bias_act(void* y, const float* bias, int32_t M, int32_t N, int32_t act, cudaStream_t s) {
     const int64_t n = static_cast<int64_t>(M) * N;
@@ -275,12 +282,9 @@ struct Kernels {
     if constexpr (QB > 0) {
       if (M <= 0 || N <= 0) return cudaSuccess;
       if (Kd % 8 != 0) return cudaErrorInvalidValue;
-      if (M == 1) return gemv_q4_m<1>(x, M, Kd, w, bias, N, y, out_f32, s);
-      if (M <= 2) return gemv_q4_m<2>(x, M, Kd, w, bias, N, y, out_f32, s);
-      if (M <= 4) return gemv_q4_m<4>(x, M, Kd, w, bias, N, y, out_f32, s);
-      if (M <= 8) return gemv_q4_m<8>(x, M, Kd, w, bias, N, y, out_f32, s);
+      return by_rows(M, [&](auto max_m) { return gemv_q4_m<decltype(max_m)::value>(x, M, Kd, w, bias, N, y, out_f32, s); });
     }
-    return cudaErrorInvalidValue;  // the backend dequantizes for cuBLASLt on larger M
+    return cudaErrorInvalidValue;
   }
   static cudaError_t dequant_q4(const Q4Weight& w, int32_t N, int32_t Kd, void* out, cudaStream_t s) {
     if constexpr (QB > 0) {

@@ -56,6 +56,17 @@ def build(model, exe, target, *extra):
     return time.time() - t0
 
 
+def build_all(jobs):
+    """Builds (model, exe, target, extra flags) jobs 8 at a time; a failed build is a FAIL row, the rest go on."""
+    with cf.ThreadPoolExecutor(8) as ex:
+        futs = {ex.submit(build, *j[:3], *j[3]): j for j in jobs}
+        for f in cf.as_completed(futs):
+            try:
+                f.result()
+            except Exception as e:  # noqa: BLE001
+                row(f"build {futs[f][1]}", "FAIL", str(e)[:300])
+
+
 def score(exe, ids, mode, *extra, prefix=(), env=None):
     out = exe + f".{mode}{''.join(extra).replace('-', '')}.npy"
     sh([*prefix, exe, "score", "--input-ids", ids, "--out", out, "--mode", mode, *extra], timeout=1800, env=env)
@@ -147,13 +158,7 @@ def fixtures():
             # Page 4, budget up to 8, no dense layers: selection acts on 64-token inputs. cpu16 = the CPU target
             # with the same fp16 weights as the GPU build, so that only kernel arithmetic differs.
             jobs.append((m, os.path.join(d, name), target, extra))
-    with cf.ThreadPoolExecutor(8) as ex:
-        futs = {ex.submit(build, *j[:3], *j[3]): j for j in jobs}
-        for f in cf.as_completed(futs):
-            try:
-                f.result()
-            except Exception as e:  # noqa: BLE001
-                row(f"build {futs[f][1]}", "FAIL", str(e)[:300])
+    build_all(jobs)
     for n in names:
         d = os.path.join(WORK, "fx", n)
         ids = os.path.join(FIX, n, "input_ids.npy")
@@ -302,13 +307,7 @@ def forms():
             d = os.path.join(WORK, "forms", f"{n}.{form}")
             os.makedirs(d, exist_ok=True)
             jobs += [(f, os.path.join(d, "cpu16"), "cpu", ("--dtype", "f16")), (f, os.path.join(d, "cuda"), "cuda", ())]
-    with cf.ThreadPoolExecutor(8) as ex:
-        futs = {ex.submit(build, *j[:3], *j[3]): j for j in jobs}
-        for fu in cf.as_completed(futs):
-            try:
-                fu.result()
-            except Exception as e:  # noqa: BLE001
-                row(f"build {futs[fu][1]}", "FAIL", str(e)[:300])
+    build_all(jobs)
     for f, cpu16, _, _ in jobs[::2]:
         n, form = f.split(os.sep)[-3], os.path.basename(f)[:-5]
         d = os.path.dirname(cpu16)
