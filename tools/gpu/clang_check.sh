@@ -87,6 +87,8 @@ setup_gpu() {  # environment, the carried clang kernels in tsc's cache, the stan
   [ "$1" = fresh ] && : > "$R"
   [ -e /usr/local/cuda/lib ] || ln -s /usr/local/cuda/lib64 /usr/local/cuda/lib 2>/dev/null
   export TSC_CACHE_DIR=${TSC_CACHE_DIR:-/tmp/tsc-cache}
+  # The server build links the carried cpp-httplib and brotli (as tools/gpu/run.sh sets up).
+  export LIBRARY_PATH=$ROOT/.carry/lib${LIBRARY_PATH:+:$LIBRARY_PATH} LD_LIBRARY_PATH=$ROOT/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   mkdir -p "$TSC_CACHE_DIR" && cp -n .carry/tsc-cache-clang/*.o "$TSC_CACHE_DIR"/
   # tsc keys its cache on `clang++-19 --version`; being asked for anything else means a kernel was not carried.
   mkdir -p /tmp/clang-shim
