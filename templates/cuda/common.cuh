@@ -41,6 +41,20 @@ __device__ __forceinline__ uint4 load_cs(const uint4* p) {
   return r;
 }
 
+// Bitwise AND / OR of v over the full warp (redux.sync, sm_80+). Spelled in PTX for both compilers: clang-19's
+// __reduce_and_sync / __reduce_or_sync hand their operands to the builtin in the wrong order, so the value became
+// the member mask, an illegal instruction on the GPU whenever it was not all ones.
+__device__ __forceinline__ unsigned warp_and(unsigned v) {
+  unsigned r;
+  asm volatile("redux.sync.and.b32 %0, %1, 0xffffffff;" : "=r"(r) : "r"(v));
+  return r;
+}
+__device__ __forceinline__ unsigned warp_or(unsigned v) {
+  unsigned r;
+  asm volatile("redux.sync.or.b32 %0, %1, 0xffffffff;" : "=r"(r) : "r"(v));
+  return r;
+}
+
 // 8 elements of a 16-bit type in one 16-byte access.
 template <typename T>
 struct alignas(16) Vec8 {

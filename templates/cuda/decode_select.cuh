@@ -121,8 +121,8 @@ __device__ __forceinline__ int select_pages_coop(const DecodeArgs& a, const KvLa
     k_and &= key;
     k_or |= key;
   }
-  k_and = __reduce_and_sync(0xffffffffu, k_and);
-  k_or = __reduce_or_sync(0xffffffffu, k_or);
+  k_and = warp_and(k_and);
+  k_or = warp_or(k_or);
   if (lane == 0) {
     sh.warp_eq[warp] = static_cast<int>(k_and);
     sh.warp_keep[warp] = static_cast<int>(k_or);
