@@ -2,6 +2,7 @@
 // residual) -> final norm -> LM head, recognized from structure; names are used only to look weights up.
 #include "compiler/lift/lift.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <ostream>
@@ -32,6 +33,7 @@ class Lifter {
     s_.io.position_ids = mi_.position_ids;
     std::string r = embedding();
     layers(r);
+    rotary_layers();
     fold_family_scales();
     check_all_used();
     s_.layers = layers_;
@@ -438,6 +440,10 @@ class Lifter {
     }
     std::optional<WeightBinding>* ws[3][2] = {{&L.q_w, &L.q_b}, {&L.k_w, &L.k_b}, {&L.v_w, &L.v_b}};
     const char* names[3] = {"q_proj", "k_proj", "v_proj"};
+    // fuse-attention has checked that q and k are both rotated or neither (SmolLM3's NoPE layers: neither).
+    const Node* qrope = producer(attn->inputs[0]);
+    layer_rope_.push_back(qrope && qrope->is_tsc("Rope"));
+    if (!layer_rope_.back() && !nope_at_) nope_at_ = attn;
     for (int k = 0; k < 3; ++k) {
       std::string v = attn->inputs[k];
       Node* rope = producer(v);
@@ -446,10 +452,8 @@ class Lifter {
         use(rope);
         record_rope(rope, where);
         v = rope->inputs[0];
-      } else if (k < 2 && s_.position == PositionKind::kRope) {
-        if (li > 0) refuse(where, std::string("a layer without positions (no rotary on ") + (k ? "K" : "Q") + "; SmolLM3's NoPE layers, no_rope_layers)", attn);
-        fail(where, std::string("no rotary embedding on ") + (k ? "K" : "Q") + " and no learned positions", attn);
       }
+      if (k < 2) v = head_norm(v, k ? L.k_norm_w : L.q_norm_w, where);
       Proj p = projection(v, h, where);
       auto [w, b] = linear(p.lin, where + " " + names[k], p.start, p.len);
       *ws[k][0] = w;
@@ -463,8 +467,42 @@ class Lifter {
     }
   }
 
-  // Qwen3 / OLMo 2 normalize q and k (per head or over all heads) between the projection and the rotary, which
-  // tsc does not implement: named here rather than as the attention the norm keeps from being recognized.
+  // Qwen3's q_norm / k_norm (fuse-head-norm made them tsc.HeadRMSNorm on the token-major q and k): the norm's
+  // weight, and the value it normalizes. Every layer's q and k have one, or none does; eps is the model's.
+  std::string head_norm(const std::string& v, std::optional<WeightBinding>& w, const std::string& where) {
+    Node* n = producer(v);
+    const bool has = n && n->is_tsc("HeadRMSNorm");
+    if (!qk_norm_seen_) {
+      qk_norm_seen_ = has;
+      if (has) s_.qk_norm = QkNorm::kPerHead;
+    } else if (*qk_norm_seen_ != has) {
+      fail(where, "q/k normalization on only some of the q and k projections", n ? n : producer(v));
+    }
+    if (!has) return v;
+    use(n);
+    if (n->attr_i("head_dim", 0) != s_.head_dim) fail(where, "q/k norm is not over head_dim", n);
+    if (!eps_ || std::fabs(*eps_ - n->attr_f("epsilon", 1e-5f)) > 1e-12) fail(where, "q/k norm epsilon differs from the model's norms", n);
+    WeightBinding x = bind(n->inputs[1], {}, where + " q/k norm weight");
+    x.shape = {g_.constant(n->inputs[1])->numel()};
+    w = x;
+    return n->inputs[0];
+  }
+  std::optional<bool> qk_norm_seen_;
+
+  // Layers whose q and k have no rotary (SmolLM3's NoPE layers): spec.no_rope_layers, in HF's convention (1 =
+  // rotary). A rotary model needs it in one layer at least.
+  void rotary_layers() {
+    if (s_.position != PositionKind::kRope) return;
+    if (std::find(layer_rope_.begin(), layer_rope_.end(), true) == layer_rope_.end())
+      fail("layer 0", "no rotary embedding on Q and K in any layer, and no learned positions", nope_at_);
+    if (!nope_at_) return;
+    for (bool r : layer_rope_) s_.no_rope_layers.push_back(r ? 1 : 0);
+  }
+  std::vector<bool> layer_rope_;
+  const Node* nope_at_ = nullptr;
+
+  // OLMo 2 normalizes q and k over all heads between the projection and the rotary, which tsc does not
+  // implement: named here rather than as the attention the norm keeps from being recognized.
   void refuse_qk_norm(const std::string& h, const std::string& where) const {
     for (Node* lin : consumers(h)) {
       if (!lin->is_tsc("Linear")) continue;
@@ -474,7 +512,7 @@ class Lifter {
         if (cs.size() != 1) break;
         const Node* c = cs[0];
         if (c->is_tsc("RMSNorm") || c->is_tsc("LayerNorm"))
-          refuse(where, "q/k normalization before the rotary (Qwen3's / OLMo 2's q_norm and k_norm)", c);
+          refuse(where, "q/k normalization over all heads before the rotary (OLMo 2's q_norm and k_norm)", c);
         if (!(c->is("Reshape") || c->is("Transpose") || c->is("Unsqueeze") || c->is("Squeeze") || c->is("Identity"))) break;
         v = c->outputs[0];
       }

@@ -121,7 +121,11 @@ class CpuBackend : public Backend {
         std::memcpy(k_.data() + t * KV_, r + Q_, KV_ * 4);
         std::memcpy(v_.data() + t * KV_, r + Q_ + KV_, KV_ * 4);
       }
-      if (s_.position == PositionKind::kRope) {
+      if (L.q_norm_w) {  // Qwen3: RMSNorm of each head of q and of k ([T * heads] rows of head_dim), in place
+        kt_->rmsnorm(q_.data(), T * hq, s_.head_dim, L.q_norm_w, static_cast<float>(s_.norm_eps), q_.data());
+        kt_->rmsnorm(k_.data(), T * hkv, s_.head_dim, L.k_norm_w, static_cast<float>(s_.norm_eps), k_.data());
+      }
+      if (s_.layer_rope(l)) {  // not on SmolLM3's NoPE layers
         kt_->rope(q_.data(), T, hq, pos.data(), inv_freq);
         kt_->rope(k_.data(), T, hkv, pos.data(), inv_freq);
       }

@@ -132,7 +132,7 @@ struct Kernels {
   }
   static cudaError_t rope_q(const RopeQArgs& a, cudaStream_t s) {
     if constexpr (!ROPE) return cudaSuccess;
-    if (a.T == 0) return cudaSuccess;
+    if (a.T == 0 || !a.inv_freq) return cudaSuccess;
     rope_q_kernel<T, D, RD, IL><<<a.T, 128, 0, s>>>(a);
     return cudaGetLastError();
   }

@@ -7,7 +7,8 @@ Same machinery and files as test/gen/make_fixtures.py (model.onnx, config.json, 
 onnxruntime CPU, meta.json with the package versions): only the fixture table differs. Norm weights are
 drawn as 1 + 0.1 N(0, 1) (Gemma's (1 + w) norms then scale by ~2), so no norm is the identity.
 --refused writes only NAME.onnx (+ NAME.config.json) of one-layer models whose features tsc refuses from the graph
-(q/k norms, NoPE layers), for the lit tests of those refusals: nothing to compare, so no reference logits.
+(OLMo 2's post-norm blocks and q/k norms over all heads), for the lit tests of those refusals: nothing to compare, so
+no reference logits.
 """
 
 import sys
@@ -55,6 +56,20 @@ FIXTURES = [
                                                     "original_max_position_embeddings": 8192}),
                mf.export_dynamo, seed=23000,
                note="Llama 3.2: llama3 rope scaling (theta 5e5, factor 32, original 8192), head_dim 64, MQA 2/1, tied"),
+    # Qwen3: per-head RMSNorm of q and k (q_norm, k_norm: [head_dim] weights, drawn 1 + 0.1 N like every norm) between
+    # the projections and the rotary; head_dim 32 != hidden/heads (Qwen3's 0.6B has 128 with hidden 1024, 16 heads), tied.
+    mf.Fixture("qwen3_dynamo",
+               lambda: Qwen3Config(**COMMON, num_key_value_heads=2, head_dim=32, tie_word_embeddings=True, rms_norm_eps=1e-6,
+                                   pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+               mf.export_dynamo, seed=25000,
+               note="Qwen3: per-head q/k RMSNorm before the rotary, GQA 4/2, head_dim 32 (hidden 64), tied"),
+    # SmolLM3: no rotary on every fourth layer (no_rope_layers [1, 1, 1, 0]: 1 = rotary, HF's convention), 4 layers.
+    mf.Fixture("smollm3_dynamo",
+               lambda: SmolLM3Config(**{**COMMON, "num_hidden_layers": 4}, num_key_value_heads=2, tie_word_embeddings=True,
+                                     rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=1, eos_token_id=2, no_rope_layer_interval=4),
+               mf.export_dynamo, seed=26000,
+               note="SmolLM3: layer 3 without rotary (NoPE, no_rope_layers [1, 1, 1, 0]), GQA 4/2, tied"),
 ]
 
 
@@ -69,15 +84,13 @@ def with_kv_cache(fx: mf.Fixture) -> mf.Fixture:
                       note=fx.note + "; with past_key_values/present inputs/outputs")
 
 
-# Granite's multipliers, Gemma's MQA cache and Phi-3's fused qkv through the cache path too.
-FIXTURES += [with_kv_cache(fx) for fx in FIXTURES if fx.name in ("granite_dynamo", "gemma_dynamo", "phi3_dynamo")]
+# Granite's multipliers, Gemma's MQA cache, Phi-3's fused qkv and Qwen3's q/k norms through the cache path too.
+FIXTURES += [with_kv_cache(fx) for fx in FIXTURES if fx.name in ("granite_dynamo", "gemma_dynamo", "phi3_dynamo", "qwen3_dynamo")]
 
 TINY = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64,
             vocab_size=64, max_position_embeddings=64, use_cache=False, pad_token_id=0, bos_token_id=None, eos_token_id=63)
 REFUSED = {
-    "qwen3_qk_norm": lambda: Qwen3Config(**TINY, head_dim=16),                   # per-head q/k RMSNorm before rotary
     "olmo2_post_norm": lambda: Olmo2Config(**TINY),                              # norms after attention and MLP, q/k norm
-    "smollm3_nope": lambda: SmolLM3Config(**TINY, no_rope_layers=[1, 0]),        # layer 1 has no rotary (NoPE)
 }
 
 

@@ -8,7 +8,8 @@ transpose, slice, scale) is used to recompute the logits, which must match onnxr
 binding (q and k swapped, a slice off by one head, a missing transpose) cannot pass.
 --last: the reference holds only the last position's logits ([batch, 1, vocab]).
 --ort: the reference is onnxruntime on MODEL itself, for seeded random ids [2, 7] (hand-written models).
-Rotary tables are rebuilt from rope_theta and rotary_dim, as HF computes them.
+Rotary tables are rebuilt from rope_theta and rotary_dim, as HF computes them; qk_norm and no_rope_layers
+(Qwen3's per-head q/k norms, SmolLM3's layers without rotary) are applied as the spec says.
 """
 import argparse
 import json
@@ -130,8 +131,8 @@ def main():
         ang = np.concatenate([pos[:, None] * inv] * 2, axis=-1)  # [T, rd], halves repeated
         cos, sin = np.cos(ang), np.sin(ang)
 
-    def rope(t):  # t: [B, heads, T, hd]
-        if spec["position"] != "rope":
+    def rope(t, layer):  # t: [B, heads, T, hd]; SmolLM3's no_rope_layers: 0 = no rotary in that layer
+        if spec["position"] != "rope" or not spec.get("no_rope_layers", [1] * (layer + 1))[layer]:
             return t
         rd = spec["rotary_dim"]
         r, rest = t[..., :rd], t[..., rd:]
@@ -145,7 +146,10 @@ def main():
         q = lin(h, W(p + "q_w"), W(p + "q_b")).reshape(B, T, nh, hd).transpose(0, 2, 1, 3)
         k = lin(h, W(p + "k_w"), W(p + "k_b")).reshape(B, T, nkv, hd).transpose(0, 2, 1, 3)
         v = lin(h, W(p + "v_w"), W(p + "v_b")).reshape(B, T, nkv, hd).transpose(0, 2, 1, 3)
-        q, k = rope(q), rope(k)
+        if spec.get("qk_norm") == "per_head":  # Qwen3: RMSNorm of each q and k head before the rotary
+            q = norm(q, W(p + "q_norm_w"), None)
+            k = norm(k, W(p + "k_norm_w"), None)
+        q, k = rope(q, i), rope(k, i)
         k, v = np.repeat(k, nh // nkv, axis=1), np.repeat(v, nh // nkv, axis=1)
         s = q @ k.transpose(0, 1, 3, 2) * spec["attention_scale"] + mask
         s = np.exp(s - s.max(-1, keepdims=True))

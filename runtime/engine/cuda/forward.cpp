@@ -1,5 +1,5 @@
 // The decoder forward pass on the GPU: one step's launches, in the order a reader follows the model.
-//   embed -> per layer: [norm] qkv projection, rope + KV append, attention (decode: paged, with page
+//   embed -> per layer: [norm] qkv projection, [q/k norm +] rope + KV append, attention (decode: paged, with page
 //   selection; prefill: causal over the chunk and its cached prefix), out projection, [norm] MLP
 //   -> final norm, LM head rows -> logits (or argmax ids) copied to pinned host memory.
 // Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer, the norms and the residual add
@@ -44,14 +44,16 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
     const LayerWeights& L = w_.layer(l);
     const KvLayerDev& kv = kv_.layer(l);
+    const float* rope = s_.layer_rope(l) ? inv_freq : nullptr;  // null on SmolLM3's layers without rotary
+    // The append kernel also normalizes q and k per head (Qwen3) before the rotary, in place for q.
     AppendArgs ap{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(s_.num_attention_heads), static_cast<int32_t>(s_.num_key_value_heads),
-                  d_pos, inv_freq, d_units, static_cast<int32_t>(st.num_units)};
+                  d_pos, rope, d_units, static_cast<int32_t>(st.num_units), L.q_norm_w, L.k_norm_w, eps};
     if (fused) {
       const int32_t t = static_cast<int32_t>(T);
       GemvArgs qa{act_.x.p, t, static_cast<int32_t>(H_), L.qkv_w.dense, L.qkv_b, static_cast<int32_t>(QKV), act_.qkv.p, L.attn_norm_w, L.attn_norm_b, nullptr, eps};
       prof(kt_->gemv_fused(kRoleQkv, qa, stream), "qkv projection");
       prof(kt_->append_kv(ap, kv, stream), "append_kv");
-      decode_runs(l, inv_freq);  // q is roped inside decode attention
+      decode_runs(l, rope);  // q is roped inside decode attention
       GemvArgs oa{act_.attn.p, t, static_cast<int32_t>(Q_), L.o_w.dense, L.o_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
       prof(kt_->gemv_fused(kRoleOut, oa, stream), "out projection");
       GemvArgs ua{act_.x.p, t, static_cast<int32_t>(H_), L.up_w.dense, L.up_b, static_cast<int32_t>(U), act_.up.p, L.mlp_norm_w, L.mlp_norm_b, nullptr, eps};
@@ -62,9 +64,9 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
     }
     prof(kt_->add_norm(act_.x.as<float>(), delta, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
     linear(act_.h.p, T, H_, L.qkv_w, L.qkv_b, QKV, act_.qkv.p, 0);
-    RopeQArgs rq{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, inv_freq};
+    RopeQArgs rq{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, rope};
+    prof(kt_->append_kv(ap, kv, stream), "append_kv");  // before rope_q: it normalizes q where the model has q/k norms
     prof(kt_->rope_q(rq, stream), "rope_q");
-    prof(kt_->append_kv(ap, kv, stream), "append_kv");
     decode_runs(l, nullptr);
     if (st.np > 0) {
       PrefillArgs pa{act_.qkv.p, static_cast<int32_t>(QKV), act_.attn.p, static_cast<int32_t>(Q_), static_cast<int32_t>(st.np),
