@@ -38,7 +38,7 @@ std::string activation_name(Activation a) {
   return "?";
 }
 std::string position_name(PositionKind p) { return p == PositionKind::kLearned ? "learned" : "rope"; }
-std::string qk_norm_name(QkNorm q) { return q == QkNorm::kPerHead ? "per_head" : "none"; }
+std::string qk_norm_name(QkNorm q) { return q == QkNorm::kPerHead ? "per_head" : q == QkNorm::kAllHeads ? "all_heads" : "none"; }
 
 double round_to_float32_repr(double v) {
   char buf[64];
@@ -162,8 +162,9 @@ void DecoderSpec::validate() const {
     check_shape(L.mlp_norm_w, {H}, p + "mlp norm");
     need(mlp_gated == L.gate_w.has_value(), p + "gated MLP mismatch");
     need((qk_norm != QkNorm::kNone) == (L.q_norm_w && L.k_norm_w), p + "q/k norm weights mismatch");
-    check_shape(L.q_norm_w, {head_dim}, p + "q_norm");
-    check_shape(L.k_norm_w, {head_dim}, p + "k_norm");
+    const bool per_head = qk_norm == QkNorm::kPerHead;
+    check_shape(L.q_norm_w, {per_head ? head_dim : Q}, p + "q_norm");
+    check_shape(L.k_norm_w, {per_head ? head_dim : KV}, p + "k_norm");
   }
 }
 
@@ -198,6 +199,7 @@ json spec_to_json(const DecoderSpec& s, bool with_weights) {
   if (s.logits_scaling) j["logits_scaling"] = *s.logits_scaling;
   if (s.rope_scaling_factor) j["rope_scaling_factor"] = *s.rope_scaling_factor;
   if (s.qk_norm != QkNorm::kNone) j["qk_norm"] = qk_norm_name(s.qk_norm);
+  if (s.post_norm) j["post_norm"] = true;
   if (!s.no_rope_layers.empty()) j["no_rope_layers"] = s.no_rope_layers;
   // Granite's name for a scale other than 1/sqrt(head_dim); half-precision graphs round 1/sqrt(head_dim) itself
   // by up to ~1e-3 (0.3537 for 1/sqrt(8)), which is no multiplier.
@@ -258,9 +260,11 @@ DecoderSpec spec_from_json(const json& j) {
     if (j.contains("logits_scaling")) s.logits_scaling = j.at("logits_scaling").get<double>();
     if (j.contains("rope_scaling_factor")) s.rope_scaling_factor = j.at("rope_scaling_factor").get<double>();
     if (j.contains("qk_norm")) {
-      if (j.at("qk_norm") != "per_head") throw Error("malformed DecoderSpec JSON: qk_norm " + j.at("qk_norm").dump(), "rebuild the executable with this version of tsc");
-      s.qk_norm = QkNorm::kPerHead;
+      const json& q = j.at("qk_norm");
+      if (q != "per_head" && q != "all_heads") throw Error("malformed DecoderSpec JSON: qk_norm " + q.dump(), "rebuild the executable with this version of tsc");
+      s.qk_norm = q == "per_head" ? QkNorm::kPerHead : QkNorm::kAllHeads;
     }
+    if (j.contains("post_norm")) s.post_norm = j.at("post_norm").get<bool>();
     if (j.contains("no_rope_layers")) s.no_rope_layers = j.at("no_rope_layers").get<std::vector<int64_t>>();
     std::string dt = j.at("torch_dtype");
     s.weight_dtype = dt == "float16" ? DType::kF16 : dt == "bfloat16" ? DType::kBF16 : DType::kF32;

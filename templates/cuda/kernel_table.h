@@ -148,6 +148,14 @@ struct KernelTable {
                          int32_t out_f32, cudaStream_t s);
   // out[N, K] (weight type) = W dequantized, for cuBLASLt on larger M; null without 4-bit projections.
   cudaError_t (*dequant_q4)(const Q4Weight& w, int32_t N, int32_t K, void* out, cudaStream_t s);
+  // OLMo 2's post-norm blocks: x += norm(y) * w (+ b) if y (weight type [T, H]) is set, then out = x in the weight
+  // type if out is set. rms: 1 RMSNorm, 0 LayerNorm.
+  cudaError_t (*post_norm_add)(float* x, const void* y, const float* w, const float* b, float eps, int32_t rms, int32_t T,
+                               int32_t H, void* out, cudaStream_t s);
+  // OLMo 2's q/k norms: RMSNorm over all heads of q (qkv row columns [0, Q), weights qw) and of k ([Q, Q + KV), kw),
+  // in place on qkv [T, stride].
+  cudaError_t (*qk_norm_rows)(void* qkv, int32_t T, int32_t stride, int32_t Q, int32_t KV, const float* qw, const float* kw,
+                              float eps, cudaStream_t s);
 };
 
 }  // namespace tsc::cuda
