@@ -185,6 +185,8 @@ void add_model_weights(PayloadWriter& pw, const Graph& g, const DecoderSpec& s, 
     add_linear_weight(pw, g, p + "qkv_w", {&*L.q_w, &*L.k_w, &*L.v_w}, wd);
     if (L.q_b || L.k_b || L.v_b)
       pw.add_owned(p + "qkv_b", DType::kF32, {Q + 2 * KV}, concat_rows({bias_part(L.q_b, Q), bias_part(L.k_b, KV), bias_part(L.v_b, KV)}));
+    vec(p + "q_norm_w", L.q_norm_w);  // Qwen3's per-head q/k norms [head_dim]
+    vec(p + "k_norm_w", L.k_norm_w);
     add_linear_weight(pw, g, p + "o_w", {&*L.o_w}, wd);
     vec(p + "o_b", L.o_b);
     vec(p + "mlp_norm_w", L.mlp_norm_w);

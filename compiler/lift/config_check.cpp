@@ -63,6 +63,16 @@ std::vector<std::string> reconcile_with_config(DecoderSpec& s, const std::string
   if (!theta && j.contains("rope_parameters") && j["rope_parameters"].is_object()) theta = pick(j["rope_parameters"], {"rope_theta"});
   if (theta && theta->is_number() && s.rope_theta && std::fabs(theta->get<double>() - *s.rope_theta) > 1e-3 * theta->get<double>())
     diffs.push_back("rope_theta: graph says " + std::to_string(*s.rope_theta) + ", config.json says " + std::to_string(theta->get<double>()));
+  // SmolLM3: no_rope_layers[l] = 1 where layer l applies the rotary, 0 where it has none.
+  if (auto* v = pick(j, {"no_rope_layers"}); v && v->is_array() && s.position == PositionKind::kRope)
+    for (int64_t l = 0; l < s.num_hidden_layers && l < static_cast<int64_t>(v->size()); ++l) {
+      const auto& e = (*v)[static_cast<size_t>(l)];
+      if (e.is_number_integer() && (e.get<int64_t>() != 0) != s.layer_rope(l)) {
+        diffs.push_back("no_rope_layers: layer " + std::to_string(l) + (s.layer_rope(l) ? " has rotary in the graph, none" : " has no rotary in the graph, rotary") +
+                        " in config.json");
+        break;
+      }
+    }
   return diffs;
 }
 

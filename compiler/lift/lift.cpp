@@ -2,6 +2,7 @@
 // residual) -> final norm -> LM head, recognized from structure; names are used only to look weights up.
 #include "compiler/lift/lift.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <ostream>
@@ -32,6 +33,7 @@ class Lifter {
     s_.io.position_ids = mi_.position_ids;
     std::string r = embedding();
     layers(r);
+    rotary_layers();
     fold_family_scales();
     check_all_used();
     s_.layers = layers_;
@@ -365,21 +367,22 @@ class Lifter {
     for (int li = 0;; ++li) {
       const std::string where = "layer " + std::to_string(li);
       Node* n1 = norm_consumer(r);
-      if (!n1) {
-        for (Node* c : consumers(r))
-          if (c->is_tsc("Linear")) refuse(where, "projections of the residual stream without a norm before them (OLMo 2's post-norm blocks)", c);
-        fail(where, "the residual stream '" + r + "' feeds no LayerNorm/RMSNorm");
-      }
       // Is this the final norm? Its output feeds the LM head.
-      if (Node* head = lm_head_after(n1)) {
+      if (Node* head = n1 ? lm_head_after(n1) : nullptr) {
         if (li == 0) fail("model", "no transformer block between the embedding and the LM head");
         record_norm(n1, s_.final_norm_w, s_.final_norm_b, "final norm");
         finish_head(head);
         return;
       }
+      // OLMo 2's post-norm blocks: the projections read the residual stream; norms follow the attention and the MLP.
+      bool post = false;
+      for (Node* c : consumers(r)) post |= !n1 && c->is_tsc("Linear");
+      if (!n1 && !post) fail(where, "the residual stream '" + r + "' feeds no LayerNorm/RMSNorm");
+      if (li == 0) s_.post_norm = post;
+      else if (post != s_.post_norm) fail(where, "mixes blocks with norms before the projections and blocks with norms after them", n1);
       LayerWeights L;
-      record_norm(n1, L.attn_norm_w, L.attn_norm_b, where + " attention norm");
-      const std::string h = n1->outputs[0];
+      if (!post) record_norm(n1, L.attn_norm_w, L.attn_norm_b, where + " attention norm");
+      const std::string h = post ? r : n1->outputs[0];
       Node* attn = nullptr;
       // Find the attention reading projections of h.
       for (auto& np : g_.nodes) {
@@ -396,7 +399,7 @@ class Lifter {
       }
       if (!attn) {
         refuse_qk_norm(h, where);
-        fail(where, "the attention norm's output feeds no recognized attention (softmax(QK^T)V)", n1);
+        fail(where, std::string(post ? "the residual stream" : "the attention norm's output") + " feeds no recognized attention (softmax(QK^T)V)", n1);
       }
       use(attn);
       attention(attn, h, L, where, li);
@@ -407,14 +410,22 @@ class Lifter {
       auto [ow, ob] = linear(o, where + " o_proj");
       L.o_w = ow;
       L.o_b = ob;
-      Node* add1 = residual_add(r, residual_branch(o->outputs[0], where));
+      std::string attn_out = o->outputs[0];
+      if (post) attn_out = post_norm(attn_out, L.attn_norm_w, L.attn_norm_b, where + " post-attention norm");
+      Node* add1 = residual_add(r, residual_branch(attn_out, where));
       if (!add1) fail(where, "attention output is not added to the residual stream (parallel attention/MLP blocks are not supported)", o);
       use(add1);
       std::string r2 = add1->outputs[0];
-      Node* n2 = norm_consumer(r2);
-      if (!n2) fail(where, "no MLP norm after the attention residual", add1);
-      record_norm(n2, L.mlp_norm_w, L.mlp_norm_b, where + " MLP norm");
-      std::string m = residual_branch(mlp(n2->outputs[0], L, where), where);
+      std::string m;
+      if (post) {
+        m = post_norm(mlp(r2, L, where), L.mlp_norm_w, L.mlp_norm_b, where + " post-feedforward norm");
+      } else {
+        Node* n2 = norm_consumer(r2);
+        if (!n2) fail(where, "no MLP norm after the attention residual", add1);
+        record_norm(n2, L.mlp_norm_w, L.mlp_norm_b, where + " MLP norm");
+        m = mlp(n2->outputs[0], L, where);
+      }
+      m = residual_branch(m, where);
       Node* add2 = residual_add(r2, m);
       if (!add2) fail(where, "MLP output is not added to the residual stream", producer(m));
       use(add2);
@@ -422,6 +433,15 @@ class Lifter {
       layers_.push_back(L);
       r = add2->outputs[0];
     }
+  }
+
+  // A post-norm block's branch output v normalized before its residual add (OLMo 2): the norm's output.
+  std::string post_norm(const std::string& v, std::optional<WeightBinding>& w, std::optional<WeightBinding>& b, const std::string& what) {
+    auto& cs = consumers(v);
+    if (cs.size() != 1 || !(cs[0]->is_tsc("RMSNorm") || cs[0]->is_tsc("LayerNorm")) || cs[0]->inputs[0] != v)
+      fail(what, "a block without a norm before its projections has no norm on its output either", producer(v));
+    record_norm(cs[0], w, b, what);
+    return cs[0]->outputs[0];
   }
 
   void attention(Node* attn, const std::string& h, LayerWeights& L, const std::string& where, int li) {
@@ -438,6 +458,10 @@ class Lifter {
     }
     std::optional<WeightBinding>* ws[3][2] = {{&L.q_w, &L.q_b}, {&L.k_w, &L.k_b}, {&L.v_w, &L.v_b}};
     const char* names[3] = {"q_proj", "k_proj", "v_proj"};
+    // fuse-attention has checked that q and k are both rotated or neither (SmolLM3's NoPE layers: neither).
+    const Node* qrope = producer(attn->inputs[0]);
+    layer_rope_.push_back(qrope && qrope->is_tsc("Rope"));
+    if (!layer_rope_.back() && !nope_at_) nope_at_ = attn;
     for (int k = 0; k < 3; ++k) {
       std::string v = attn->inputs[k];
       Node* rope = producer(v);
@@ -446,10 +470,8 @@ class Lifter {
         use(rope);
         record_rope(rope, where);
         v = rope->inputs[0];
-      } else if (k < 2 && s_.position == PositionKind::kRope) {
-        if (li > 0) refuse(where, std::string("a layer without positions (no rotary on ") + (k ? "K" : "Q") + "; SmolLM3's NoPE layers, no_rope_layers)", attn);
-        fail(where, std::string("no rotary embedding on ") + (k ? "K" : "Q") + " and no learned positions", attn);
       }
+      if (k < 2) v = head_norm(v, k ? L.k_norm_w : L.q_norm_w, where);
       Proj p = projection(v, h, where);
       auto [w, b] = linear(p.lin, where + " " + names[k], p.start, p.len);
       *ws[k][0] = w;
@@ -463,8 +485,51 @@ class Lifter {
     }
   }
 
-  // Qwen3 / OLMo 2 normalize q and k (per head or over all heads) between the projection and the rotary, which
-  // tsc does not implement: named here rather than as the attention the norm keeps from being recognized.
+  // q/k norms between the projection and the rotary: Qwen3's per head (fuse-head-norm made them tsc.HeadRMSNorm on
+  // the token-major q and k), OLMo 2's over all heads (an RMSNorm of the whole projection). Returns the value the
+  // norm reads and binds its weight. Every layer's q and k have the same kind; eps is the model's.
+  std::string head_norm(const std::string& v, std::optional<WeightBinding>& w, const std::string& where) {
+    Node* n = producer(v);
+    Node* src = n && n->is_tsc("RMSNorm") ? producer(n->inputs[0]) : nullptr;
+    const QkNorm kind = n && n->is_tsc("HeadRMSNorm") ? QkNorm::kPerHead
+                        : src && (src->is_tsc("Linear") || src->is("Split") || src->is("Slice")) ? QkNorm::kAllHeads : QkNorm::kNone;
+    if (!qk_norm_seen_) {
+      qk_norm_seen_ = true;
+      s_.qk_norm = kind;
+    } else if (s_.qk_norm != kind) {
+      fail(where, "q/k normalization differs between the q and k projections or the layers", n);
+    }
+    if (kind == QkNorm::kNone) return v;
+    use(n);
+    if (kind == QkNorm::kPerHead && n->attr_i("head_dim", 0) != s_.head_dim) fail(where, "q/k norm is not over head_dim", n);
+    if (!eps_) {  // a post-norm block meets its q/k norms before its first other norm
+      s_.norm = NormKind::kRMSNorm;
+      eps_ = n->attr_f("epsilon", 1e-5f);
+      s_.norm_eps = round_to_float32_repr(*eps_);
+    }
+    if (std::fabs(*eps_ - n->attr_f("epsilon", 1e-5f)) > 1e-12 || s_.norm != NormKind::kRMSNorm)
+      fail(where, "q/k norm epsilon or kind differs from the model's norms", n);
+    WeightBinding x = bind(n->inputs[1], {}, where + " q/k norm weight");
+    x.shape = {g_.constant(n->inputs[1])->numel()};
+    w = x;
+    return n->inputs[0];
+  }
+  bool qk_norm_seen_ = false;
+
+  // Layers whose q and k have no rotary (SmolLM3's NoPE layers): spec.no_rope_layers, in HF's convention (1 =
+  // rotary). A rotary model needs it in one layer at least.
+  void rotary_layers() {
+    if (s_.position != PositionKind::kRope) return;
+    if (std::find(layer_rope_.begin(), layer_rope_.end(), true) == layer_rope_.end())
+      fail("layer 0", "no rotary embedding on Q and K in any layer, and no learned positions", nope_at_);
+    if (!nope_at_) return;
+    for (bool r : layer_rope_) s_.no_rope_layers.push_back(r ? 1 : 0);
+  }
+  std::vector<bool> layer_rope_;
+  const Node* nope_at_ = nullptr;
+
+  // A q/k normalization other than Qwen3's and OLMo 2's RMSNorms (a LayerNorm, or one over a part of the heads):
+  // named here rather than as the attention the norm keeps from being recognized.
   void refuse_qk_norm(const std::string& h, const std::string& where) const {
     for (Node* lin : consumers(h)) {
       if (!lin->is_tsc("Linear")) continue;
@@ -474,7 +539,8 @@ class Lifter {
         if (cs.size() != 1) break;
         const Node* c = cs[0];
         if (c->is_tsc("RMSNorm") || c->is_tsc("LayerNorm"))
-          refuse(where, "q/k normalization before the rotary (Qwen3's / OLMo 2's q_norm and k_norm)", c);
+          refuse(where, std::string("a q/k ") + (c->is_tsc("LayerNorm") ? "LayerNorm" : "RMSNorm over part of the heads") +
+                            " before the rotary (tsc implements q/k RMSNorm per head, Qwen3's, and over all heads, OLMo 2's)", c);
         if (!(c->is("Reshape") || c->is("Transpose") || c->is("Unsqueeze") || c->is("Squeeze") || c->is("Identity"))) break;
         v = c->outputs[0];
       }

@@ -12,6 +12,7 @@ namespace tsc {
 template <typename Vec, typename Proj>
 struct LayerTensors {
   Vec attn_norm_w{}, attn_norm_b{}, qkv_b{}, o_b{}, mlp_norm_w{}, mlp_norm_b{}, up_b{}, down_b{};
+  Vec q_norm_w{}, k_norm_w{};  // [head_dim] each (DecoderSpec::qk_norm), or null
   Proj qkv_w{}, o_w{}, up_w{}, down_w{};  // [q|k|v, H], [H, Q], [gate|up or up, H], [H, I]
 };
 
@@ -27,6 +28,8 @@ LayerTensors<Vec, Proj> read_layer_tensors(const DecoderSpec& s, int64_t l, VecF
   L.attn_norm_b = vec(pre + "attn_norm_b");
   L.qkv_w = proj(pre + "qkv_w", Q + 2 * KV, H);
   L.qkv_b = vec(pre + "qkv_b");
+  L.q_norm_w = vec(pre + "q_norm_w");
+  L.k_norm_w = vec(pre + "k_norm_w");
   L.o_w = proj(pre + "o_w", H, Q);
   L.o_b = vec(pre + "o_b");
   L.mlp_norm_w = vec(pre + "mlp_norm_w");

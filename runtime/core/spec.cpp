@@ -38,6 +38,7 @@ std::string activation_name(Activation a) {
   return "?";
 }
 std::string position_name(PositionKind p) { return p == PositionKind::kLearned ? "learned" : "rope"; }
+std::string qk_norm_name(QkNorm q) { return q == QkNorm::kPerHead ? "per_head" : q == QkNorm::kAllHeads ? "all_heads" : "none"; }
 
 double round_to_float32_repr(double v) {
   char buf[64];
@@ -118,7 +119,7 @@ void get(const json& j, const char* k, std::optional<WeightBinding>& w) {
 }
 
 #define TSC_LAYER_FIELDS(X) \
-  X(attn_norm_w) X(attn_norm_b) X(q_w) X(q_b) X(k_w) X(k_b) X(v_w) X(v_b) X(o_w) X(o_b) X(mlp_norm_w) X(mlp_norm_b) \
+  X(attn_norm_w) X(attn_norm_b) X(q_w) X(q_b) X(k_w) X(k_b) X(v_w) X(v_b) X(o_w) X(o_b) X(q_norm_w) X(k_norm_w) X(mlp_norm_w) X(mlp_norm_b) \
   X(up_w) X(up_b) X(gate_w) X(gate_b) X(down_w) X(down_b)
 
 }  // namespace
@@ -128,6 +129,8 @@ void DecoderSpec::validate() const {
     if (!ok) throw Error("recovered spec is inconsistent: " + what, "this is a bug in tsc's lifting; please report it with the model");
   };
   need(num_hidden_layers > 0 && static_cast<int64_t>(layers.size()) == num_hidden_layers, "layer count");
+  need(no_rope_layers.empty() || (position == PositionKind::kRope && static_cast<int64_t>(no_rope_layers.size()) == num_hidden_layers),
+       "no_rope_layers");
   need(num_attention_heads > 0 && num_key_value_heads > 0 && num_attention_heads % num_key_value_heads == 0,
        "num_attention_heads must be a multiple of num_key_value_heads");
   need(head_dim > 0, "head_dim");
@@ -158,6 +161,10 @@ void DecoderSpec::validate() const {
     check_shape(L.attn_norm_w, {H}, p + "attention norm");
     check_shape(L.mlp_norm_w, {H}, p + "mlp norm");
     need(mlp_gated == L.gate_w.has_value(), p + "gated MLP mismatch");
+    need((qk_norm != QkNorm::kNone) == (L.q_norm_w && L.k_norm_w), p + "q/k norm weights mismatch");
+    const bool per_head = qk_norm == QkNorm::kPerHead;
+    check_shape(L.q_norm_w, {per_head ? head_dim : Q}, p + "q_norm");
+    check_shape(L.k_norm_w, {per_head ? head_dim : KV}, p + "k_norm");
   }
 }
 
@@ -191,6 +198,9 @@ json spec_to_json(const DecoderSpec& s, bool with_weights) {
   if (s.residual_multiplier) j["residual_multiplier"] = *s.residual_multiplier;
   if (s.logits_scaling) j["logits_scaling"] = *s.logits_scaling;
   if (s.rope_scaling_factor) j["rope_scaling_factor"] = *s.rope_scaling_factor;
+  if (s.qk_norm != QkNorm::kNone) j["qk_norm"] = qk_norm_name(s.qk_norm);
+  if (s.post_norm) j["post_norm"] = true;
+  if (!s.no_rope_layers.empty()) j["no_rope_layers"] = s.no_rope_layers;
   // Granite's name for a scale other than 1/sqrt(head_dim); half-precision graphs round 1/sqrt(head_dim) itself
   // by up to ~1e-3 (0.3537 for 1/sqrt(8)), which is no multiplier.
   if (s.head_dim > 0 && std::fabs(s.attention_scale * std::sqrt(static_cast<double>(s.head_dim)) - 1) > 1e-2)
@@ -249,6 +259,13 @@ DecoderSpec spec_from_json(const json& j) {
     if (j.contains("residual_multiplier")) s.residual_multiplier = j.at("residual_multiplier").get<double>();
     if (j.contains("logits_scaling")) s.logits_scaling = j.at("logits_scaling").get<double>();
     if (j.contains("rope_scaling_factor")) s.rope_scaling_factor = j.at("rope_scaling_factor").get<double>();
+    if (j.contains("qk_norm")) {
+      const json& q = j.at("qk_norm");
+      if (q != "per_head" && q != "all_heads") throw Error("malformed DecoderSpec JSON: qk_norm " + q.dump(), "rebuild the executable with this version of tsc");
+      s.qk_norm = q == "per_head" ? QkNorm::kPerHead : QkNorm::kAllHeads;
+    }
+    if (j.contains("post_norm")) s.post_norm = j.at("post_norm").get<bool>();
+    if (j.contains("no_rope_layers")) s.no_rope_layers = j.at("no_rope_layers").get<std::vector<int64_t>>();
     std::string dt = j.at("torch_dtype");
     s.weight_dtype = dt == "float16" ? DType::kF16 : dt == "bfloat16" ? DType::kBF16 : DType::kF32;
     if (j.contains("quantization")) s.quantization = quantization_from(j.at("quantization"));

@@ -48,10 +48,14 @@ struct WeightBinding {
 enum class NormKind { kLayerNorm, kRMSNorm };
 enum class Activation { kGeluTanh, kGelu, kSilu };
 enum class PositionKind { kLearned, kRope };
+// Normalization of q and k between the projections and the rotary: none, RMSNorm of each head (Qwen3's q_norm /
+// k_norm, weights [head_dim]), or RMSNorm over all heads of q and of k (OLMo 2's, weights [heads * head_dim]).
+enum class QkNorm { kNone, kPerHead, kAllHeads };
 
 struct LayerWeights {
   std::optional<WeightBinding> attn_norm_w, attn_norm_b;
   std::optional<WeightBinding> q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b;
+  std::optional<WeightBinding> q_norm_w, k_norm_w;  // DecoderSpec::qk_norm's weights ([head_dim] per head, else [Q], [KV])
   std::optional<WeightBinding> mlp_norm_w, mlp_norm_b;
   std::optional<WeightBinding> up_w, up_b, gate_w, gate_b, down_w, down_b;  // gate only for gated MLPs
 };
@@ -105,6 +109,15 @@ struct DecoderSpec {
   std::optional<double> logits_scaling;        // Granite: logits / s (folded into the final norm)
   std::optional<double> rope_scaling_factor;   // Llama 3.x: low rotary frequencies divided by this (rope_parameters'
                                                // factor), read off the graph's inv_freq, which the runtime uses as is
+  // Family features the kernels implement (printed only when present):
+  QkNorm qk_norm = QkNorm::kNone;        // Qwen3 / OLMo 2: RMSNorm of q and k before the rotary (eps = norm_eps)
+  bool post_norm = false;                // OLMo 2: no norm before the projections; attn_norm_w/mlp_norm_w normalize
+                                         // the attention and MLP outputs before their residual adds
+  std::vector<int64_t> no_rope_layers;   // SmolLM3 (HF's name and convention): [num_hidden_layers], 1 where the layer
+                                         // applies the rotary, 0 where it has none (NoPE); empty: every layer has it
+  bool layer_rope(int64_t l) const {
+    return position == PositionKind::kRope && (no_rope_layers.empty() || no_rope_layers[static_cast<size_t>(l)] != 0);
+  }
   DType weight_dtype = DType::kF32;  // element type of the exported weights
   std::optional<Quantization> quantization;  // projections kept quantized as the file has them
 
@@ -125,6 +138,7 @@ struct DecoderSpec {
 std::string norm_name(NormKind k);
 std::string activation_name(Activation a);
 std::string position_name(PositionKind p);
+std::string qk_norm_name(QkNorm q);  // "none", "per_head", "all_heads"
 
 // JSON with HF config.json names where one exists; `with_weights` adds bindings and io.
 nlohmann::json spec_to_json(const DecoderSpec& s, bool with_weights);

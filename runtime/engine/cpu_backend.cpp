@@ -113,15 +113,22 @@ class CpuBackend : public Backend {
     mlp_.resize(static_cast<size_t>(T * I_));
     for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
       const LayerPtrs& L = layers_[l];
-      norm(x_.data(), T, L.attn_norm_w, L.attn_norm_b, h_.data());
-      linear(L.qkv_w, h_.data(), T, L.qkv_b, qkv_.data());
+      // Pre-norm blocks project norm(x); OLMo 2's post-norm blocks project x and normalize the branch outputs.
+      if (!s_.post_norm) norm(x_.data(), T, L.attn_norm_w, L.attn_norm_b, h_.data());
+      linear(L.qkv_w, s_.post_norm ? x_.data() : h_.data(), T, L.qkv_b, qkv_.data());
       for (int64_t t = 0; t < T; ++t) {
         const float* r = qkv_.data() + t * (Q_ + 2 * KV_);
         std::memcpy(q_.data() + t * Q_, r, Q_ * 4);
         std::memcpy(k_.data() + t * KV_, r + Q_, KV_ * 4);
         std::memcpy(v_.data() + t * KV_, r + Q_ + KV_, KV_ * 4);
       }
-      if (s_.position == PositionKind::kRope) {
+      if (L.q_norm_w) {  // in place: Qwen3's RMSNorm of each head ([T * heads] rows of head_dim), OLMo 2's of all heads
+        const bool per_head = s_.qk_norm == QkNorm::kPerHead;
+        const float eps = static_cast<float>(s_.norm_eps);
+        kt_->rmsnorm(q_.data(), per_head ? T * hq : T, per_head ? s_.head_dim : Q_, L.q_norm_w, eps, q_.data());
+        kt_->rmsnorm(k_.data(), per_head ? T * hkv : T, per_head ? s_.head_dim : KV_, L.k_norm_w, eps, k_.data());
+      }
+      if (s_.layer_rope(l)) {  // not on SmolLM3's NoPE layers
         kt_->rope(q_.data(), T, hq, pos.data(), inv_freq);
         kt_->rope(k_.data(), T, hkv, pos.data(), inv_freq);
       }
@@ -156,16 +163,19 @@ class CpuBackend : public Backend {
         t0 += q.n;
       }
       linear(L.o_w, attn_.data(), T, L.o_b, h_.data());
+      if (s_.post_norm) norm(h_.data(), T, L.attn_norm_w, L.attn_norm_b, h_.data());  // in place (row statistics first)
       kt_->add(x_.data(), h_.data(), T * H_);
-      norm(x_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
+      if (!s_.post_norm) norm(x_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
+      const float* mlp_in = s_.post_norm ? x_.data() : h_.data();
       if (s_.mlp_gated) {
-        linear(L.up_w, h_.data(), T, L.up_b, act_.data());
+        linear(L.up_w, mlp_in, T, L.up_b, act_.data());
         (s_.activation == Activation::kSilu ? kt_->silu_mul : kt_->gelu_tanh_mul)(act_.data(), T, I_, mlp_.data());
       } else {
-        linear(L.up_w, h_.data(), T, L.up_b, mlp_.data());
+        linear(L.up_w, mlp_in, T, L.up_b, mlp_.data());
         kt_->gelu(mlp_.data(), T * I_, s_.activation == Activation::kGeluTanh ? 1 : 0);
       }
       linear(L.down_w, mlp_.data(), T, L.down_b, h_.data());
+      if (s_.post_norm) norm(h_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
       kt_->add(x_.data(), h_.data(), T * H_);
     }
     // Rows that need logits: every token or the last of each sequence.

@@ -26,6 +26,12 @@ template <> struct Elem<__nv_bfloat16> {
   static __device__ __forceinline__ __nv_bfloat16 round_down(float x) { return __float2bfloat16_rd(x); }
   static __device__ __forceinline__ __nv_bfloat16 round_up(float x) { return __float2bfloat16_ru(x); }
 };
+// float rows read by the same templates (the f32 residual stream).
+template <> struct Elem<float> {
+  static constexpr bool kIsHalf = false;
+  static __device__ __forceinline__ float to_float(float x) { return x; }
+  static __device__ __forceinline__ float from_float(float x) { return x; }
+};
 
 // Cache-hinted global loads, written as the PTX that CUDA's sm_32_intrinsics.hpp emits for __ldcg(float*) and
 // __ldcs(uint4*): clang's CUDA headers leave sm_32_intrinsics out, so the templates spell them for both compilers.

@@ -20,16 +20,21 @@ struct KvLayerDev {
 
 // Appending this step's keys/values: one unit per (sequence, page) that receives new tokens.
 //   units: [num_units, 4] int32 = {first token row, token count, page id, slot of the first token}
-// Keys are read from qkv rows (after the q part), roped at positions pos[row], written to their slots;
-// the page's bounds are then recomputed over all its filled slots (slot 0 .. first slot + count - 1).
+// Keys are read from qkv rows (after the q part), normalized per head where the model says so, roped at
+// positions pos[row], written to their slots; the page's bounds are then recomputed over all its filled slots
+// (slot 0 .. first slot + count - 1). With q/k norms the unit's rows of q (the KV head's group) are normalized
+// in place, for the rotary and attention that follow this kernel.
 struct AppendArgs {
-  void* qkv;              // [T, (hq + 2 hkv) * HEAD_DIM]; k is roped in place too
+  void* qkv;              // [T, (hq + 2 hkv) * HEAD_DIM]
   int32_t row_stride;     // elements per qkv row
   int32_t hq, hkv;
   const int32_t* pos;     // [T]
-  const float* inv_freq;  // [ROTARY_DIM / 2] or null (learned positions)
+  const float* inv_freq;  // [ROTARY_DIM / 2] or null (learned positions; SmolLM3's layers without rotary)
   const int32_t* units;   // [num_units, 4]
   int32_t num_units;
+  const float* q_norm_w;  // [HEAD_DIM] each, or null: Qwen3's RMSNorm of every q and k head before the rotary
+  const float* k_norm_w;
+  float norm_eps;
 };
 
 struct RopeQArgs {
@@ -126,7 +131,7 @@ struct KernelTable {
   cudaError_t (*bias_act)(void* y, const float* bias, int32_t M, int32_t N, int32_t act, cudaStream_t s);
   // gu[M, 2I] = [gate | up] (+ bias[2I]) -> out[M, I] = silu(gate) * up.
   cudaError_t (*silu_mul)(const void* gu, const float* bias, int32_t M, int32_t I, void* out, cudaStream_t s);
-  cudaError_t (*rope_q)(const RopeQArgs& a, cudaStream_t s);
+  cudaError_t (*rope_q)(const RopeQArgs& a, cudaStream_t s);  // nothing when a.inv_freq is null
   cudaError_t (*append_kv)(const AppendArgs& a, const KvLayerDev& kv, cudaStream_t s);
   cudaError_t (*decode_attention)(const DecodeArgs& a, const KvLayerDev& kv, cudaStream_t s);
   cudaError_t (*prefill_attention)(const PrefillArgs& a, const KvLayerDev& kv, cudaStream_t s);
@@ -143,6 +148,14 @@ struct KernelTable {
                          int32_t out_f32, cudaStream_t s);
   // out[N, K] (weight type) = W dequantized, for cuBLASLt on larger M; null without 4-bit projections.
   cudaError_t (*dequant_q4)(const Q4Weight& w, int32_t N, int32_t K, void* out, cudaStream_t s);
+  // OLMo 2's post-norm blocks: x += norm(y) * w (+ b) if y (weight type [T, H]) is set, then out = x in the weight
+  // type if out is set. rms: 1 RMSNorm, 0 LayerNorm.
+  cudaError_t (*post_norm_add)(float* x, const void* y, const float* w, const float* b, float eps, int32_t rms, int32_t T,
+                               int32_t H, void* out, cudaStream_t s);
+  // OLMo 2's q/k norms: RMSNorm over all heads of q (qkv row columns [0, Q), weights qw) and of k ([Q, Q + KV), kw),
+  // in place on qkv [T, stride].
+  cudaError_t (*qk_norm_rows)(void* qkv, int32_t T, int32_t stride, int32_t Q, int32_t KV, const float* qw, const float* kw,
+                              float eps, cudaStream_t s);
 };
 
 }  // namespace tsc::cuda

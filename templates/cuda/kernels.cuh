@@ -92,6 +92,18 @@ struct Kernels {
     add_norm_kernel<T><<<n, 256, 0, s>>>(x, static_cast<const T*>(delta), w, b, eps, rms, H, static_cast<T*>(out));
     return cudaGetLastError();
   }
+  static cudaError_t post_norm_add(float* x, const void* y, const float* w, const float* b, float eps, int32_t rms,
+                                   int32_t n, int32_t H, void* out, cudaStream_t s) {
+    if (n == 0 || (!y && !out)) return cudaSuccess;
+    post_norm_add_kernel<T><<<n, 256, 0, s>>>(x, static_cast<const T*>(y), w, b, eps, rms, H, static_cast<T*>(out));
+    return cudaGetLastError();
+  }
+  static cudaError_t qk_norm_rows(void* qkv, int32_t n, int32_t stride, int32_t Q, int32_t KV, const float* qw, const float* kw,
+                                  float eps, cudaStream_t s) {
+    if (n == 0) return cudaSuccess;
+    qk_norm_rows_kernel<T><<<dim3(n, 2), 256, 0, s>>>(static_cast<T*>(qkv), stride, Q, KV, qw, kw, eps);
+    return cudaGetLastError();
+  }
   // The GEMVs' row buckets: launch(std::integral_constant<int, MAX_M>) for the smallest MAX_M in {1, 2, 4, 8} that
   // holds M rows; larger M is not a GEMV's (the backend sends it to cuBLASLt, 4-bit weights dequantized first).
   template <typename Launch>
@@ -132,7 +144,7 @@ struct Kernels {
   }
   static cudaError_t rope_q(const RopeQArgs& a, cudaStream_t s) {
     if constexpr (!ROPE) return cudaSuccess;
-    if (a.T == 0) return cudaSuccess;
+    if (a.T == 0 || !a.inv_freq) return cudaSuccess;
     rope_q_kernel<T, D, RD, IL><<<a.T, 128, 0, s>>>(a);
     return cudaGetLastError();
   }
@@ -302,7 +314,7 @@ struct Kernels {
                                   Config::kNorm, Config::kActivation, QB,
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
                                   &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax,
-                                  QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr};
+                                  QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows};
     return &t;
   }
 };

@@ -42,31 +42,83 @@ __global__ void rope_q_kernel(RopeQArgs a) {
   }
 }
 
+// The sum of v over the block's D threads (one per channel of a head), the same in every thread; red: [D] shared.
+// Whole warps: a butterfly in each (commutative steps: every lane gets the same bits), then the warps' sums;
+// other head dims: a tree in shared memory.
+template <int D>
+__device__ __forceinline__ float head_sum(float v, float* red) {
+  const int c = threadIdx.x;
+  if constexpr (D % 32 == 0) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if constexpr (D == 32) return v;
+    __syncthreads();  // the previous sum's readers are done with red
+    if ((c & 31) == 0) red[c >> 5] = v;
+    __syncthreads();
+    float s = 0.f;
+    for (int w = 0; w < D / 32; ++w) s += red[w];
+    return s;
+  } else {
+    constexpr int kPow2 = [] { int p = 1; while (p < D) p *= 2; return p; }();  // D rounded up to a power of two
+    __syncthreads();
+    red[c] = v;
+    __syncthreads();
+    for (int s = kPow2 / 2; s > 0; s >>= 1) {
+      if (c < s && c + s < D) red[c] += red[c + s];
+      __syncthreads();
+    }
+    return red[0];
+  }
+}
+
+// 1 / RMS of channel value x over a head's D channels (the block's threads), eps added to the mean square.
+template <int D>
+__device__ __forceinline__ float head_rms_inv(float x, float eps, float* red) {
+  return rsqrtf(head_sum<D>(x * x, red) * (1.f / D) + eps);
+}
+
 // grid: (num_units, hkv); block: D threads, thread c owns channel c of every token of the unit.
-// ROPE = false for learned positions (keys are appended as they are).
+// ROPE = false for learned positions (keys are appended as they are); a.inv_freq null: a layer without rotary.
 template <typename T, int D, int PS, int RD, bool INTERLEAVED, bool ROPE>
 __global__ void append_kv_kernel(AppendArgs a, KvLayerDev kv) {
+  __shared__ float red[D];
   const int u = blockIdx.x, h = blockIdx.y, c = threadIdx.x;
   pdl_launch_dependents();
   pdl_wait();  // qkv comes from the projection before this kernel
   const int row0 = a.units[u * 4 + 0], count = a.units[u * 4 + 1], page = a.units[u * 4 + 2], slot0 = a.units[u * 4 + 3];
-  const T* base = static_cast<const T*>(a.qkv);
+  T* base = static_cast<T*>(a.qkv);
   T* kpage = static_cast<T*>(kv.k) + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * PS * D;
   T* vpage = static_cast<T*>(kv.v) + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * PS * D;
+  const bool qk_norm = a.k_norm_w != nullptr;  // uniform over the grid
   for (int j = 0; j < count; ++j) {
     const int64_t row = row0 + j;
     const T* k = base + row * a.row_stride + (a.hq + h) * D;
     const T* v = base + row * a.row_stride + (a.hq + a.hkv + h) * D;
     float kc = Elem<T>::to_float(k[c]);
+    float kscale = 1.f;  // channel i of the normalized key: k[i] * kscale * k_norm_w[i]
+    if (qk_norm) {
+      // This KV head's group of q heads, normalized in place (each row belongs to one unit: no other block writes them).
+      const int group = a.hq / a.hkv;
+      for (int g = 0; g < group; ++g) {
+        T* q = base + row * a.row_stride + (h * group + g) * D;
+        const float x = Elem<T>::to_float(q[c]);
+        q[c] = Elem<T>::from_float(x * head_rms_inv<D>(x, a.norm_eps, red) * a.q_norm_w[c]);
+      }
+      kscale = head_rms_inv<D>(kc, a.norm_eps, red);
+      kc *= kscale * a.k_norm_w[c];
+    }
     if constexpr (ROPE) {
-      if (c < RD) {
+      if (a.inv_freq && c < RD) {
         // Channel c's rotary partner; both are read from qkv, which this kernel does not modify.
         const int i = INTERLEAVED ? c / 2 : (c < RD / 2 ? c : c - RD / 2);
         int ca, cb;
         rope_pair<RD, INTERLEAVED>(i, ca, cb);
         float s, co;
         rope_sincos(static_cast<float>(a.pos[row]) * a.inv_freq[i], &s, &co);
-        const float x0 = Elem<T>::to_float(k[ca]), x1 = Elem<T>::to_float(k[cb]);
+        float x0 = Elem<T>::to_float(k[ca]), x1 = Elem<T>::to_float(k[cb]);
+        if (qk_norm) {
+          x0 *= kscale * a.k_norm_w[ca];
+          x1 *= kscale * a.k_norm_w[cb];
+        }
         kc = c == ca ? x0 * co - x1 * s : x1 * co + x0 * s;
       }
     }

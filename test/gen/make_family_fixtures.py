@@ -6,8 +6,9 @@
 Same machinery and files as test/gen/make_fixtures.py (model.onnx, config.json, input_ids.npy, logits.npy from
 onnxruntime CPU, meta.json with the package versions): only the fixture table differs. Norm weights are
 drawn as 1 + 0.1 N(0, 1) (Gemma's (1 + w) norms then scale by ~2), so no norm is the identity.
---refused writes only NAME.onnx (+ NAME.config.json) of one-layer models whose features tsc refuses from the graph
-(q/k norms, NoPE layers), for the lit tests of those refusals: nothing to compare, so no reference logits.
+--refused writes only NAME.onnx (+ NAME.config.json) of one-layer-pair models whose features tsc refuses from the
+graph (q/k norms other than Qwen3's and OLMo 2's RMSNorms), for the lit tests of those refusals: nothing to compare,
+so no reference logits.
 """
 
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import json
 import tempfile
+
+import torch
 
 from transformers import GemmaConfig, GraniteConfig, LlamaConfig, Olmo2Config, Phi3Config, Qwen3Config, SmolLM3Config
 
@@ -55,6 +58,27 @@ FIXTURES = [
                                                     "original_max_position_embeddings": 8192}),
                mf.export_dynamo, seed=23000,
                note="Llama 3.2: llama3 rope scaling (theta 5e5, factor 32, original 8192), head_dim 64, MQA 2/1, tied"),
+    # Qwen3: per-head RMSNorm of q and k (q_norm, k_norm: [head_dim] weights, drawn 1 + 0.1 N like every norm) between
+    # the projections and the rotary; head_dim 32 != hidden/heads (Qwen3's 0.6B has 128 with hidden 1024, 16 heads), tied.
+    mf.Fixture("qwen3_dynamo",
+               lambda: Qwen3Config(**COMMON, num_key_value_heads=2, head_dim=32, tie_word_embeddings=True, rms_norm_eps=1e-6,
+                                   pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+               mf.export_dynamo, seed=25000,
+               note="Qwen3: per-head q/k RMSNorm before the rotary, GQA 4/2, head_dim 32 (hidden 64), tied"),
+    # SmolLM3: no rotary on every fourth layer (no_rope_layers [1, 1, 1, 0]: 1 = rotary, HF's convention), 4 layers.
+    mf.Fixture("smollm3_dynamo",
+               lambda: SmolLM3Config(**{**COMMON, "num_hidden_layers": 4}, num_key_value_heads=2, tie_word_embeddings=True,
+                                     rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=1, eos_token_id=2, no_rope_layer_interval=4),
+               mf.export_dynamo, seed=26000,
+               note="SmolLM3: layer 3 without rotary (NoPE, no_rope_layers [1, 1, 1, 0]), GQA 4/2, tied"),
+    # OLMo 2: post-norm blocks (post_attention_layernorm / post_feedforward_layernorm on each branch's output before
+    # the residual add, no norm before the projections) and q/k RMSNorm over all heads ([heads * head_dim] weights).
+    mf.Fixture("olmo2_dynamo",
+               lambda: Olmo2Config(**COMMON, num_key_value_heads=2, tie_word_embeddings=False, rms_norm_eps=1e-6,
+                                   pad_token_id=0, bos_token_id=1, eos_token_id=2),
+               mf.export_dynamo, seed=27000,
+               note="OLMo 2: post-norm blocks, q/k RMSNorm over all heads, GQA 4/2, untied"),
 ]
 
 
@@ -69,22 +93,37 @@ def with_kv_cache(fx: mf.Fixture) -> mf.Fixture:
                       note=fx.note + "; with past_key_values/present inputs/outputs")
 
 
-# Granite's multipliers, Gemma's MQA cache and Phi-3's fused qkv through the cache path too.
-FIXTURES += [with_kv_cache(fx) for fx in FIXTURES if fx.name in ("granite_dynamo", "gemma_dynamo", "phi3_dynamo")]
+# Granite's multipliers, Gemma's MQA cache, Phi-3's fused qkv, Qwen3's and OLMo 2's q/k norms through the cache path too.
+FIXTURES += [with_kv_cache(fx) for fx in FIXTURES if fx.name in ("granite_dynamo", "gemma_dynamo", "phi3_dynamo", "qwen3_dynamo", "olmo2_dynamo")]
 
 TINY = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64,
             vocab_size=64, max_position_embeddings=64, use_cache=False, pad_token_id=0, bos_token_id=None, eos_token_id=63)
+
+
+def layernorm_qk(model):
+    """q_norm / k_norm as a LayerNorm of each head (weight and bias drawn away from 1 and 0): a q/k normalization
+    other than Qwen3's and OLMo 2's RMSNorms, which tsc refuses."""
+    for layer in model.model.layers:
+        att = layer.self_attn
+        for name in ("q_norm", "k_norm"):
+            ln = torch.nn.LayerNorm(att.head_dim, eps=1e-6)
+            with torch.no_grad():
+                ln.weight.copy_(1 + 0.1 * torch.randn_like(ln.weight))
+                ln.bias.copy_(0.1 * torch.randn_like(ln.bias))
+            setattr(att, name, ln)
+    return model
+
+
+# name: (config, change to the built model)
 REFUSED = {
-    "qwen3_qk_norm": lambda: Qwen3Config(**TINY, head_dim=16),                   # per-head q/k RMSNorm before rotary
-    "olmo2_post_norm": lambda: Olmo2Config(**TINY),                              # norms after attention and MLP, q/k norm
-    "smollm3_nope": lambda: SmolLM3Config(**TINY, no_rope_layers=[1, 0]),        # layer 1 has no rotary (NoPE)
+    "qwen3_layernorm_qk": (lambda: Qwen3Config(**TINY, head_dim=16), layernorm_qk),  # LayerNorm q/k norms per head
 }
 
 
 def make_refused(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for name, config in REFUSED.items():
-        model = mf.build_model(config(), seed=24000)
+    for name, (config, change) in REFUSED.items():
+        model = change(mf.build_model(config(), seed=24000))
         with tempfile.TemporaryDirectory() as tmp:
             m, _ = mf.export_dynamo(model, Path(tmp))
             mf.strip_node_metadata(m, keep=False)

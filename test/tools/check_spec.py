@@ -117,6 +117,17 @@ def expected_llama(c, graph_only):
                                      float(np.array(hidden ** 0.5, dtype=np.float16 if dt == "float16" else np.float32)))
         e["activation"] = ("hidden_activation", ACTIVATIONS.get(need(c, "hidden_activation"), "?" + c["hidden_activation"]))
         e["tie_word_embeddings"] = ("tie_word_embeddings (Gemma default true)", c.get("tie_word_embeddings", True))
+    if c.get("model_type") == "qwen3":
+        # Qwen3: q_norm / k_norm, RMSNorm of every q and k head before the rotary (no config key: the architecture's).
+        e["qk_norm"] = ("Qwen3: per-head q_norm / k_norm", "per_head")
+    if c.get("model_type") == "olmo2":
+        # OLMo 2: q_norm / k_norm over all heads, norms after the attention and the MLP instead of before them.
+        e["qk_norm"] = ("OLMo 2: q_norm / k_norm over all heads", "all_heads")
+        e["post_norm"] = ("OLMo 2: post_attention_layernorm / post_feedforward_layernorm on the block outputs", True)
+    nope = (c.get("no_rope_layers") or [])[:need(c, "num_hidden_layers")]
+    if 0 in nope:
+        # SmolLM3: 1 where the layer applies the rotary, 0 where it has none (NoPE); printed only when some layer has none.
+        e["no_rope_layers"] = ("no_rope_layers", nope)
     rp = c.get("rope_parameters") or c.get("rope_scaling") or {}
     if rp.get("rope_type", rp.get("type")) == "llama3":
         # Llama 3.x: the low frequencies are divided by `factor`; tsc reads it off the graph's inv_freq.
@@ -159,7 +170,7 @@ def main():
     model_type = cfg.get("model_type")
     if model_type == "gpt2" or "n_layer" in cfg:
         want = expected_gpt2(cfg)
-    elif model_type in ("llama", "granite", "gemma", "phi3") or "num_hidden_layers" in cfg:
+    elif model_type in ("llama", "granite", "gemma", "phi3", "qwen3", "smollm3", "olmo2") or "num_hidden_layers" in cfg:
         want = expected_llama(cfg, a.graph_only)
     else:
         sys.exit(f"check_spec: {a.config}: unknown model_type {model_type!r}")

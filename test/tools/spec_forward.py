@@ -8,7 +8,9 @@ transpose, slice, scale) is used to recompute the logits, which must match onnxr
 binding (q and k swapped, a slice off by one head, a missing transpose) cannot pass.
 --last: the reference holds only the last position's logits ([batch, 1, vocab]).
 --ort: the reference is onnxruntime on MODEL itself, for seeded random ids [2, 7] (hand-written models).
-Rotary tables are rebuilt from rope_theta and rotary_dim, as HF computes them.
+Rotary tables are rebuilt from rope_theta and rotary_dim, as HF computes them; qk_norm, no_rope_layers and post_norm
+(Qwen3's per-head and OLMo 2's all-heads q/k norms, SmolLM3's layers without rotary, OLMo 2's post-norm blocks) are
+applied as the spec says.
 """
 import argparse
 import json
@@ -130,8 +132,8 @@ def main():
         ang = np.concatenate([pos[:, None] * inv] * 2, axis=-1)  # [T, rd], halves repeated
         cos, sin = np.cos(ang), np.sin(ang)
 
-    def rope(t):  # t: [B, heads, T, hd]
-        if spec["position"] != "rope":
+    def rope(t, layer):  # t: [B, heads, T, hd]; SmolLM3's no_rope_layers: 0 = no rotary in that layer
+        if spec["position"] != "rope" or not spec.get("no_rope_layers", [1] * (layer + 1))[layer]:
             return t
         rd = spec["rotary_dim"]
         r, rest = t[..., :rd], t[..., rd:]
@@ -141,23 +143,32 @@ def main():
     mask = np.triu(np.full((T, T), -np.inf), 1)
     for i in range(spec["num_hidden_layers"]):
         p = f"layers.{i}."
-        h = norm(x, W(p + "attn_norm_w"), W(p + "attn_norm_b"))
-        q = lin(h, W(p + "q_w"), W(p + "q_b")).reshape(B, T, nh, hd).transpose(0, 2, 1, 3)
-        k = lin(h, W(p + "k_w"), W(p + "k_b")).reshape(B, T, nkv, hd).transpose(0, 2, 1, 3)
+        post = spec.get("post_norm", False)  # OLMo 2: no norm before the projections, norms on the branch outputs
+        h = x if post else norm(x, W(p + "attn_norm_w"), W(p + "attn_norm_b"))
+        qf, kf = lin(h, W(p + "q_w"), W(p + "q_b")), lin(h, W(p + "k_w"), W(p + "k_b"))
+        if spec.get("qk_norm") == "all_heads":  # OLMo 2: RMSNorm over all heads of q and of k, before the head split
+            qf, kf = norm(qf, W(p + "q_norm_w"), None), norm(kf, W(p + "k_norm_w"), None)
+        q = qf.reshape(B, T, nh, hd).transpose(0, 2, 1, 3)
+        k = kf.reshape(B, T, nkv, hd).transpose(0, 2, 1, 3)
         v = lin(h, W(p + "v_w"), W(p + "v_b")).reshape(B, T, nkv, hd).transpose(0, 2, 1, 3)
-        q, k = rope(q), rope(k)
+        if spec.get("qk_norm") == "per_head":  # Qwen3: RMSNorm of each q and k head before the rotary
+            q = norm(q, W(p + "q_norm_w"), None)
+            k = norm(k, W(p + "k_norm_w"), None)
+        q, k = rope(q, i), rope(k, i)
         k, v = np.repeat(k, nh // nkv, axis=1), np.repeat(v, nh // nkv, axis=1)
         s = q @ k.transpose(0, 1, 3, 2) * spec["attention_scale"] + mask
         s = np.exp(s - s.max(-1, keepdims=True))
         o = (s / s.sum(-1, keepdims=True)) @ v
         o = o.transpose(0, 2, 1, 3).reshape(B, T, nh * hd)
-        x = x + lin(o, W(p + "o_w"), W(p + "o_b"))
-        h = norm(x, W(p + "mlp_norm_w"), W(p + "mlp_norm_b"))
+        o = lin(o, W(p + "o_w"), W(p + "o_b"))
+        x = x + (norm(o, W(p + "attn_norm_w"), W(p + "attn_norm_b")) if post else o)
+        h = x if post else norm(x, W(p + "mlp_norm_w"), W(p + "mlp_norm_b"))
         if spec["mlp_gated"]:
             m = act(lin(h, W(p + "gate_w"), W(p + "gate_b"))) * lin(h, W(p + "up_w"), W(p + "up_b"))
         else:
             m = act(lin(h, W(p + "up_w"), W(p + "up_b")))
-        x = x + lin(m, W(p + "down_w"), W(p + "down_b"))
+        m = lin(m, W(p + "down_w"), W(p + "down_b"))
+        x = x + (norm(m, W(p + "mlp_norm_w"), W(p + "mlp_norm_b")) if post else m)
     x = norm(x, W("final_norm_w"), W("final_norm_b"))
     logits = lin(x, W("lm_head"), W("lm_head_b"))
 

@@ -36,7 +36,7 @@ void infer_attention(InferCtx& c, Node& n) {
 void add_tsc_ops(OpTable& t) {
   t.add({.domain = "tsc", .op = "Linear", .infer = infer_linear});
   t.add({.domain = "tsc", .op = "Attention", .infer = infer_attention});
-  for (const char* name : {"LayerNorm", "RMSNorm", "Gelu", "Silu", "Rope"}) t.add({.domain = "tsc", .op = name, .infer = infer_tsc_same});
+  for (const char* name : {"LayerNorm", "RMSNorm", "HeadRMSNorm", "Gelu", "Silu", "Rope"}) t.add({.domain = "tsc", .op = name, .infer = infer_tsc_same});
 }
 
 }  // namespace tsc::ops

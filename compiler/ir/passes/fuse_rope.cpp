@@ -6,12 +6,12 @@
 // positions and checked at every position. fuse-attention then finds the Rope as its q/k operand's source.
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <set>
 #include <sstream>
 
 #include "compiler/ir/infer.h"
 #include "compiler/ir/passes/axis_labels.h"
+#include "compiler/ir/passes/head_split.h"
 #include "compiler/ir/passes/model_inputs.h"
 #include "compiler/ir/passes/pass.h"
 #include "compiler/ir/probe.h"
@@ -180,47 +180,6 @@ std::optional<std::vector<float>> rope_inv_freq(const Graph& g, const ModelInput
   return std::vector<float>(inv.begin(), inv.end());
 }
 
-// The token-major tensor x was split into heads from: back through movement ops and scalar scalings (which
-// commute with the rotation). `chain` lists the nodes from source to x, each reading the previous value at
-// input `index`; `layout` labels x's axes.
-struct Source {
-  std::string value;
-  struct Step { Node* n; size_t index; };
-  std::vector<Step> chain;
-  Layout layout;
-};
-
-std::optional<Source> token_major_source(const Pat& p, const std::string& x, std::string* why) {
-  Source src;
-  std::string v = x;
-  for (int guard = 0; guard < 64; ++guard) {
-    Node* n = p.def(v);
-    if (!n) break;
-    size_t idx = 0;
-    if (is_movement(*n)) idx = 0;
-    else if ((n->is("Mul") || n->is("Div")) && n->inputs.size() == 2 && p.scalar(n->inputs[1])) idx = 0;
-    else if (n->is("Mul") && n->inputs.size() == 2 && p.scalar(n->inputs[0])) idx = 1;
-    else break;
-    src.chain.push_back({n, idx});
-    v = n->inputs[idx];
-  }
-  std::reverse(src.chain.begin(), src.chain.end());
-  src.value = v;
-  auto s = p.g.shape(v);
-  if (!s || s->size() != 3 || !(*s)[2].as_const()) { *why = "rotary input source '" + v + "' is not a [batch, seq, features] tensor"; return std::nullopt; }
-  Layout l = {{{"B", (*s)[0]}}, {{"S", (*s)[1]}}, {{"F", (*s)[2]}}};
-  for (auto& st : src.chain) {
-    if (!is_movement(*st.n)) continue;  // a scaling keeps the layout
-    auto nl = apply_movement(p.g, *st.n, l);
-    if (!nl) { *why = st.n->describe() + " moves data across heads or tokens (layout " + layout_str(l) + ")"; return std::nullopt; }
-    l = *nl;
-  }
-  auto lb = head_labels(l);
-  if (lb.empty() || lb.back() != std::vector<std::string>{"F.1"}) { *why = "rotary is not applied along head_dim (layout " + layout_str(l) + ")"; return std::nullopt; }
-  src.layout = l;
-  return src;
-}
-
 }  // namespace
 
 int pass_fuse_rope(Graph& g, const PassContext& ctx) {
@@ -232,7 +191,7 @@ int pass_fuse_rope(Graph& g, const PassContext& ctx) {
     if (n->is("Add")) adds.push_back(n.get());
   // Each rewritten Add's replacement (the Rope and the re-applied head split), put in its place so that the
   // graph keeps the exporter's order (q's Rope before k's).
-  std::map<Node*, std::vector<std::unique_ptr<Node>>> replaced;
+  Replacements replaced;
   for (Node* add : adds) {
     auto r = match_rope(p, add);
     if (!r) continue;
@@ -240,14 +199,11 @@ int pass_fuse_rope(Graph& g, const PassContext& ctx) {
     Node* root = add;
     if (Node* cat = partial_rotary(p, *r)) root = cat;
     std::string why;
-    auto src = token_major_source(p, r->x, &why);
+    auto src = head_source(p, r->x, /*scalings=*/true, &why);
     std::optional<std::vector<float>> inv;
     if (src) inv = rope_inv_freq(g, mi, *r, &why);
     if (!src || !inv) { ctx.note("fuse-rope", add->describe() + ": " + why); continue; }
-    // Sizes: a single head has no F.0 factor and its head_dim is the whole F.
-    const SymExpr d1 = factor_size(src->layout, "F.1");
-    const int64_t heads = factor_size(src->layout, "F.0").as_const().value_or(-1);
-    const int64_t head_dim = (d1.as_const() == 1 ? factor_size(src->layout, "F") : d1).as_const().value_or(-1);
+    const int64_t heads = src->heads, head_dim = src->head_dim;
     if (heads <= 0 || head_dim <= 0) { ctx.note("fuse-rope", add->describe() + ": head count or head_dim is not static"); continue; }
     std::string inv_name = g.fresh_name("rope_inv_freq");
     g.constants[inv_name] = Tensor::from_f32(*inv, {static_cast<int64_t>(inv->size())});
@@ -256,35 +212,12 @@ int pass_fuse_rope(Graph& g, const PassContext& ctx) {
     rope->domain = "tsc";
     rope->name = add->name;
     rope->inputs = {src->value, inv_name};
-    rope->outputs = {src->chain.empty() ? root->outputs[0] : g.fresh_name(src->value + "_rope")};
     rope->attrs = {{"num_heads", int_attr(heads)}, {"head_dim", int_attr(head_dim)}, {"rotary_dim", int_attr(r->rotary_dim)}, {"interleaved", int_attr(0)}};
-    g.types[rope->outputs[0]] = g.types[src->value];
-    std::string v = rope->outputs[0];
-    auto& added = replaced[root];
-    added.push_back(std::move(rope));
     // The same head split (and scalings), now of the rotated tensor; its end replaces the Add's output.
-    for (size_t k = 0; k < src->chain.size(); ++k) {
-      const Node& old = *src->chain[k].n;
-      auto n = std::make_unique<Node>(old);
-      n->name = old.name + "/rope";
-      n->inputs[src->chain[k].index] = v;
-      const bool last = k + 1 == src->chain.size();
-      n->outputs = {last ? root->outputs[0] : g.fresh_name(old.outputs[0] + "_roped")};
-      if (!last) g.types[n->outputs[0]] = g.types[old.outputs[0]];
-      v = n->outputs[0];
-      added.push_back(std::move(n));
-    }
+    replace_on_token_major(g, *src, std::move(rope), root, "rope", replaced);
     ++rewrites;
   }
-  if (!rewrites) return 0;
-  std::vector<std::unique_ptr<Node>> nodes;
-  for (auto& n : g.nodes) {
-    auto it = replaced.find(n.get());
-    if (it == replaced.end()) { nodes.push_back(std::move(n)); continue; }
-    for (auto& r : it->second) nodes.push_back(std::move(r));
-  }
-  g.nodes = std::move(nodes);
-  topo_sort(g);  // checks the rewrite: the replacement reads only values defined before the Add
+  if (rewrites) splice_replacements(g, replaced);  // in the Add's place: the graph keeps the exporter's order
   return rewrites;
 }
 

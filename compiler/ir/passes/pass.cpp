@@ -88,6 +88,7 @@ const std::vector<Pass>& simplify_passes() {
       {"fuse-layernorm", "LayerNormalization or its decomposition -> tsc.LayerNorm", pass_fuse_layernorm},
       {"fuse-rmsnorm", "decomposed RMSNorm (Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul) -> tsc.RMSNorm", pass_fuse_rmsnorm},
       {"fuse-activation", "GELU (tanh, erf) and SiLU subgraphs, recognized by probing -> tsc.Gelu / tsc.Silu", pass_fuse_activation},
+      {"fuse-head-norm", "RMSNorm over head_dim of q/k split into heads (Qwen3's q_norm/k_norm) -> tsc.HeadRMSNorm on the token-major q/k, then the head split", pass_fuse_head_norm},
       {"fuse-rope", "x*cos + rotate_half(x)*sin on q/k heads -> tsc.Rope on the token-major q/k, then the head split", pass_fuse_rope},
       {"fuse-attention", "softmax(QK^T*scale + mask)V with head reshapes, GQA repeat and KV concat -> tsc.Attention", pass_fuse_attention},
       {"unflatten-linear", "Reshape([b,s,in]->[b*s,in]) -> tsc.Linear -> Reshape(->[b,s,out]) -> tsc.Linear on [b,s,in]", pass_unflatten_linear},

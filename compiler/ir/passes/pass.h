@@ -37,6 +37,7 @@ int pass_div_to_reciprocal(Graph& g, const PassContext& ctx);
 int pass_fuse_layernorm(Graph& g, const PassContext& ctx);
 int pass_fuse_rmsnorm(Graph& g, const PassContext& ctx);
 int pass_fuse_activation(Graph& g, const PassContext& ctx);
+int pass_fuse_head_norm(Graph& g, const PassContext& ctx);
 int pass_fuse_rope(Graph& g, const PassContext& ctx);
 int pass_fuse_attention(Graph& g, const PassContext& ctx);
 int pass_drop_identity(Graph& g, const PassContext& ctx);

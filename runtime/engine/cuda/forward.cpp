@@ -1,11 +1,12 @@
 // The decoder forward pass on the GPU: one step's launches, in the order a reader follows the model.
-//   embed -> per layer: [norm] qkv projection, rope + KV append, attention (decode: paged, with page
+//   embed -> per layer: [norm] qkv projection, [q/k norm +] rope + KV append, attention (decode: paged, with page
 //   selection; prefill: causal over the chunk and its cached prefix), out projection, [norm] MLP
 //   -> final norm, LM head rows -> logits (or argmax ids) copied to pinned host memory.
 // Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer, the norms and the residual add
 // in the GEMVs' prologues and epilogues; larger steps use cuBLASLt and separate norm kernels. Models with 4-bit
 // projections take the unfused path: their decode GEMVs dequantize in registers (gemv_q4), larger steps
-// dequantize each weight into a scratch matrix for cuBLASLt.
+// dequantize each weight into a scratch matrix for cuBLASLt. So do OLMo 2's post-norm blocks (post_norm_add: the
+// branch output normalized, then added) and q/k norms over all heads (qk_norm_rows before the append).
 #include "runtime/core/error.h"
 #include "runtime/engine/cuda/cuda_backend.h"
 
@@ -25,7 +26,11 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   const int32_t rms = s_.norm == NormKind::kRMSNorm ? 1 : 0;
   const float* inv_freq = s_.position == PositionKind::kRope ? static_cast<const float*>(w_.get("rope_inv_freq")) : nullptr;
   const void* delta = nullptr;  // the previous layer's MLP output, added to x by the next norm (unfused path)
-  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0 && !w_.any_q4();
+  // OLMo 2: post-norm blocks (the previous MLP output is normalized with that layer's weights before it is added),
+  // q/k norms over all heads (their own kernel before the append). Both take the unfused path.
+  const bool post = s_.post_norm, qk_all = s_.qk_norm == QkNorm::kAllHeads;
+  const float *prev_w = nullptr, *prev_b = nullptr;
+  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0 && !w_.any_q4() && !post && !qk_all;
   decode_step_ = st.np == 0;
   // Paged decode attention, one launch per run of decode sequences sharing a page budget.
   auto decode_runs = [&](int64_t l, const float* rope) {
@@ -44,14 +49,16 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   for (int64_t l = 0; l < s_.num_hidden_layers; ++l) {
     const LayerWeights& L = w_.layer(l);
     const KvLayerDev& kv = kv_.layer(l);
+    const float* rope = s_.layer_rope(l) ? inv_freq : nullptr;  // null on SmolLM3's layers without rotary
+    // The append kernel also normalizes q and k per head (Qwen3) before the rotary, in place for q.
     AppendArgs ap{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(s_.num_attention_heads), static_cast<int32_t>(s_.num_key_value_heads),
-                  d_pos, inv_freq, d_units, static_cast<int32_t>(st.num_units)};
+                  d_pos, rope, d_units, static_cast<int32_t>(st.num_units), qk_all ? nullptr : L.q_norm_w, qk_all ? nullptr : L.k_norm_w, eps};
     if (fused) {
       const int32_t t = static_cast<int32_t>(T);
       GemvArgs qa{act_.x.p, t, static_cast<int32_t>(H_), L.qkv_w.dense, L.qkv_b, static_cast<int32_t>(QKV), act_.qkv.p, L.attn_norm_w, L.attn_norm_b, nullptr, eps};
       prof(kt_->gemv_fused(kRoleQkv, qa, stream), "qkv projection");
       prof(kt_->append_kv(ap, kv, stream), "append_kv");
-      decode_runs(l, inv_freq);  // q is roped inside decode attention
+      decode_runs(l, rope);  // q is roped inside decode attention
       GemvArgs oa{act_.attn.p, t, static_cast<int32_t>(Q_), L.o_w.dense, L.o_b, static_cast<int32_t>(H_), act_.x.p, nullptr, nullptr, nullptr, eps};
       prof(kt_->gemv_fused(kRoleOut, oa, stream), "out projection");
       GemvArgs ua{act_.x.p, t, static_cast<int32_t>(H_), L.up_w.dense, L.up_b, static_cast<int32_t>(U), act_.up.p, L.mlp_norm_w, L.mlp_norm_b, nullptr, eps};
@@ -60,11 +67,17 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
       prof(kt_->gemv_fused(kRoleDown, dn, stream), "down projection");
       continue;
     }
-    prof(kt_->add_norm(act_.x.as<float>(), delta, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
+    if (post)
+      prof(kt_->post_norm_add(act_.x.as<float>(), delta, prev_w, prev_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "post_norm_add");
+    else
+      prof(kt_->add_norm(act_.x.as<float>(), delta, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
     linear(act_.h.p, T, H_, L.qkv_w, L.qkv_b, QKV, act_.qkv.p, 0);
-    RopeQArgs rq{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, inv_freq};
+    if (qk_all)
+      prof(kt_->qk_norm_rows(act_.qkv.p, static_cast<int32_t>(T), static_cast<int32_t>(QKV), static_cast<int32_t>(Q_), static_cast<int32_t>(KV_),
+                             L.q_norm_w, L.k_norm_w, eps, stream), "qk_norm_rows");
+    RopeQArgs rq{act_.qkv.p, static_cast<int32_t>(QKV), static_cast<int32_t>(T), static_cast<int32_t>(s_.num_attention_heads), d_pos, rope};
+    prof(kt_->append_kv(ap, kv, stream), "append_kv");  // before rope_q: it normalizes q where the model has q/k norms
     prof(kt_->rope_q(rq, stream), "rope_q");
-    prof(kt_->append_kv(ap, kv, stream), "append_kv");
     decode_runs(l, nullptr);
     if (st.np > 0) {
       PrefillArgs pa{act_.qkv.p, static_cast<int32_t>(QKV), act_.attn.p, static_cast<int32_t>(Q_), static_cast<int32_t>(st.np),
@@ -73,7 +86,10 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
       prof(kt_->prefill_attention(pa, kv, stream), "prefill_attention");
     }
     linear(act_.attn.p, T, Q_, L.o_w, L.o_b, H_, act_.o.p, 0);
-    prof(kt_->add_norm(act_.x.as<float>(), act_.o.p, L.mlp_norm_w, L.mlp_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
+    if (post)
+      prof(kt_->post_norm_add(act_.x.as<float>(), act_.o.p, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "post_norm_add");
+    else
+      prof(kt_->add_norm(act_.x.as<float>(), act_.o.p, L.mlp_norm_w, L.mlp_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
     if (s_.mlp_gated) {
       linear(act_.h.p, T, H_, L.up_w, nullptr, U, act_.up.p, 0);
       prof(kt_->silu_mul(act_.up.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), act_.act.p, stream), "silu_mul");
@@ -83,6 +99,8 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
     }
     linear(act_.act.p, T, I_, L.down_w, L.down_b, H_, act_.mlp.p, 0);
     delta = act_.mlp.p;
+    prev_w = L.mlp_norm_w;
+    prev_b = L.mlp_norm_b;
   }
   const float* fw = w_.f32_or_null("final_norm_w");
   const float* fb = w_.f32_or_null("final_norm_b");
@@ -92,6 +110,10 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
     GemvArgs ha{act_.x.p, static_cast<int32_t>(T), static_cast<int32_t>(H_), w_.lm_head().dense, head_b, static_cast<int32_t>(V_), act_.logits.p, fw, fb, nullptr, eps};
     prof(kt_->gemv_fused(kRoleHead, ha, stream), "lm head");
   } else {
+    if (post) {  // the last MLP output, normalized, joins x before the final norm
+      prof(kt_->post_norm_add(act_.x.as<float>(), delta, prev_w, prev_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), nullptr, stream), "post_norm_add");
+      delta = nullptr;
+    }
     prof(kt_->add_norm(act_.x.as<float>(), delta, fw, fb, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "final norm");
     prof(kt_->gather_rows(act_.h.p, d_rows, static_cast<int32_t>(R), static_cast<int32_t>(H_), act_.sel.p, stream), "gather_rows");
     linear(act_.sel.p, R, H_, w_.lm_head(), head_b, V_, act_.logits.p, 1);

@@ -42,7 +42,7 @@ TEST(Passes, PipelineOrder) {
   std::vector<std::string> names;
   for (auto& p : simplify_passes()) names.push_back(p.name);
   EXPECT_EQ(names, (std::vector<std::string>{"fold", "fold-io-casts", "decompose-ms-ops", "retype", "fuse-quantized-linear", "fuse-linear",
-                                             "div-to-reciprocal", "fuse-layernorm", "fuse-rmsnorm", "fuse-activation", "fuse-rope",
+                                             "div-to-reciprocal", "fuse-layernorm", "fuse-rmsnorm", "fuse-activation", "fuse-head-norm", "fuse-rope",
                                              "fuse-attention", "unflatten-linear", "drop-identity", "dead-code", "refold"}));
   for (auto& p : simplify_passes()) EXPECT_NE(std::string(p.summary), "") << p.name;
 }
@@ -218,6 +218,29 @@ TEST(FuseRmsNorm, DecomposedWithCastsAndOp) {
   EXPECT_EQ(y->inputs, (std::vector<std::string>{"x", "g"}));  // reads the float16 input itself
   EXPECT_FLOAT_EQ(y->attr_f("epsilon", 0), 1e-6f);
   EXPECT_TRUE(producer(b.g, "w")->is_tsc("RMSNorm"));
+}
+
+// Qwen3's q_norm: an RMSNorm over head_dim of q split into heads becomes tsc.HeadRMSNorm on the token-major q, and
+// the same head split follows it; a norm over a [heads*head_dim]-wide last axis (OLMo 2's) or with a weight not of
+// head_dim is left alone.
+TEST(FuseHeadNorm, PerHeadNormMovesBeforeTheSplit) {
+  Builder b;
+  b.input("q", DType::kF32, {S("b"), S("s"), SymExpr(8)});
+  b.constant("split", i64({0, 0, 2, 4}, {4})).constant("g", f32({1, 2, 3, 4}, {4})).constant("g8", f32({1, 1, 1, 1, 2, 2, 2, 2}, {8}));
+  b.node("Reshape", {"q", "split"}, {"q4"});
+  b.node("RMSNorm", {"q4", "g"}, {"n4"}, {{"epsilon", af(1e-6f)}}, "tsc");
+  b.node("RMSNorm", {"q", "g8"}, {"n8"}, {{"epsilon", af(1e-6f)}}, "tsc");
+  b.output("n4").output("n8");
+  PassRun r;
+  EXPECT_EQ(run_pass(b.g, pass_fuse_head_norm, r), 1);
+  const Node* split = producer(b.g, "n4");
+  ASSERT_TRUE(split && split->is("Reshape"));
+  const Node* hn = producer(b.g, split->inputs[0]);
+  ASSERT_TRUE(hn && hn->is_tsc("HeadRMSNorm"));
+  EXPECT_EQ(hn->inputs, (std::vector<std::string>{"q", "g"}));
+  EXPECT_EQ(hn->attr_i("head_dim", 0), 4);
+  EXPECT_FLOAT_EQ(hn->attr_f("epsilon", 0), 1e-6f);
+  EXPECT_TRUE(producer(b.g, "n8")->is_tsc("RMSNorm"));  // the whole-projection norm stays
 }
 
 TEST(FuseRmsNorm, NoGammaIsNoted) {

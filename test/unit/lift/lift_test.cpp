@@ -80,6 +80,20 @@ TEST(Reconcile, DisagreementsAreListed) {
   EXPECT_EQ(s.max_position_embeddings, 1024);
 }
 
+// SmolLM3's no_rope_layers (1 = the layer applies the rotary) must say what the graph says, layer by layer.
+TEST(Reconcile, NoRopeLayersAreCrossChecked) {
+  DecoderSpec s = llama_like();
+  s.no_rope_layers = {1, 0};
+  EXPECT_TRUE(reconcile_with_config(s, R"({"no_rope_layers": [1, 0, 1, 1]})").empty());  // longer lists are HF's norm
+  auto d = reconcile_with_config(s, R"({"no_rope_layers": [1, 1]})");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0], "no_rope_layers: layer 1 has no rotary in the graph, rotary in config.json");
+  s.no_rope_layers.clear();  // every layer has rotary
+  d = reconcile_with_config(s, R"({"no_rope_layers": [0, 1]})");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0], "no_rope_layers: layer 0 has rotary in the graph, none in config.json");
+}
+
 TEST(Reconcile, InvalidJsonIsAnError) {
   DecoderSpec s = llama_like();
   EXPECT_THROW(reconcile_with_config(s, "{ n_layer: 2"), Error);
