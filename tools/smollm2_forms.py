@@ -61,11 +61,15 @@ def export_forms(out: Path, forms: list) -> None:
             print(f"==> {form}: {FORMS[form](onnx_dir / 'model.onnx', dst)}", flush=True)
 
 
-def ort_greedy(path: Path, ids: list, n: int) -> list:
-    """onnxruntime's greedy loop on the file: the prompt with an empty past, then one token per step."""
+def ort_greedy(path: Path, ids: list, n: int, as_written: bool = False) -> list:
+    """onnxruntime's greedy loop on the file: the prompt with an empty past, then one token per step. as_written:
+    with graph optimizations off, each node run as the file has it (no fused kernels)."""
     import numpy as np
     import onnxruntime as ort
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    so = ort.SessionOptions()
+    if as_written:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     ins = {i.name: i for i in sess.get_inputs()}
     past = [i for i in ins if i.startswith("past_key_values")]
     f16 = "float16" in ins[past[0]].type
@@ -105,10 +109,19 @@ def check(out: Path, forms: list, tsc: Path, n: int) -> int:
                             "--repetition-penalty", "1", "--top-p", "1", "--ignore-eos", "--dense"],
                            capture_output=True, text=True, check=True)
         # `generate` prints the text without special tokens (<|im_end|> ...), so compare it so.
-        want = tok.decode(ort_greedy(model, ids, n), skip_special_tokens=True)
+        # 8-bit files quantize each MatMul's input per tensor, and SmolLM2's activation outliers make that chaotic:
+        # a last-bit difference in a norm moves codes, and onnxruntime's own optimization levels then generate
+        # different text. Their reference is onnxruntime running the file's nodes as written (optimizations off);
+        # what the optimized session generates is printed beside it.
+        as_written = "int8" in form
+        want = tok.decode(ort_greedy(model, ids, n, as_written), skip_special_tokens=True)
         ok = g.stdout.strip() == want.strip()
         failed += not ok
-        print(f"{form}: {n} greedy tokens {'equal' if ok else 'DIFFER'} to onnxruntime's; executable {sizes[form] / 2**20:.1f} MiB")
+        print(f"{form}: {n} greedy tokens {'equal' if ok else 'DIFFER'} to onnxruntime's{' (graph optimizations off)' if as_written else ''}; "
+              f"executable {sizes[form] / 2**20:.1f} MiB")
+        if as_written:
+            opt = tok.decode(ort_greedy(model, ids, n), skip_special_tokens=True)
+            print(f"  onnxruntime with its default optimizations {'agrees' if opt.strip() == want.strip() else 'generates other text'}: {opt.strip()!r}")
         if not ok:
             print(f"  tsc:  {g.stdout.strip()!r}\n  ort:  {want.strip()!r}")
     if "model_fp16" in sizes:

@@ -27,6 +27,8 @@ void store(uint8_t* dst, int64_t i, float v, DType out) {
     case DType::kF32: std::memcpy(dst + 4 * i, &v, 4); break;
     case DType::kF16: { uint16_t h = f32_to_f16(v); std::memcpy(dst + 2 * i, &h, 2); break; }
     case DType::kBF16: { uint16_t h = f32_to_bf16(v); std::memcpy(dst + 2 * i, &h, 2); break; }
+    case DType::kI8: dst[i] = static_cast<uint8_t>(static_cast<int8_t>(v)); break;  // 8-bit codes, exact in float
+    case DType::kU8: dst[i] = static_cast<uint8_t>(v); break;
     default: throw Error("unsupported payload dtype " + dtype_name(out), "use f32, f16 or bf16");
   }
 }
@@ -78,17 +80,64 @@ Q4Rows q4_rows(const Graph& g, const WeightBinding& w, bool with_zero_points) {
   return r;
 }
 
+// One projection's rows in 8-bit form: the codes transposed to [rows, in] as they are (a family's kScale goes into
+// the scales), and a scale and zero point per row from the file's per-tensor or per-column ones.
+struct I8Rows {
+  std::vector<uint8_t> codes, scales, zero_points;
+};
+I8Rows i8_rows(const Graph& g, const WeightBinding& w) {
+  WeightBinding view = w;
+  view.i8.reset();
+  double factor = 1;
+  std::erase_if(view.ops, [&](const WeightOp& op) {
+    if (op.kind == WeightOp::Kind::kScale) factor *= op.value;
+    return op.kind == WeightOp::Kind::kScale;
+  });
+  I8Rows r{materialize(g, view, w.source_dtype), {}, {}};
+  int64_t r0 = 0;
+  for (auto& op : w.ops) r0 += op.kind == WeightOp::Kind::kSlice ? op.start : 0;
+  const int64_t rows = w.shape[0];
+  const Tensor* s = g.constant(w.i8->scales);
+  const Tensor* z = w.i8->zero_points.empty() ? nullptr : g.constant(w.i8->zero_points);
+  r.scales.resize(static_cast<size_t>(rows) * 4);
+  r.zero_points.assign(static_cast<size_t>(rows), 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t c = s->numel() == 1 ? 0 : r0 + i;
+    store(r.scales.data(), i, static_cast<float>(s->f64(c) * factor), DType::kF32);
+    if (z) r.zero_points[static_cast<size_t>(i)] = static_cast<const uint8_t*>(z->data)[c];
+  }
+  return r;
+}
+
 }  // namespace
 
 void add_linear_weight(PayloadWriter& pw, const Graph& g, const std::string& name, const std::vector<const WeightBinding*>& parts, DType wd) {
-  int64_t out = 0, q4_parts = 0;
+  int64_t out = 0, q4_parts = 0, i8_parts = 0;
   bool zero_points = false;
   for (const WeightBinding* w : parts) {
     out += w->shape[0];
     q4_parts += w->q4 ? 1 : 0;
+    i8_parts += w->i8 ? 1 : 0;
     zero_points = zero_points || (w->q4 && !w->q4->zero_points.empty());
   }
   const int64_t in = parts[0]->shape[1];
+  if (i8_parts > 0) {
+    for (const WeightBinding* w : parts)
+      if (!w->i8 || w->source_dtype != parts[0]->source_dtype)
+        throw Error("'" + name + "' fuses projections of different formats ('" + parts[0]->initializer + "', '" + w->initializer + "')",
+                    "quantize all of the model's projections with one weight_type (quantize_dynamic), or compile the float model");
+    std::vector<std::vector<uint8_t>> codes, scales, zps;
+    for (const WeightBinding* w : parts) {
+      I8Rows r = i8_rows(g, *w);
+      codes.push_back(std::move(r.codes));
+      scales.push_back(std::move(r.scales));
+      zps.push_back(std::move(r.zero_points));
+    }
+    pw.add_owned(i8_codes_name(name), parts[0]->source_dtype, {out, in}, concat_rows(codes));
+    pw.add_owned(q4_scales_name(name), DType::kF32, {out}, concat_rows(scales));
+    pw.add_owned(q4_zero_points_name(name), parts[0]->source_dtype, {out}, concat_rows(zps));
+    return;
+  }
   if (q4_parts == 0) {
     std::vector<std::vector<uint8_t>> rows;
     for (const WeightBinding* w : parts) rows.push_back(materialize(g, *w, wd));
@@ -113,7 +162,7 @@ void add_linear_weight(PayloadWriter& pw, const Graph& g, const std::string& nam
 }
 
 std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType out) {
-  if (w.q4) throw Error("weight '" + w.initializer + "' holds 4-bit codes, which are never expanded", "this is a bug in tsc");
+  if (w.q4 || w.i8) throw Error("weight '" + w.initializer + "' holds quantized codes, which are never expanded", "this is a bug in tsc");
   const Tensor* t = g.constant(w.initializer);
   if (!t) throw Error("weight '" + w.initializer + "' is not a constant of the graph", "this is a bug in tsc");
   // Scale ops (a family's constants folded into the weight) act on values; the view ops below (transpose,

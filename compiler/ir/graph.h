@@ -43,6 +43,7 @@ struct Node {
   bool is(const char* op_type) const { return op == op_type && (domain.empty() || domain == "ai.onnx"); }
   bool is_tsc(const char* op_type) const { return op == op_type && domain == "tsc"; }
   std::string input(size_t i) const { return i < inputs.size() ? inputs[i] : std::string(); }
+  std::string output(size_t i) const { return i < outputs.size() ? outputs[i] : std::string(); }
   // "node 'name' (Op)" for messages.
   std::string describe() const;
 };

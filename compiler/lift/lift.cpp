@@ -122,6 +122,21 @@ class Lifter {
     return w;
   }
 
+  // MatMulInteger codes [in, out] (fuse-quantized-linear): viewed as [out, in] like a float weight; the scale and
+  // zero point (1 or out values each) ride along.
+  WeightBinding bind_i8(const Node* lin, std::vector<WeightOp> ops, const std::string& what) const {
+    WeightBinding w = bind(lin->inputs[1], std::move(ops), what);
+    const Tensor* scales = g_.constant(lin->input(3));
+    const Tensor* zp = lin->input(4).empty() ? nullptr : g_.constant(lin->input(4));
+    const int64_t out = w.source_shape.size() == 2 ? w.source_shape[1] : -1;
+    // fuse-quantized-linear checked these; a malformed file that slipped through is refused, never read past its end.
+    if (out < 0 || !(w.source_dtype == DType::kI8 || w.source_dtype == DType::kU8) || !scales || scales->dtype != DType::kF32 ||
+        (scales->numel() != 1 && scales->numel() != out) || (!lin->input(4).empty() && (!zp || zp->numel() != scales->numel() || zp->dtype != w.source_dtype)))
+      fail(what, "8-bit projection with malformed codes, scales or zero points", lin);
+    w.i8 = Int8Weight{lin->input(3), lin->input(4)};
+    return w;
+  }
+
   // Linear weight as [out, in], optionally only output rows [start, start+len).
   std::pair<WeightBinding, std::optional<WeightBinding>> linear(const Node* lin, const std::string& what, int64_t start = 0, int64_t len = -1) {
     use(lin);
@@ -130,7 +145,8 @@ class Lifter {
     const Tensor* w = g_.constant(lin->inputs[1]);
     const int64_t out = lin->attr_i("w_in_out", 1) ? w->shape[1] : w->shape[0];
     if (len >= 0 && !(start == 0 && len == out)) ops.push_back({WeightOp::Kind::kSlice, 0, start, len});
-    WeightBinding wb = lin->attr_s("format", "") == "q4" ? bind_q4(lin, ops, what) : bind(lin->inputs[1], ops, what);
+    const std::string format = lin->attr_s("format", "");
+    WeightBinding wb = format == "q4" ? bind_q4(lin, ops, what) : format == "i8" ? bind_i8(lin, ops, what) : bind(lin->inputs[1], ops, what);
     std::optional<WeightBinding> bb;
     if (lin->inputs.size() > 2 && !lin->inputs[2].empty()) {
       const Tensor* b = g_.constant(lin->inputs[2]);

@@ -20,7 +20,10 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   BuildOptions& b = p.build;
   b.target = opt.target.empty() ? (have_nvcc ? "cuda" : "cpu") : opt.target;
   // The CUDA kernels read a block's codes in 16-byte chunks (32 codes): blocks of 16 do not fit them.
-  if (s.quantization && b.target == "cuda" && s.quantization->block_size % 32 != 0)
+  if (s.quantization && s.quantization->bits == 8 && b.target == "cuda")
+    throw Error("the model's projections are " + s.quantization->format + " (MatMulInteger after DynamicQuantizeLinear), which only the CPU kernels run so far",
+                "build with --target cpu, or compile the 4-bit or float model of the same download (onnx/model_q4.onnx, onnx/model.onnx)");
+  if (s.quantization && s.quantization->bits == 4 && b.target == "cuda" && s.quantization->block_size % 32 != 0)
     throw Error("the model's 4-bit projections use blocks of " + std::to_string(s.quantization->block_size) + ", which the CUDA kernels do not run (blocks of 32 or more)",
                 "build with --target cpu, or quantize with block_size 32 or larger (MatMulNBitsQuantizer(block_size=32))");
   if (b.target == "cuda" && !have_nvcc)
@@ -42,7 +45,7 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
     throw Error("--page-score sketch codes head_dim / 4 channels per key; head_dim " + std::to_string(s.head_dim) + " is not a multiple of 4",
                 "leave --page-score at bound");
   b.page_score = opt.page_score;
-  if (s.quantization) {
+  if (s.quantization && s.quantization->bits == 4) {
     p.q4_block = s.quantization->block_size;
     p.q4_scale_dtype = s.quantization->scale_dtype;
   }

@@ -37,6 +37,9 @@ std::string targets_text(const Payload& p) {
 std::string weight_format_text(const DecoderSpec& s, const BuildOptions& b) {
   if (!s.quantization) return dtype_name(b.weight_dtype);
   const Quantization& q = *s.quantization;
+  if (q.bits == 8)
+    return q.format + " (" + (q.zero_points ? "zero points" : "symmetric") + ", inputs quantized per step to uint8) in " + std::to_string(q.quantized_linears) +
+           " of " + std::to_string(q.linears) + " projections, " + dtype_name(b.weight_dtype) + " elsewhere";
   return q.format + " (block " + std::to_string(q.block_size) + ", " + dtype_name(q.scale_dtype) + " scales, " +
          (q.zero_points ? "zero points" : "symmetric") + ") in " + std::to_string(q.quantized_linears) + " of " + std::to_string(q.linears) +
          " projections, " + dtype_name(b.weight_dtype) + " elsewhere";

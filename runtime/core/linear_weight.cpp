@@ -9,9 +9,11 @@ namespace tsc {
 std::string q4_codes_name(const std::string& name) { return name + ".q4"; }
 std::string q4_scales_name(const std::string& name) { return name + ".scales"; }
 std::string q4_zero_points_name(const std::string& name) { return name + ".zero_points"; }
+std::string i8_codes_name(const std::string& name) { return name + ".i8"; }
 
 int64_t LinearWeight::bytes() const {
   if (format == WeightFormat::kDense) return out * in * static_cast<int64_t>(dtype_size(dtype));
+  if (format == WeightFormat::kI8) return out * (in + 4 + 1);
   const int64_t nb = (in + block_size - 1) / block_size;
   return out * nb * (block_size / 2 + static_cast<int64_t>(dtype_size(scale_dtype))) + (zero_points ? out * ((nb + 1) / 2) : 0);
 }
@@ -28,6 +30,20 @@ LinearWeight read_linear_weight(const Payload& p, const std::string& name, int64
     if (e.shape != std::vector<int64_t>{out, in}) throw bad("is not a [" + std::to_string(out) + ", " + std::to_string(in) + "] matrix");
     w.data = p.data(name);
     w.dtype = e.dtype;
+    return w;
+  }
+  if (p.has(i8_codes_name(name))) {
+    const TensorEntry& c = p.entry(i8_codes_name(name));
+    if (c.shape != std::vector<int64_t>{out, in} || !(c.dtype == DType::kI8 || c.dtype == DType::kU8)) throw bad("has malformed 8-bit codes");
+    if (!p.has(q4_scales_name(name)) || p.entry(q4_scales_name(name)).shape != std::vector<int64_t>{out} || p.entry(q4_scales_name(name)).dtype != DType::kF32 ||
+        !p.has(q4_zero_points_name(name)) || p.entry(q4_zero_points_name(name)).shape != std::vector<int64_t>{out} ||
+        p.entry(q4_zero_points_name(name)).dtype != c.dtype)
+      throw bad("has scales or zero points that do not match its 8-bit codes");
+    w.format = WeightFormat::kI8;
+    w.data = p.data(i8_codes_name(name));
+    w.dtype = c.dtype;
+    w.scales = p.data(q4_scales_name(name));
+    w.zero_points = static_cast<const uint8_t*>(p.data(q4_zero_points_name(name)));
     return w;
   }
   if (!p.has(q4_codes_name(name))) throw bad("is missing");

@@ -71,6 +71,7 @@ json binding_json(const WeightBinding& w) {
   if (w.q4)
     j["q4"] = {{"block_size", w.q4->block_size}, {"scales", w.q4->scales}, {"zero_points", w.q4->zero_points},
                {"scale_dtype", dtype_name(w.q4->scale_dtype)}};
+  if (w.i8) j["i8"] = {{"scales", w.i8->scales}, {"zero_points", w.i8->zero_points}};
   return j;
 }
 
@@ -98,6 +99,7 @@ WeightBinding binding_from(const json& j) {
     const json& q = j.at("q4");
     w.q4 = QuantizedWeight{q.at("block_size"), q.at("scales"), q.at("zero_points"), dtype_from_name(q.at("scale_dtype").get<std::string>())};
   }
+  if (j.contains("i8")) w.i8 = Int8Weight{j.at("i8").at("scales"), j.at("i8").at("zero_points")};
   return w;
 }
 
@@ -313,6 +315,9 @@ std::string spec_to_text(const DecoderSpec& s) {
     if (w->q4)
       o << " int4 block " << w->q4->block_size << " scales $" << w->q4->scales
         << (w->q4->zero_points.empty() ? std::string(" symmetric") : " zero_points $" + w->q4->zero_points);
+    if (w->i8)
+      o << " " << dtype_name(w->source_dtype) << " scales $" << w->i8->scales
+        << (w->i8->zero_points.empty() ? std::string(" symmetric") : " zero_points $" + w->i8->zero_points);
     o << "\n";
   };
   o << "weights\n";

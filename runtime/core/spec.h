@@ -25,6 +25,15 @@ struct WeightOp {
 // A linear weight the file keeps in 4-bit blocks (com.microsoft MatMulNBits): the binding's initializer holds the
 // codes [out, n_blocks, block_size/2] u8 and these name the rest; row slices (kSlice on axis 0) select output rows of
 // all three. The codes are never expanded to floats (compiler/driver/weights.cpp, runtime/core/linear_weight.h).
+// A linear weight the file keeps in 8 bits (quantize_dynamic: MatMulInteger after DynamicQuantizeLinear): the
+// binding's initializer holds the codes [in, out] as int8 or uint8 (its source dtype; the binding's transpose makes
+// them [out, in]) and these name the scale and zero point, one per tensor or one per output column. The codes are
+// never expanded; the input is quantized at run time as DynamicQuantizeLinear does (templates/cpu/linear_int8.h).
+struct Int8Weight {
+  std::string scales;       // [1] or [out] f32
+  std::string zero_points;  // [1] or [out], the codes' dtype; "" = 0
+};
+
 struct QuantizedWeight {
   int64_t block_size = 0;
   std::string scales;       // [out * n_blocks] f32 or f16
@@ -42,6 +51,7 @@ struct WeightBinding {
   std::vector<WeightOp> ops;           // applied in order
   std::vector<int64_t> shape;          // canonical shape after ops ([out, in] for quantized weights too)
   std::optional<QuantizedWeight> q4;   // set when the initializer holds MatMulNBits codes
+  std::optional<Int8Weight> i8;        // set when it holds MatMulInteger's int8/uint8 weight
   std::string transform_str() const;   // "transpose", "slice(1,0,64)", "scale(0.22)", "none"
 };
 
@@ -69,7 +79,8 @@ struct ModelIO {
 
 // The weight format of a model whose file keeps its projections quantized (--emit=spec, `info`).
 struct Quantization {
-  std::string format = "int4";    // int4 (MatMulNBits)
+  std::string format = "int4";    // int4 (MatMulNBits: block_size), int8 / uint8 (MatMulInteger: block_size 0, one
+                                  // scale per tensor or column, activations quantized per step as the graph does)
   int64_t bits = 4, block_size = 0;
   bool zero_points = false;       // false: symmetric (zero point 8)
   DType scale_dtype = DType::kF32;

@@ -93,6 +93,10 @@ class CpuBackend : public Backend {
           if (tok[t] < 0 || tok[t] >= V_) throw Error("token id " + std::to_string(tok[t]) + " is outside the vocabulary [0, " + std::to_string(V_) + ")", "pass ids produced by this model's tokenizer");
         }
     }
+    // Rows [bounds_[i], bounds_[i+1]) are sequence i's tokens of this step: the rows an 8-bit projection's
+    // DynamicQuantizeLinear quantizes together, as onnxruntime does running that sequence alone.
+    bounds_.assign(1, 0);
+    for (auto& q : seqs) bounds_.push_back(bounds_.back() + q.n);
     x_.resize(static_cast<size_t>(T * H_));
     h_.resize(x_.size());
     kt_->embed(tok.data(), T, p_.data("embed_tokens"), H_, x_.data());
@@ -188,11 +192,26 @@ class CpuBackend : public Backend {
         t0 += q.n;
       }
     }
+    const float* final_w = p_.has("final_norm_w") ? static_cast<const float*>(p_.data("final_norm_w")) : nullptr;
+    const float* final_b = p_.has("final_norm_b") ? static_cast<const float*>(p_.data("final_norm_b")) : nullptr;
+    const float* head_b = p_.has("lm_head_b") ? static_cast<const float*>(p_.data("lm_head_b")) : nullptr;
     std::vector<float> normed(sel.size());
-    norm(sel.data(), rows, p_.has("final_norm_w") ? static_cast<const float*>(p_.data("final_norm_w")) : nullptr,
-         p_.has("final_norm_b") ? static_cast<const float*>(p_.data("final_norm_b")) : nullptr, normed.data());
+    norm(sel.data(), rows, final_w, final_b, normed.data());
     logits.resize(static_cast<size_t>(rows * V_));
-    linear(lm_head_, normed.data(), rows, p_.has("lm_head_b") ? static_cast<const float*>(p_.data("lm_head_b")) : nullptr, logits.data());
+    if (lm_head_.format != WeightFormat::kI8) {
+      linear(lm_head_, normed.data(), rows, head_b, logits.data());
+      return;
+    }
+    // The graph computes the head on every position, so its DynamicQuantizeLinear ranges over all of a sequence's
+    // normed rows of the step, also where only the last row's logits are wanted.
+    h_.resize(static_cast<size_t>(T * H_));
+    norm(x_.data(), T, final_w, final_b, h_.data());
+    row_quant_params(h_.data(), H_);
+    std::vector<float> xs;
+    std::vector<uint8_t> xz;
+    for (size_t i = 0; i < seqs.size(); ++i)
+      for (int64_t t = seqs[i].all_logits ? bounds_[i] : bounds_[i + 1] - 1; t < bounds_[i + 1]; ++t) xs.push_back(xs_[t]), xz.push_back(xz_[t]);
+    linear_int8(lm_head_, normed.data(), rows, xs.data(), xz.data(), head_b, logits.data());
   }
 
  private:
@@ -210,6 +229,9 @@ class CpuBackend : public Backend {
   std::vector<LayerKv> kv_;
   int64_t sketch_elems_ = 0;  // sketch words per page (all KV heads)
   std::vector<float> x_, h_, qkv_, q_, k_, v_, attn_, act_, mlp_;
+  std::vector<int64_t> bounds_;  // the step's rows per sequence (forward)
+  std::vector<float> xs_;        // 8-bit projections: each row's DynamicQuantizeLinear scale and zero point
+  std::vector<uint8_t> xz_;
   SelectionCounters counters_;
 
   static void check(bool ok, const char* what, int64_t want, int64_t have) {
@@ -223,16 +245,43 @@ class CpuBackend : public Backend {
     LinearWeight w = read_linear_weight(p_, name, out, in);
     if (w.format == WeightFormat::kQ4) {
       check(kt_->linear_q4 != nullptr && kt_->q4_block == w.block_size, "4-bit block size", w.block_size, kt_->q4_block);
-    } else {
+    } else if (w.format == WeightFormat::kDense) {
       check(static_cast<int32_t>(w.dtype) == kt_->weight_dtype, "weight dtype", static_cast<int64_t>(w.dtype), kt_->weight_dtype);
     }
     return w;
   }
 
-  // y[M, out] = x[M, in] W^T (+ bias) in the weight's format.
-  void linear(const LinearWeight& w, const float* x, int64_t M, const float* bias, float* y) const {
-    if (w.format == WeightFormat::kQ4) kt_->linear_q4(x, M, w.in, static_cast<const uint8_t*>(w.data), w.scales, w.zero_points, bias, w.out, y);
-    else kt_->linear(x, M, w.in, w.data, bias, w.out, y);
+  // y[M, out] = x[M, in] W^T (+ bias) in the weight's format; x's rows are the step's (bounds_).
+  void linear(const LinearWeight& w, const float* x, int64_t M, const float* bias, float* y) {
+    if (w.format == WeightFormat::kQ4) {
+      kt_->linear_q4(x, M, w.in, static_cast<const uint8_t*>(w.data), w.scales, w.zero_points, bias, w.out, y);
+    } else if (w.format == WeightFormat::kI8) {
+      row_quant_params(x, w.in);
+      linear_int8(w, x, M, xs_.data(), xz_.data(), bias, y);
+    } else {
+      kt_->linear(x, M, w.in, w.data, bias, w.out, y);
+    }
+  }
+
+  // xs_, xz_ [rows]: DynamicQuantizeLinear's parameters over each sequence's rows of x [rows, K] (bounds_).
+  void row_quant_params(const float* x, int64_t K) {
+    xs_.resize(static_cast<size_t>(bounds_.back()));
+    xz_.resize(xs_.size());
+    for (size_t i = 0; i + 1 < bounds_.size(); ++i) {
+      float s = 1.f;
+      uint8_t z = 0;
+      kt_->dynamic_quant_params(x + bounds_[i] * K, (bounds_[i + 1] - bounds_[i]) * K, &s, &z);
+      std::fill(xs_.begin() + bounds_[i], xs_.begin() + bounds_[i + 1], s);
+      std::fill(xz_.begin() + bounds_[i], xz_.begin() + bounds_[i + 1], z);
+    }
+  }
+
+  void linear_int8(const LinearWeight& w, const float* x, int64_t M, const float* xs, const uint8_t* xz, const float* bias, float* y) const {
+    const auto* s = static_cast<const float*>(w.scales);
+    if (w.dtype == DType::kI8)
+      kt_->linear_i8(x, M, w.in, xs, xz, static_cast<const int8_t*>(w.data), reinterpret_cast<const int8_t*>(w.zero_points), s, bias, w.out, y);
+    else
+      kt_->linear_u8(x, M, w.in, xs, xz, static_cast<const uint8_t*>(w.data), w.zero_points, s, bias, w.out, y);
   }
 
   void norm(const float* x, int64_t n, const float* w, const float* b, float* out) {

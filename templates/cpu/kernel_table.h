@@ -114,6 +114,14 @@ struct KernelTable {
   void (*add)(float* x, const float* y, int64_t count);
   // gu[n, 2I] = [gate | up] -> out[n, I] = gelu_tanh(gate) * up (Gemma's GeGLU)
   void (*gelu_tanh_mul)(const float* gu, int64_t n, int64_t I, float* out);
+  // DynamicQuantizeLinear's scale and zero point for the n values of x (templates/cpu/linear_int8.h).
+  void (*dynamic_quant_params)(const float* x, int64_t n, float* scale, uint8_t* zp);
+  // y[M,N] with w in 8 bits (runtime/core/linear_weight.h): codes [N, K] int8 (linear_i8) or uint8 (linear_u8) with
+  // a scale and zero point per row; x row m quantized with x_scale[m], x_zp[m] (its sequence's parameters).
+  void (*linear_i8)(const float* x, int64_t M, int64_t K, const float* x_scale, const uint8_t* x_zp, const int8_t* codes,
+                    const int8_t* w_zp, const float* w_scale, const float* bias, int64_t N, float* y);
+  void (*linear_u8)(const float* x, int64_t M, int64_t K, const float* x_scale, const uint8_t* x_zp, const uint8_t* codes,
+                    const uint8_t* w_zp, const float* w_scale, const float* bias, int64_t N, float* y);
 };
 
 }  // namespace tsc::cpu

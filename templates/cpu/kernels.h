@@ -1,10 +1,13 @@
 // Kernels<Config>: instantiates every CPU kernel template with one model's specialization constants and
 // fills the KernelTable. Generated files define Config (constants only) and instantiate this.
 #pragma once
+#include <tuple>
+
 #include "templates/cpu/attention.h"
 #include "templates/cpu/elementwise.h"
 #include "templates/cpu/kernel_table.h"
 #include "templates/cpu/gemm.h"
+#include "templates/cpu/linear_int8.h"
 #include "templates/cpu/linear_quant.h"
 #include "templates/cpu/rope.h"
 
@@ -33,6 +36,10 @@ struct Kernels {
     if constexpr (QB > 0) linear_q4<QB, QS>(x, M, K, codes, static_cast<const QS*>(scales), zp, bias, N, y);
   }
 
+  static void quant_params_entry(const float* x, int64_t n, float* scale, uint8_t* zp) {
+    std::tie(*scale, *zp) = dynamic_quant_params(x, n);
+  }
+
   static const KernelTable* table() {
     static const KernelTable t = {
         Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<W>(),
@@ -40,7 +47,7 @@ struct Kernels {
         &linear<W>, QB > 0 ? &linear_q4_entry : nullptr, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
         &rope<D, RD, Config::kRopeInterleaved != 0>,
         &kv_append<D, PS, SC>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G, SC>,
-        &gelu, &silu_mul, &add, &gelu_tanh_mul};
+        &gelu, &silu_mul, &add, &gelu_tanh_mul, &quant_params_entry, &linear_i8<int8_t>, &linear_i8<uint8_t>};
     return &t;
   }
 };

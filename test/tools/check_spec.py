@@ -16,6 +16,9 @@ notices the fix), and every other key must match.
 --torch-dtype D: the file's weights are D whatever config.json says (transformers.js's model_fp16.onnx shares the
 float32 model's config.json).
 
+--quantization FORMAT[:BLOCK]: the file keeps its projections quantized (int4 with its block size, int8, uint8):
+the spec's `quantization` entry must name that format, its bits and block size, and at least one projection.
+
 --graph-only: the model was compiled without config.json beside it, so everything must come from the
 graph; rotary models then cannot know max_position_embeddings, which must be null.
 """
@@ -156,6 +159,7 @@ def main():
     ap.add_argument("--graph-only", action="store_true")
     ap.add_argument("--torch-dtype", help="the weight dtype the file has (a converted variant beside the original's config.json)")
     ap.add_argument("--spec", help="read the spec from this file instead of stdin")
+    ap.add_argument("--quantization", help="FORMAT[:BLOCK] the file's projections keep (int4:32, int8, uint8)")
     ap.add_argument("--xfail", default="", help="comma-separated keys known to differ (a tsc bug); an error once they match")
     a = ap.parse_args()
 
@@ -177,6 +181,12 @@ def main():
     want["torch_dtype"] = ("dtype (null -> float32)", DTYPES.get(cfg.get("dtype") or cfg.get("torch_dtype"), "?"))
     if a.torch_dtype:
         want["torch_dtype"] = ("--torch-dtype", a.torch_dtype)
+    if a.quantization:
+        fmt, _, block = a.quantization.partition(":")
+        expect = {"format": fmt, "bits": {"int4": 4, "int8": 8, "uint8": 8}.get(fmt), "block_size": int(block or 0)}
+        got = spec.get("quantization") or {}
+        ok = all(got.get(k) == v for k, v in expect.items()) and got.get("quantized_linears", 0) > 0
+        want["quantization"] = ("--quantization", got if ok else expect)
 
     # attention_scale is no config.json key but what the graph multiplies q.k by. Exporters often scale q and k
     # each by head_dim**-0.25; tsc snaps that product to 1/sqrt(head_dim) in float32 models (compared exactly

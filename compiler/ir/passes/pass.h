@@ -31,6 +31,7 @@ int pass_fold(Graph& g, const PassContext& ctx);
 int pass_decompose_ms_ops(Graph& g, const PassContext& ctx);
 int pass_fold_io_casts(Graph& g, const PassContext& ctx);
 int pass_fuse_linear(Graph& g, const PassContext& ctx);
+int pass_dequantize_tables(Graph& g, const PassContext& ctx);
 int pass_fuse_quantized_linear(Graph& g, const PassContext& ctx);
 int pass_unflatten_linear(Graph& g, const PassContext& ctx);
 int pass_div_to_reciprocal(Graph& g, const PassContext& ctx);

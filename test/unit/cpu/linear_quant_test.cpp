@@ -1,10 +1,11 @@
-// The quantized CPU projections (templates/cpu/linear_quant.h) against onnxruntime on single-node cases recorded by test/gen/quant_cases.py.
+// The quantized CPU projections (templates/cpu/linear_quant.h, linear_int8.h) against onnxruntime on single-node cases recorded by test/gen/quant_cases.py.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "templates/cpu/linear_int8.h"
 #include "templates/cpu/linear_quant.h"
 
 namespace tsc::cpu {
@@ -57,14 +58,24 @@ void run_int8(const json& c) {
   const int64_t M = c["M"], K = c["K"], N = c["N"];
   auto x = vec<float>(c["x"]), ws = vec<float>(c["ws"]);
   auto wq = vec<T>(c["wq"]), wzp = vec<T>(c["wzp"]);
-  std::vector<float> y(M * N);
-  std::vector<uint8_t> xq(M * K);
-  linear_int8_dynamic<T>(x.data(), M, K, wq.data(), wzp.data(), ws.data(), static_cast<int64_t>(ws.size()), nullptr, N, y.data(), xq.data());
-  // DynamicQuantizeLinear is exact: the same codes, scale and zero point as onnxruntime.
-  EXPECT_EQ(xq, vec<uint8_t>(c["xq"]));
-  auto [s, z] = dynamic_quantize_u8(x.data(), M * K, xq.data());
+  // DynamicQuantizeLinear is exact: the same scale, zero point and codes as onnxruntime (one tensor of M rows).
+  const auto [s, z] = dynamic_quant_params(x.data(), M * K);
   EXPECT_EQ(s, static_cast<float>(c["xs"].get<double>()));
   EXPECT_EQ(z, c["xzp"].get<int>());
+  std::vector<uint8_t> xq;
+  for (float v : x) xq.push_back(dynamic_quant_code(v, s, z));
+  EXPECT_EQ(xq, vec<uint8_t>(c["xq"]));
+  // The payload's layout: codes [N, K] (the file's [K, N] transposed), a scale and zero point per row.
+  std::vector<T> codes(static_cast<size_t>(N * K)), zp_rows(static_cast<size_t>(N));
+  std::vector<float> s_rows(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t k = 0; k < K; ++k) codes[n * K + k] = wq[k * N + n];
+    zp_rows[n] = wzp.size() == 1 ? wzp[0] : wzp[n];
+    s_rows[n] = ws.size() == 1 ? ws[0] : ws[n];
+  }
+  std::vector<float> xs(static_cast<size_t>(M), s), y(static_cast<size_t>(M * N));
+  std::vector<uint8_t> xz(static_cast<size_t>(M), z);
+  linear_i8<T>(x.data(), M, K, xs.data(), xz.data(), codes.data(), zp_rows.data(), s_rows.data(), nullptr, N, y.data());
   // int32 accumulation, then the same float multiplies: equal up to the rounding of one product.
   expect_close(y, vec<float>(c["y"]), 1e-6, "MatMulInteger K=" + std::to_string(K));
 }
