@@ -36,6 +36,39 @@ def expected_plan(seq, page, budget, every, prefill):
     return plan
 
 
+def reuse_violations(tr, ref_tr, page, budget, every, prefill, dense_layers):
+    """Where a --select-every trace tr [batch, seq, layers, kv_heads, top_k] breaks the rule: dense rows, scoring rows of
+    `budget` pages whose first selecting layer equals the N = 1 trace ref_tr (None: not compared), reusing rows equal to
+    the last scoring's pages plus those begun since. Returns (messages, reusing steps seen). Also used by tools/gpu/check.py."""
+    bad, reused = [], 0
+    top_k = tr.shape[-1]
+    plan = expected_plan(tr.shape[1], page, budget, every, prefill)
+    for b in range(tr.shape[0]):
+        stored = None
+        for t, step in plan.items():
+            rows = tr[b, t, dense_layers:]  # [selecting layers, kv_heads, top_k]
+            if step is None:
+                if not (rows == -1).all():
+                    bad.append(f"sequence {b} position {t} is dense but recorded a selection")
+                continue
+            if step[0] == "score":
+                stored = rows[..., :budget].copy()
+                if not ((rows[..., budget:] == -1).all() and (stored[..., -1] == step[1] - 1).all()):
+                    bad.append(f"sequence {b} position {t}: not a scoring of {budget} pages")
+                # The first selecting layer sees the same queries and keys whatever was reused before it.
+                if ref_tr is not None and not np.array_equal(rows[0], ref_tr[b, t, dense_layers]):
+                    bad.append(f"sequence {b} position {t}: first selecting layer scored differently from N = 1")
+            else:
+                _, scored, pages = step
+                new = np.arange(scored, pages, dtype=np.int32)
+                want = np.concatenate([stored, np.broadcast_to(new, stored.shape[:-1] + new.shape)], axis=-1)[..., :top_k]
+                n = want.shape[-1]
+                if not (np.array_equal(rows[..., :n], want) and (rows[..., n:] == -1).all()):
+                    bad.append(f"sequence {b} position {t}: kept set is not the last scoring's plus pages {new.tolist()}")
+                reused += 1
+    return bad, reused
+
+
 def main():
     a = parse_args()
     page, top_k, dense_layers, budget, seq, prefill = 4, 8, 1, 5, 72, 10
@@ -69,29 +102,11 @@ def main():
         check(np.array_equal(lg, ref) and np.array_equal(tr, ref_tr), f"{os.path.basename(exe)} {extra}: not bit-identical to the build without --select-every")
 
     def check_reuse(name, lg, tr, every):
-        reused = 0
-        for b in range(ids.shape[0]):
-            plan = expected_plan(seq, page, budget, every, prefill)
-            stored = None
-            for t, step in plan.items():
-                rows = tr[b, t, dense_layers:]  # [selecting layers, kv_heads, top_k]
-                if step is None:
-                    check((rows == -1).all(), f"{name}: position {t} is dense but recorded a selection")
-                    continue
-                if step[0] == "score":
-                    stored = rows[..., :budget].copy()
-                    check((rows[..., budget:] == -1).all() and (stored[..., -1] == step[1] - 1).all(), f"{name}: position {t}: not a scoring of {budget} pages")
-                    # The first selecting layer sees the same queries and keys whatever was reused before it.
-                    check(np.array_equal(rows[0], ref_tr[b, t, dense_layers]), f"{name}: position {t}: first selecting layer scored differently from N = 1")
-                else:
-                    _, scored, pages = step
-                    new = np.arange(scored, pages, dtype=np.int32)
-                    want = np.concatenate([stored, np.broadcast_to(new, stored.shape[:-1] + new.shape)], axis=-1)
-                    n = want.shape[-1]
-                    check(np.array_equal(rows[..., :n], want) and (rows[..., n:] == -1).all(),
-                          f"{name}: position {t}: kept set is not the last scoring's plus pages {new.tolist()}")
-                    reused += 1
-        first = min(t for t, s in expected_plan(seq, page, budget, every, prefill).items() if s and s[0] == "reuse")
+        bad, reused = reuse_violations(tr, ref_tr, page, budget, every, prefill, dense_layers)
+        for m in bad[:10]:
+            check(False, f"{name}: {m}")
+        plan = expected_plan(seq, page, budget, every, prefill)
+        first = min(t for t, s in plan.items() if s and s[0] == "reuse")
         check(np.array_equal(lg[:, :first], ref[:, :first]), f"{name}: logits before the first reusing step differ from N = 1")
         check(not np.array_equal(lg, ref), f"{name}: reusing kept sets changed no logit (reuse not acting)")
         return reused
