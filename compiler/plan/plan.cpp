@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "runtime/core/error.h"
-#include "runtime/kv/select_reuse.h"
+#include "runtime/core/select_every.h"
 
 namespace tsc {
 

@@ -7,7 +7,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/payload.h"
 #include "runtime/engine/backend.h"
-#include "runtime/kv/select_reuse.h"
+#include "runtime/core/select_every.h"
 
 namespace tsc {
 

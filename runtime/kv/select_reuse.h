@@ -4,26 +4,15 @@
 // as the last page, and the new ones).
 #pragma once
 #include <cstdint>
-#include <string>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "runtime/core/select_every.h"
 
 namespace tsc {
 
 // Most pages a reused selection may add to the budget (pages begun since the scoring); a step that would
 // need more scores anew. The kernels' kept-page scratch holds TOP_K + kSelectReuseExtra entries.
 constexpr int64_t kSelectReuseExtra = 4;
-// Largest --select-every accepted (with 16-token pages, 64 steps begin at most 4 pages).
-constexpr int64_t kMaxSelectEvery = 64;
-
-// `name` (the option or field that carried it) must be in [1, kMaxSelectEvery].
-inline void check_select_every(int64_t every, const std::string& name) {
-  if (every < 1 || every > kMaxSelectEvery)
-    throw Error(name + " " + std::to_string(every) + " is outside [1, " + std::to_string(kMaxSelectEvery) + "]",
-                "use 1 to score pages every decode step, or 2.." + std::to_string(kMaxSelectEvery) + " to reuse the kept pages in between");
-}
-
 // Lives in SeqKv. A copy (a forked sequence) starts unscored, so that two sequences never share a CUDA
 // slot; KvManager::free clears it when the sequence ends.
 struct SelectReuse {

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "runtime/core/error.h"
-#include "runtime/kv/select_reuse.h"
+#include "runtime/core/select_every.h"
 
 namespace tsc {
 
