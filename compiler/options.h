@@ -17,6 +17,7 @@ struct CompileOptions {
   int64_t top_k_pages = 64;      // page budget per sequence, layer and KV head (0 = dense)
   int64_t dense_layers = 2;
   std::string page_score = "bound";  // bound | sketch: what decode ranks pages by (DESIGN.md)
+  int64_t select_every = 1;      // decode steps between page scorings; the kept set is reused in between
   std::string dtype;             // f32 | f16 | bf16 ("" = the model's)
   int64_t max_seq_len = 0;       // 0 = max_position_embeddings (or 4096 if unknown)
   int64_t max_batch = 64;

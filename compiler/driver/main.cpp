@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
                  "attention mass from 1 bit per key on the page's widest channels; CPU target)")
       ->check(CLI::IsMember({"bound", "sketch"}))
       ->capture_default_str();
+  app.add_option("--select-every", o.select_every,
+                 "score pages every N decode steps of a sequence and reuse its kept pages in between (pages begun since "
+                 "are always kept); 1 scores every step. Requests may override it")
+      ->capture_default_str();
   app.add_option("--dtype", o.dtype, "weight type in the executable: f32, f16 or bf16 (default: the model's)")->check(CLI::IsMember({"f32", "f16", "bf16"}));
   app.add_option("--max-seq-len", o.max_seq_len, "longest sequence served (default: the model's max_position_embeddings)");
   app.add_option("--max-batch", o.max_batch, "most sequences decoded together")->capture_default_str();

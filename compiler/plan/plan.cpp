@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "runtime/core/error.h"
+#include "runtime/core/select_every.h"
 
 namespace tsc {
 
@@ -45,6 +46,8 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
     throw Error("--page-score sketch codes head_dim / 4 channels per key; head_dim " + std::to_string(s.head_dim) + " is not a multiple of 4",
                 "leave --page-score at bound");
   b.page_score = opt.page_score;
+  check_select_every(opt.select_every, "--select-every");
+  b.select_every = opt.select_every;
   if (s.quantization && s.quantization->bits == 4) {
     p.q4_block = s.quantization->block_size;
     p.q4_scale_dtype = s.quantization->scale_dtype;
@@ -85,6 +88,7 @@ std::string plan_to_text(const KernelPlan& p) {
     << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0)
     << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 3 ? "gelu_tanh_gated" : p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
   o << "  PAGE_SCORE: " << p.build.page_score << "\n";
+  o << "  select_every: " << p.build.select_every << "\n";
   if (p.q4_block > 0) o << "  Q4_BLOCK: " << p.q4_block << "\n  Q4_SCALE: " << dtype_name(p.q4_scale_dtype) << "\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";
   return o.str();

@@ -55,10 +55,18 @@ int cmd_bench(const BenchArgs& a) {
   Engine eng(Payload::open(self_exe()), EngineOptions{0, a.kv_memory});
   const int64_t V = eng.spec().vocab_size;
   const int64_t budget = a.dense ? 0 : (a.top_k_pages >= 0 ? a.top_k_pages : eng.options().top_k_pages);
+  std::vector<int64_t> everies;
+  for (int64_t e : a.select_every.empty() ? std::vector<int64_t>{-1} : a.select_every) everies.push_back(resolve_select_every(e, eng.options().select_every));
+  // One decode run per (mode, select_every), each continuing the same sequences.
+  std::vector<std::pair<std::string, int64_t>> runs;
+  for (const std::string& mode : a.modes.empty() ? std::vector<std::string>{a.dense ? "dense" : "sparse"} : a.modes)
+    for (int64_t e : mode == "dense" ? std::vector<int64_t>{1} : everies) runs.emplace_back(mode, e);
   const int64_t max_prompt = a.mixed ? a.mixed_max : a.prompt_len;
-  if (max_prompt + a.gen > eng.options().max_seq_len)
-    throw Error("prompt " + std::to_string(max_prompt) + " + generated " + std::to_string(a.gen) + " tokens exceed max_seq_len " +
-                    std::to_string(eng.options().max_seq_len), "lower --prompt-len or --gen, or rebuild with a larger --max-seq-len");
+  const int64_t gen_all = a.gen * static_cast<int64_t>(runs.size());
+  if (max_prompt + gen_all > eng.options().max_seq_len)
+    throw Error("prompt " + std::to_string(max_prompt) + " + generated " + std::to_string(gen_all) + " tokens (" + std::to_string(runs.size()) +
+                    " runs of --gen) exceed max_seq_len " + std::to_string(eng.options().max_seq_len),
+                "lower --prompt-len or --gen, or rebuild with a larger --max-seq-len");
   std::mt19937_64 rng(1234);
   auto random_prompt = [&](int64_t len) {
     std::vector<int32_t> p(static_cast<size_t>(len));
@@ -73,6 +81,7 @@ int cmd_bench(const BenchArgs& a) {
     std::vector<int32_t> ids;
     for (int i = 0; i < 3; ++i) {
       StepSeq st{&s[0], &t[0], 1, true, budget, false};
+      st.select_every = everies[0];
       eng.step_greedy({&st, 1}, ids);
       t[0] = ids[0];
     }
@@ -99,13 +108,16 @@ int cmd_bench(const BenchArgs& a) {
     auto t0 = clock_t_::now();
     const int64_t prefill_steps = prefill(eng, seqs, prompts, a.chunk, next);
     const double ttft = since_ms(t0);
-    // One decode run per mode on the same prefilled sequences (--modes sparse,dense compares them on one prefill).
-    for (const std::string& mode : a.modes.empty() ? std::vector<std::string>{a.dense ? "dense" : "sparse"} : a.modes) {
+    // One decode run per mode (and select_every) on the same prefilled sequences (--modes sparse,dense compares them on one prefill).
+    for (const auto& [mode, every] : runs) {
       const int64_t bud = mode == "dense" ? 0 : budget;
       std::vector<double> ms;
       for (int64_t i = 0; i < a.gen; ++i) {
         std::vector<StepSeq> step;
-        for (int64_t b = 0; b < B; ++b) step.push_back(StepSeq{&seqs[b], &next[b], 1, true, bud, false});
+        for (int64_t b = 0; b < B; ++b) {
+          step.push_back(StepSeq{&seqs[b], &next[b], 1, true, bud, false});
+          step.back().select_every = every;
+        }
         auto s0 = clock_t_::now();
         eng.step_greedy(step, ids);
         ms.push_back(since_ms(s0));
@@ -120,13 +132,13 @@ int cmd_bench(const BenchArgs& a) {
       for (double v : steady) mean += v;
       mean = steady.empty() ? 0 : mean / static_cast<double>(steady.size());
       nlohmann::json j = {{"backend", eng.backend().name()}, {"batch", B}, {"prompt_len", a.mixed ? -1 : a.prompt_len},
-                          {"prompt_tokens", total_prompt}, {"gen", a.gen}, {"mode", mode}, {"budget", bud}, {"dense_layers", eng.options().dense_layers},
+                          {"prompt_tokens", total_prompt}, {"gen", a.gen}, {"mode", mode}, {"budget", bud}, {"select_every", every}, {"dense_layers", eng.options().dense_layers},
                           {"ttft_ms", ttft}, {"prefill_steps", prefill_steps}, {"prefill_first_step_cold_ms", prefill_cold_ms}, {"step_ms_median", med}, {"step_ms_mean", mean},
                           {"tokens_per_s", med > 0 ? static_cast<double>(B) * 1000.0 / med : 0.0}, {"device_memory_bytes", mem},
                           {"kv_pages_used", peak_pages}, {"kv_page_bytes", kv_page_bytes(eng.spec(), eng.options())}, {"kv_pages", eng.pool().num_pages()}};
       if (a.json) std::cout << j.dump() << std::endl;
       else
-        std::cout << "batch " << B << " " << mode << ": ttft " << ttft << " ms, decode " << med << " ms/step (median; mean " << mean << "), "
+        std::cout << "batch " << B << " " << mode << (every > 1 ? " every " + std::to_string(every) : std::string()) << ": ttft " << ttft << " ms, decode " << med << " ms/step (median; mean " << mean << "), "
                   << j["tokens_per_s"].get<double>() << " tokens/s, device memory " << mem / (1 << 20) << " MiB" << std::endl;
     }
     for (auto& s : seqs) eng.kv().free(s);

@@ -26,6 +26,7 @@ struct ScoreArgs {
   // decode mode: record each step's page selection (int32 [batch, seq, layers, kv_heads, top_k], -1 padded),
   // or impose a recorded one (CPU target), to compare two targets' numerics on the same selection
   std::string select_trace, select_replay;
+  int64_t select_every = -1;  // decode steps between page scorings; -1: the build's
 };
 int cmd_score(const ScoreArgs& a);
 // The --select-score names and the CPU kernels' SelectFlags bits each stands for (score.cpp).
@@ -40,6 +41,7 @@ struct GenerateArgs {
   std::vector<std::string> stop;
   bool ignore_eos = false, dense = false, stats = false;
   int64_t top_k_pages = -1;
+  int64_t select_every = -1;
   int64_t kv_memory = 0;
 };
 int cmd_generate(const GenerateArgs& a);
@@ -52,11 +54,14 @@ struct BenchArgs {
   int64_t mixed_min = 64, mixed_max = 2048;
   bool dense = false, json = false;
   int64_t top_k_pages = -1;
+  std::vector<int64_t> select_every;     // sparse decode runs, one per value (default: the build's)
   int64_t kv_memory = 0;
 };
 int cmd_bench(const BenchArgs& a);
 
 // Path of the running executable (its payload).
 std::string self_exe();
+// A --select-every value (-1: the build's), checked (info.cpp).
+int64_t resolve_select_every(int64_t requested, int64_t build);
 
 }  // namespace tsc

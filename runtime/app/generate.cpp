@@ -50,6 +50,7 @@ int cmd_generate(const GenerateArgs& a) {
   Sampler sampler(sp, prompt);
   std::vector<int32_t> eos = tok ? tok->eos_ids() : std::vector<int32_t>{};
   const int64_t budget = a.dense ? 0 : (a.top_k_pages >= 0 ? a.top_k_pages : eng.options().top_k_pages);
+  const int64_t every = resolve_select_every(a.select_every, eng.options().select_every);
   SeqKv seq;
   std::vector<float> logits;
   auto t0 = clock::now();
@@ -78,6 +79,7 @@ int cmd_generate(const GenerateArgs& a) {
     if (stops.stopped()) { finish = "stop"; ++generated; break; }
     if (seq.num_tokens + 1 > eng.options().max_seq_len) break;
     StepSeq s{&seq, &r.token, 1, true, budget, false};
+    s.select_every = every;
     eng.step({&s, 1}, logits);
   }
   if (dec && !stops.stopped()) emit(dec->flush());

@@ -7,6 +7,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/payload.h"
 #include "runtime/engine/backend.h"
+#include "runtime/core/select_every.h"
 
 namespace tsc {
 
@@ -15,6 +16,12 @@ std::string self_exe() {
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) throw Error("cannot find this executable's path", "run it from a Linux system with /proc mounted");
   return std::string(buf, static_cast<size_t>(n));
+}
+
+int64_t resolve_select_every(int64_t requested, int64_t build) {
+  if (requested == -1) return build;
+  check_select_every(requested, "--select-every");
+  return requested;
 }
 
 namespace {

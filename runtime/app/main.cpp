@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
                     "page's min/max box; sketch1half, sketch1quarter: 1 bit on only the page's D/2 or D/4 widest channels")
       ->check(CLI::IsMember(tsc::select_score_names()))
       ->capture_default_str();
+  score->add_option("--select-every", sa.select_every,
+                    "decode mode: score pages every N decode steps and reuse the kept pages in between (default: the build's)");
   score->add_option("--prefill-tokens", sa.prefill_tokens,
                     "decode mode: prefill the first N tokens densely in one pass (as a served prompt), then decode the rest");
   score->add_option("--prefill-chunk", sa.prefill_chunk,
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
   gen->add_flag("--ignore-eos", ga.ignore_eos, "keep going past end-of-sequence tokens");
   auto* gdense = gen->add_flag("--dense", ga.dense, "decode attends to every page (no page selection)");
   gen->add_option("--top-k-pages", ga.top_k_pages, "decode page budget per KV head and layer (default: the build's)")->excludes(gdense);
+  gen->add_option("--select-every", ga.select_every, "score pages every N decode steps, reusing the kept pages in between (default: the build's)");
   gen->add_option("--kv-memory", ga.kv_memory, "bytes of KV cache (default 4 GiB)");
   gen->add_flag("--stats", ga.stats, "print timings and page-selection figures to stderr");
   tsc::BenchArgs ba;
@@ -110,6 +113,9 @@ int main(int argc, char** argv) {
   bench->add_option("--mixed-max", ba.mixed_max, "longest mixed prompt")->capture_default_str();
   auto* bdense = bench->add_flag("--dense", ba.dense, "decode attends to every page");
   bench->add_option("--top-k-pages", ba.top_k_pages, "decode page budget (default: the build's)")->excludes(bdense);
+  bench->add_option("--select-every", ba.select_every,
+                    "score pages every N decode steps, reusing the kept pages in between; several values: one sparse run each on "
+                    "the same prefilled batch (default: the build's)");
   bench->add_option("--kv-memory", ba.kv_memory, "bytes of KV cache");
   bench->add_flag("--json", ba.json, "one JSON line per batch size");
   bench->add_option("--modes", ba.modes, "decode runs on the same prefilled batch, e.g. --modes sparse dense")->check(CLI::IsMember({"sparse", "dense"}));

@@ -66,6 +66,7 @@ int cmd_score(const ScoreArgs& a) {
   Engine eng(Payload::open(self_exe()), EngineOptions{a.kv_pages, 0});
   const int64_t V = eng.spec().vocab_size;
   int64_t budget = a.dense ? 0 : (a.top_k_pages >= 0 ? a.top_k_pages : eng.options().top_k_pages);
+  const int64_t every = resolve_select_every(a.select_every, eng.options().select_every);
   if (a.no_sink && budget == 1) throw Error("--no-sink with a page budget of 1 keeps only the last page", "use a budget of at least 2");
   std::vector<int32_t> tok(static_cast<size_t>(B * S));
   for (int64_t i = 0; i < B * S; ++i) {
@@ -110,6 +111,7 @@ int cmd_score(const ScoreArgs& a) {
       std::vector<StepSeq> step;
       for (int64_t b = 0; b < B; ++b) {
         step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});
+        step.back().select_every = every;
         if (!trace.empty()) step.back().select_trace = trace.data() + (b * S + t) * step_io;
         if (!replay.empty()) step.back().select_replay = replay.data() + (b * S + t) * step_io;
       }

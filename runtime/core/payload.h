@@ -33,6 +33,7 @@ struct BuildOptions {
   int64_t top_k_pages = 64;          // capacity of the selection kernels (0 = dense only)
   int64_t dense_layers = 2;
   std::string page_score = "bound";  // bound | sketch: the selection's page score (DESIGN.md)
+  int64_t select_every = 1;          // decode steps between page scorings (reused kept set in between)
   int64_t max_seq_len = 4096;
   int64_t max_batch = 64;
   std::string source_model;          // path given to tsc

@@ -24,6 +24,9 @@ struct StepSeq {
   // of -1: dense), recorded into select_trace or imposed from select_replay (CPU target; cpu::SelectIo).
   int32_t* select_trace = nullptr;
   const int32_t* select_replay = nullptr;
+  // Decode: score pages every this many steps of the sequence and reuse its kept set in between
+  // (--select-every; SeqKv::select holds the set); 1 scores every step.
+  int64_t select_every = 1;
 };
 
 struct SelectionCounters {

@@ -82,6 +82,22 @@ class CpuBackend : public Backend {
       if (q.select_replay && kt_->page_score != cpu::kPageScoreBound)
         throw Error("--select-replay measures replayed selections against the key bound; this executable scores pages with the " + o_.page_score,
                     "replay into an executable built with --page-score bound");
+      check_select_every(q.select_every, "select_every");
+      if (q.select_replay && q.select_every != 1)
+        throw Error("--select-replay imposes a recorded selection at every step; it does not combine with --select-every " + std::to_string(q.select_every),
+                    "replay with --select-every 1");
+    }
+    // Selection reuse: each decode sequence scores this step (0) or reuses its scoring of reuse[i] pages.
+    std::vector<int64_t> reuse(seqs.size(), 0);
+    const int64_t keep_row = s_.num_key_value_heads * kt_->top_k;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      const StepSeq& q = seqs[i];
+      if (!q.decode) {
+        q.kv->select.clear();  // prompt tokens: the next decode step scores
+        continue;
+      }
+      reuse[i] = select_reuse_step(q.kv->select, q.select_every, q.budget, (q.kv->num_tokens + 1 + o_.page_size - 1) / o_.page_size);
+      if (q.select_every > 1) q.kv->select.kept.resize(static_cast<size_t>(s_.num_hidden_layers * keep_row), -1);
     }
     std::vector<int32_t> tok(static_cast<size_t>(T)), pos(static_cast<size_t>(T));
     {
@@ -138,14 +154,17 @@ class CpuBackend : public Backend {
       }
       cpu::KvLayer kv{kv_[l].k.get(), kv_[l].v.get(), kv_[l].b.get(), hkv, kv_[l].s.get()};
       int64_t t0 = 0;
-      for (auto& q : seqs) {
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        const StepSeq& q = seqs[i];
         cpu::SeqPages sp{q.kv->pages.data(), q.kv->num_tokens + q.n};
         kt_->kv_append(kv, sp, q.kv->num_tokens, q.n, k_.data() + t0 * KV_, v_.data() + t0 * KV_);
         if (q.decode) {
           const int64_t budget = l < o_.dense_layers ? 0 : q.budget;
           cpu::SelectStats st;
           const int64_t io_at = l * hkv * kt_->top_k;
-          const cpu::SelectIo io{q.select_replay ? q.select_replay + io_at : nullptr, q.select_trace ? q.select_trace + io_at : nullptr};
+          const bool keeps = q.select_every > 1 && budget > 0;
+          const cpu::SelectIo io{q.select_replay ? q.select_replay + io_at : nullptr, q.select_trace ? q.select_trace + io_at : nullptr,
+                                 keeps ? q.kv->select.kept.data() + io_at : nullptr, keeps ? reuse[i] : 0};
           kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q.select_flags, io, q_.data() + t0 * Q_,
                              attn_.data() + t0 * Q_, &st);
           if (st.replay_invalid > 0)

@@ -69,6 +69,7 @@ void KvManager::free(SeqKv& seq) {
   for (int32_t p : seq.pages) pool_.release(p);
   seq.pages.clear();
   seq.num_tokens = 0;
+  seq.select.clear();
 }
 
 }  // namespace tsc

@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "runtime/kv/select_reuse.h"
+
 namespace tsc {
 
 // Page id 0 is never handed out: it is the backends' scratch page (padding rows of CUDA-graph batches
@@ -34,6 +36,7 @@ class PagePool {
 struct SeqKv {
   std::vector<int32_t> pages;
   int64_t num_tokens = 0;
+  SelectReuse select;  // --select-every: the last page scoring's kept set (select_reuse.h)
 };
 
 // Grows and frees sequences' page lists.

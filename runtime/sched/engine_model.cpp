@@ -11,6 +11,7 @@ int64_t EngineModel::vocab_size() const { return e_.spec().vocab_size; }
 int64_t EngineModel::max_seq_len() const { return e_.options().max_seq_len; }
 int64_t EngineModel::page_size() const { return e_.options().page_size; }
 int64_t EngineModel::top_k_pages() const { return e_.options().top_k_pages; }
+int64_t EngineModel::select_every() const { return e_.options().select_every; }
 int64_t EngineModel::num_layers() const { return e_.spec().num_hidden_layers; }
 int64_t EngineModel::dense_layers() const { return e_.options().dense_layers; }
 int64_t EngineModel::page_bytes() const { return kv_page_bytes(e_.spec(), e_.options()); }

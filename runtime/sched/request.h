@@ -23,6 +23,7 @@ struct GenerationRequest {
   int32_t n = 1;                  // choices: separate sequences that share the prompt's KV pages
   int64_t max_tokens = 16;        // 0 only with prompt_logprobs (score the prompt, generate nothing)
   int64_t budget = -1;            // decode pages kept per KV head and layer: -1 the build's, 0 dense
+  int64_t select_every = -1;      // decode steps between page scorings: -1 the build's
   std::vector<int32_t> stop_ids;  // a sampled id from this list ends the choice (finish "stop")
   bool prompt_logprobs = false;   // report log P(prompt[j] | prompt[<j]) (echo with logprobs)
 };

@@ -53,6 +53,7 @@ struct Scheduler::Seq {
   std::vector<int32_t> tokens;  // prompt + generated; tokens[kv.num_tokens..] are not in the KV cache yet
   int64_t prompt_len = 0;
   int64_t budget = 0;
+  int64_t select_every = 1;
   SeqKv kv;
   std::unique_ptr<Sampler> sampler;
   int64_t generated = 0;
@@ -140,6 +141,8 @@ std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> 
     if (g.budget == 1 || g.budget > model_.top_k_pages())
       throw Error("top_k_pages must be 0 (dense) or in [2, " + std::to_string(model_.top_k_pages()) + "], got " + std::to_string(g.budget),
                   "ask for a budget the executable was built for, or rebuild with a larger --top-k-pages");
+    if (g.select_every < 0) g.select_every = model_.select_every();
+    check_select_every(g.select_every, "select_every");
     const int64_t pages = (std::min(len + g.max_tokens, max_len) + ps - 1) / ps;
     if (pages > model_.pool().num_pages())
       throw Error("this request needs " + std::to_string(pages) + " KV pages but the server has " + std::to_string(model_.pool().num_pages()),
@@ -153,6 +156,7 @@ std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> 
     s->tokens = g.prompt;
     s->prompt_len = len;
     s->budget = g.budget;
+    s->select_every = g.select_every;
     s->forks = g.n - 1;
     s->prompt_logprobs = g.prompt_logprobs;
     s->sampler = std::make_unique<Sampler>(g.sampling, g.prompt);  // validates the sampling fields
@@ -344,6 +348,7 @@ void Scheduler::run(std::vector<Work>& batch) {
     Seq& s = *w.seq;
     steps.push_back(StepSeq{&s.kv, s.tokens.data() + s.kv.num_tokens, w.n, w.decode, w.decode ? s.budget : 0, !w.decode && s.prompt_logprobs,
                             w.decode ? opt_.select_flags : 0});
+    steps.back().select_every = s.select_every;
     (w.decode ? decode : prefill) += w.n;
   }
   const auto t0 = clock::now();
@@ -405,6 +410,7 @@ void Scheduler::fork(Seq& parent, const float* row, clock::time_point now) {
     s->tokens = parent.tokens;
     s->prompt_len = parent.prompt_len;
     s->budget = parent.budget;
+    s->select_every = parent.select_every;
     s->kv = parent.kv;
     for (int32_t p : s->kv.pages) model_.pool().retain(p);  // shared; the engine copies the last on write
     s->cached_upto = parent.cached_upto;

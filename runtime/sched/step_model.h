@@ -24,6 +24,7 @@ class StepModel {
   virtual int64_t max_seq_len() const = 0;
   virtual int64_t page_size() const = 0;
   virtual int64_t top_k_pages() const = 0;       // default decode budget and compiled capacity
+  virtual int64_t select_every() const { return 1; }  // default decode steps between page scorings
   virtual int64_t num_layers() const = 0;
   virtual int64_t dense_layers() const = 0;      // first layers that always attend densely
   virtual int64_t page_bytes() const = 0;        // K + V + key bounds of one page, all layers
@@ -46,6 +47,7 @@ class EngineModel : public StepModel {
   int64_t max_seq_len() const override;
   int64_t page_size() const override;
   int64_t top_k_pages() const override;
+  int64_t select_every() const override;
   int64_t num_layers() const override;
   int64_t dense_layers() const override;
   int64_t page_bytes() const override;

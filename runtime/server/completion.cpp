@@ -96,6 +96,7 @@ Completion::Completion(const ServeContext& ctx, ApiRequest req) : ctx_(ctx), req
     g.n = req_.n;
     g.max_tokens = mt;
     g.budget = req_.budget;
+    g.select_every = req_.select_every;
     if (!req_.ignore_eos) g.stop_ids = ctx_.eos_ids;
     g.prompt_logprobs = (req_.echo && req_.sampling.logprobs) || mt == 0;
     rec_.prompt_tokens += len;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/core/error.h"
+#include "runtime/core/select_every.h"
 
 namespace tsc {
 
@@ -249,7 +250,8 @@ ApiRequest parse_api_request(const json& body, bool chat, const ApiLimits& limit
   if (const json* t = field(body, "tsc")) {
     if (!t->is_object()) throw wrong_type("tsc", "an object, e.g. {\"top_k_pages\": 32} or {\"dense\": true}", *t);
     for (auto& [k, v] : t->items())
-      if (k != "top_k_pages" && k != "dense") throw bad_request("unrecognized tsc option: " + k, "tsc." + k, "tsc takes top_k_pages or dense");
+      if (k != "top_k_pages" && k != "dense" && k != "select_every")
+        throw bad_request("unrecognized tsc option: " + k, "tsc." + k, "tsc takes top_k_pages, dense or select_every");
     const bool dense = get_bool(*t, "dense").value_or(false);
     auto k = get_int(*t, "top_k_pages", 0, limits.top_k_pages,
                      "this executable keeps at most " + std::to_string(limits.top_k_pages) + " pages; rebuild with a larger --top-k-pages for more");
@@ -257,6 +259,8 @@ ApiRequest parse_api_request(const json& body, bool chat, const ApiLimits& limit
     if (dense && k && *k != 0) throw bad_request("tsc.dense and tsc.top_k_pages disagree", "tsc", "pass one of them");
     if (dense) r.budget = 0;
     else if (k) r.budget = *k;
+    if (auto e = get_int(*t, "select_every", 1, kMaxSelectEvery, "use 1 to score pages every decode step, or up to " + std::to_string(kMaxSelectEvery)))
+      r.select_every = *e;
   }
   try {
     r.sampling.validate();

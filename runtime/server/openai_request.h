@@ -37,6 +37,7 @@ struct ApiRequest {
   bool ignore_eos = false, skip_special_tokens = true;
   std::optional<bool> return_token_ids;   // absent: only when the executable has no tokenizer
   int64_t budget = -1;                    // "tsc": {"top_k_pages": K} or {"dense": true}; -1 the build's
+  int64_t select_every = -1;              // "tsc": {"select_every": N}; -1 the build's
 };
 
 struct ApiLimits {

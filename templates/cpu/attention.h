@@ -107,11 +107,12 @@ int64_t impose_replay(const KvLayer& kv, const SeqPages& seq, int64_t h, const f
 // SCORE's (the bound, or the sketch's estimated mass) unless `flags` ask for an ablation. `scale` is the
 // attention scale (used by the sketch, the oracle and the estimated-mass ablations). `io` (each a row of
 // TOP_K entries, or null): `replay` is attended instead of the own top-k (impose_replay), `trace` records
-// the pages attended.
+// the pages attended. Selection reuse (SelectIo::keep, one row of TOP_K): with reuse_from > 0 the row's
+// budget pages and every page from reuse_from on are kept unscored; a scoring step stores its pages there.
 template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE>
 int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget,
                      int32_t* kept, SelectStats* st, int32_t flags = 0, float scale = 1.f, const int32_t* replay = nullptr,
-                     int32_t* trace = nullptr) {
+                     int32_t* trace = nullptr, int32_t* keep = nullptr, int64_t reuse_from = 0) {
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   if (trace) std::fill(trace, trace + TOP_K, -1);
   if (st) st->pages_total += num_pages;
@@ -120,6 +121,14 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
     for (int64_t p = 0; p < num_pages; ++p) kept[p] = static_cast<int32_t>(p);
     if (st) st->pages_kept += num_pages;
     return num_pages;
+  }
+  if (keep && reuse_from > 0) {  // the last scoring's pages (ascending, all below reuse_from), then the new ones
+    int64_t n = 0;
+    for (; n < budget; ++n) kept[n] = keep[n];
+    for (int64_t p = reuse_from; p < num_pages; ++p) kept[n++] = static_cast<int32_t>(p);
+    if (trace) std::copy(kept, kept + std::min<int64_t>(n, TOP_K), trace);
+    if (st) st->pages_kept += n;
+    return n;
   }
   // Without the sink (kSelectNoSink) the first page competes like the others.
   const bool sink = !(flags & kSelectNoSink);
@@ -152,6 +161,7 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
     std::sort(kept, kept + n);
   }
   if (trace) std::copy(kept, kept + n, trace);
+  if (keep) std::copy(kept, kept + n, keep);
   if (st) {
     st->pages_scored += static_cast<int64_t>(cand.size());
     st->pages_kept += n;
@@ -173,7 +183,8 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
       const float* qg = q + h * GROUP * HEAD_DIM;
       const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP, SCORE>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale,
                                                                          io.replay ? io.replay + h * TOP_K : nullptr,
-                                                                         io.trace ? io.trace + h * TOP_K : nullptr);
+                                                                         io.trace ? io.trace + h * TOP_K : nullptr,
+                                                                         io.keep ? io.keep + h * TOP_K : nullptr, io.reuse_from);
       // The group's heads are the rows of one panel (or several when GROUP exceeds the SIMD width).
       for (int g0 = 0; g0 < GROUP; g0 += simd::kLanes) {
         const float* rq[simd::kLanes];

@@ -68,9 +68,15 @@ struct SelectStats {
 // A decode step's page selection per KV head, recorded or imposed (score --select-trace / --select-replay,
 // which hold one target's selection against another's numerics): rows [num_kv_heads, top_k] of kept page
 // indices of the sequence, ascending, padded with -1; a row of -1 is dense attention. Null = not used.
+// Selection reuse (--select-every, runtime/kv/select_reuse.h) uses `keep`, the sequence's last scored
+// selection in this layer ([num_kv_heads, top_k], budget entries a row): a scoring step writes it; a step with
+// reuse_from > 0 (the sequence's page count at that scoring) attends to its pages plus pages reuse_from ..
+// the last (those begun since), unscored. A trace row then holds the first top_k of them.
 struct SelectIo {
   const int32_t* replay = nullptr;  // attend to these pages instead of this target's own top-k
   int32_t* trace = nullptr;         // record the pages attended
+  int32_t* keep = nullptr;          // the kept set stored by scoring steps and read by reusing ones
+  int64_t reuse_from = 0;           // > 0: reuse `keep`; 0: score
 };
 
 struct KernelTable {

@@ -117,12 +117,23 @@ __device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev&
     select = pair_selects(a, n_pages);
     if (select) {
       const int pair = b * kv.num_kv_heads + h;
-      arrive = a.arrive + pair;
-      num_kept = select_pages_coop<T, D, PS, TOP_K, GROUP>(a, kv, q, pt, n_pages, h, split, S, a.scores + static_cast<int64_t>(pair) * a.max_pages,
-                                                           arrive, scores_s, sh);
-      if (split == 0 && threadIdx.x == 0 && a.stats) atomicAdd(&a.stats[1], static_cast<unsigned long long>(n_pages - 2));
-      if (split == 0 && a.kept_out)  // every block selected the same pages; one records them
-        for (int i = threadIdx.x; i < num_kept; i += kDecodeThreads) a.kept_out[static_cast<int64_t>(pair) * TOP_K + i] = sh.kept[i];
+      const int slot = a.reuse_kept ? a.reuse_slot[b] : -1;
+      const int from = slot >= 0 ? a.reuse_from[b] : 0;
+      int32_t* stored = slot >= 0 ? a.reuse_kept + (static_cast<int64_t>(slot) * kv.num_kv_heads + h) * TOP_K : nullptr;
+      if (from > 0) {  // reuse: the stored set (all below `from`), then the pages begun since; no scores, no barrier
+        num_kept = a.budget + n_pages - from;
+        for (int i = threadIdx.x; i < num_kept; i += kDecodeThreads) sh.kept[i] = i < a.budget ? stored[i] : from + i - a.budget;
+        __syncthreads();
+      } else {
+        arrive = a.arrive + pair;
+        num_kept = select_pages_coop<T, D, PS, TOP_K, GROUP>(a, kv, q, pt, n_pages, h, split, S, a.scores + static_cast<int64_t>(pair) * a.max_pages,
+                                                             arrive, scores_s, sh);
+        if (split == 0 && threadIdx.x == 0 && a.stats) atomicAdd(&a.stats[1], static_cast<unsigned long long>(n_pages - 2));
+        if (split == 0 && stored)  // every block selected the same pages; one stores them for the reusing steps
+          for (int i = threadIdx.x; i < num_kept; i += kDecodeThreads) stored[i] = sh.kept[i];
+      }
+      if (split == 0 && a.kept_out)  // every block kept the same pages; one records them (the first TOP_K)
+        for (int i = threadIdx.x; i < min(num_kept, TOP_K); i += kDecodeThreads) a.kept_out[static_cast<int64_t>(pair) * TOP_K + i] = sh.kept[i];
     }
   }
   if (split == 0 && threadIdx.x == 0 && a.stats) {

@@ -15,7 +15,7 @@ constexpr int kDecodeWarps = kDecodeThreads / 32;
 template <int TOP_K>
 struct SelectShared {
   unsigned hist[256];
-  int kept[TOP_K > 0 ? TOP_K : 1];
+  int kept[TOP_K > 0 ? TOP_K + kSelectReuseExtraPages : 1];  // a reused set adds the pages begun since its scoring
   int sel_bin, sel_need, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
 };
 

@@ -69,7 +69,15 @@ struct DecodeArgs {
   int32_t* arrive;          // scratch [batch, hkv], zero: the pair's scoring barrier (reset by its last block)
   int32_t* kept_out;        // null, or [batch, hkv, TOP_K]: a selecting pair's kept page indices (ascending),
                             // for score --select-trace; rows of dense pairs are left as they are
+  // Selection reuse (--select-every; runtime/kv/select_reuse.h decides per sequence and step on the host):
+  int32_t* reuse_kept;        // null, or this layer's stored kept sets [slots, hkv, TOP_K] (budget entries a row)
+  const int32_t* reuse_slot;  // [batch] each sequence's row of reuse_kept, -1: none (score, store nothing)
+  const int32_t* reuse_from;  // [batch] > 0: attend to the stored set plus pages reuse_from .. the last, unscored;
+                              // 0: score, and store the kept set in the slot
 };
+
+// Most pages a reused selection adds to the budget (runtime/kv/select_reuse.h, kSelectReuseExtra).
+constexpr int32_t kSelectReuseExtraPages = 4;
 
 // Prefill: causal attention of each sequence's new tokens over its cache (new tokens included).
 struct PrefillArgs {

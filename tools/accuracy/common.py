@@ -93,7 +93,7 @@ def build_exe(tsc, work, page, topk, dense_layers, dtype, max_seq_len=8192, page
 
 
 def run_score(exe, ids_path, out_path, budget_pages=None, select_reduce="sum", no_sink=False, threads=None, prefill=0,
-              select_score="bound"):
+              select_score="bound", select_every=1):
     """`model_server score --mode decode`; budget_pages None = --dense; prefill > 0: the first `prefill` tokens
     in one dense prefill pass (a served prompt). Returns (seconds, stderr, command)."""
     cmd = [exe, "score", "--input-ids", ids_path, "--out", out_path, "--mode", "decode"]
@@ -106,6 +106,8 @@ def run_score(exe, ids_path, out_path, budget_pages=None, select_reduce="sum", n
         cmd += ["--no-sink"]
     if select_score != "bound":
         cmd += ["--select-score", select_score]
+    if select_every != 1:
+        cmd += ["--select-every", str(select_every)]
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)

@@ -49,6 +49,8 @@ def main():
                          "gauss/boundsoft/subpage2gauss/gausscap/boxgauss/sketch*: estimated attention mass (score --help)")
     ap.add_argument("--prefill", type=int, default=0,
                     help="prefill the first N tokens densely (a served prompt) and decode the rest; 0: decode every token")
+    ap.add_argument("--select-every", type=int, default=1,
+                    help="score pages every N decode steps and reuse the kept pages in between (score --select-every)")
     ap.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS of model_server")
     ap.add_argument("--keep-logits", action="store_true", help="keep every cell's logits (default: the dense one only)")
     a = ap.parse_args()
@@ -78,7 +80,7 @@ def main():
     topk = a.cap // a.page
     exe = common.build_exe(a.tsc, work, a.page, topk, a.dense_layers, a.dtype, page_score=a.page_score)
     variant = (a.select_reduce + ("_nosink" if a.no_sink else "") + ("" if a.select_score == "bound" else "_" + a.select_score) +
-               ("" if a.page_score == "bound" else "_page" + a.page_score))
+               ("" if a.page_score == "bound" else "_page" + a.page_score) + ("" if a.select_every == 1 else f"_every{a.select_every}"))
     for b in budgets:
         dense = b == "dense"
         if dense:
@@ -95,7 +97,8 @@ def main():
             raise SystemExit(f"budget {b} tokens is not 2..{topk} pages of {a.page}")
         out = ref_logits if dense else os.path.join(work, "logits", cell + ".npy")
         print(f"[run] {cell} ...", flush=True)
-        secs, err, cmd = common.run_score(exe, ids_path, out, pages, a.select_reduce, a.no_sink, a.threads, a.prefill, a.select_score)
+        secs, err, cmd = common.run_score(exe, ids_path, out, pages, a.select_reduce, a.no_sink, a.threads, a.prefill, a.select_score,
+                                            1 if dense else a.select_every)
         t0 = time.time()
         have_ref = not dense and os.path.exists(ref_logits)
         nll, kl, agree = common.position_losses(out, ids, ref_logits if have_ref else None)
@@ -108,7 +111,7 @@ def main():
         meta = {"cell": cell, "docs": names, "sha256": hashes, "len": a.len, "page": a.page, "topk_compiled": topk,
                 "dense_layers": a.dense_layers, "dtype": a.dtype, "budget_tokens": None if dense else int(b),
                 "budget_pages": pages, "select_reduce": a.select_reduce, "no_sink": a.no_sink, "prefill": a.prefill, "select_score": a.select_score,
-                "page_score": a.page_score,
+                "page_score": a.page_score, "select_every": a.select_every,
                 "command": " ".join(os.path.relpath(c, work) if c.startswith(work) else c for c in cmd),
                 "exe": os.path.basename(exe), "threads": a.threads, "score_seconds": round(secs, 1),
                 "analysis_seconds": round(time.time() - t0, 1), "score_stderr": err,

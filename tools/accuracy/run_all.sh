@@ -74,4 +74,9 @@ for d in 0 1; do
 done
 python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --select-reduce max --page-score sketch
 python3 $A/ppl.py --work "$WORK" --docs $DOCS --len 4096 --page 16 --budgets 512 --no-sink --page-score sketch
+# 12. Selection reuse (docs/ACCURACY.md "Selection reuse"): 2 documents x 2048 tokens, N = 1, 2, 4, 8.
+python3 $A/ppl.py --work "$WORK" --docs gpl3,argparse --len 2048 --page 16 --budgets dense,512,1024
+for n in 2 4 8; do
+  python3 $A/ppl.py --work "$WORK" --docs gpl3,argparse --len 2048 --page 16 --budgets 512,1024 --select-every $n
+done
 python3 $A/report.py --work "$WORK" --out "$WORK/report" --csv-out "$WORK/report"

@@ -4,6 +4,8 @@ compares CUDA logits with the CPU target (and onnxruntime), runs compute-sanitiz
 times decoding; full logs under $OUT, a short table last.
 
 Usage (on the GPU machine, from the repository root): python3 tools/gpu/check.py [--skip full,sanitizer,bench] [--only serve]
+Selection reuse timing alone (TinyLlama shape, batch 16, 32k, --select-every 1/2/4/8 against dense):
+    bash tools/gpu/run.sh --only select_every
 Environment: TSC (path of tsc), TSC_LIB_DIR, TSC_SOURCE_DIR, OUT (results folder)."""
 import argparse
 import concurrent.futures as cf
@@ -128,6 +130,24 @@ def sparse_row(what, r):
         f"each on its own selection: rel {ferr:.2e} argmax {fagree:.3f}")
 
 
+def reuse_row(n, gpu4, cpu4, ids):
+    """Selection reuse (--select-every 4, page 4, budget 4) on the GPU: the trace of an eager run follows the rule of
+    runtime/kv/select_reuse.h exactly (test/e2e/selection_reuse.py's checker), the CUDA-graph run (no trace) gives the
+    same logits bit for bit, and the logits against the CPU's own N = 4 run (each target on its own selection)."""
+    sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
+    from selection_reuse import reuse_violations
+    flags = ("--top-k-pages", "4", "--select-every", "4")
+    tr, out = gpu4 + ".every4.trace.npy", gpu4 + ".every4.eager.npy"
+    sh([gpu4, "score", "--input-ids", ids, "--out", out, "--mode", "decode", *flags, "--select-trace", tr], timeout=1800)
+    g_eager = np.load(out)
+    g_graph = score(gpu4, ids, "decode", *flags)
+    bad, reused = reuse_violations(np.load(tr), None, 4, 4, 4, 0, 0)
+    same = bool(np.array_equal(g_eager, g_graph))
+    err, agree = compare(g_graph, score(cpu4, ids, "decode", *flags))
+    row(f"{n} cuda --select-every 4: reuse rule, graph == eager", "ok" if not bad and reused > 0 and same else "FAIL",
+        f"{reused} reusing steps, {len(bad)} off the rule {bad[:1]}; graph == eager: {same} | vs cpu's own N=4: rel {err:.2e} argmax {agree:.3f}")
+
+
 def verdict(err, agree, tol, min_agree):
     return "ok" if err <= tol and agree >= min_agree and np.isfinite(err) else "FAIL"
 
@@ -201,6 +221,7 @@ def fixtures():
             # 64 tokens = 16 pages > 8: selection acts; on the first 32 tokens (8 pages) it must equal dense.
             same = bool(np.array_equal(g_dense[:, :32], g_full[:, :32]))
             row(f"{n} cuda budget covering all pages == dense", "ok" if same else "FAIL", f"first 32 positions equal: {same}")
+            reuse_row(n, gpu4, cpu4, long_ids)
         except Exception as e:  # noqa: BLE001
             row(f"{n}", "FAIL", str(e)[:400])
 
@@ -530,6 +551,25 @@ def long_context():
     json.dump(res, open(os.path.join(OUT, "long.json"), "w"), indent=1)
 
 
+def select_every():
+    """Selection reuse (issue 16 item 3): the TinyLlama-shape batch-16 decode step at 32k context, budget 2048 tokens,
+    scoring pages every N = 1, 2, 4, 8 steps (--select-every; the kept set reused in between), one run per N on the
+    same prefilled batch (bench --select-every 1 2 4 8), with the dense step of that batch as the baseline. The
+    executable is built with --select-every 4 (the build option; the runs override it). Writes OUT/select_every.json."""
+    ensure_full(("tinyllama",))
+    d = os.path.join(WORK, "full", "tinyllama")
+    exe = os.path.join(d, "cuda_long_every4")
+    build(os.path.join(d, "model.onnx"), exe, "cuda", "--max-seq-len", "33024", "--top-k-pages", "128", "--max-batch", "16", "--select-every", "4")
+    out = bench_json([exe, "bench", "--batch", "16", "--prompt-len", str(32768 - 256), "--gen", "40", "--warmup", "8", "--json",
+                      "--modes", "dense", "sparse", "--select-every", "1", "2", "4", "8"], timeout=1200)
+    dense = next((j["step_ms_median"] for j in out if j["mode"] == "dense"), None)
+    for j in out:
+        if j["mode"] == "sparse":
+            row(f"tinyllama b16 ctx 32k select_every {j['select_every']}: sparse step", "info",
+                f"{j['step_ms_median']:.3f} ms" + (f", dense {dense:.3f} ms, {dense / j['step_ms_median']:.2f}x" if dense else ""))
+    json.dump(out, open(os.path.join(OUT, "select_every.json"), "w"), indent=1)
+
+
 def mixed():
     """Mixed workload memory: 64 requests, prompts 64..2048, 256 new tokens; HF at the same batch size."""
     d = os.path.join(WORK, "full", "tinyllama")
@@ -613,7 +653,7 @@ def main():
     env_probe()
     t0 = time.time()
     for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("forms", forms), ("q4", q4_gemv), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
-                     ("long", long_context), ("mixed", mixed), ("serve", serve)):
+                     ("long", long_context), ("select_every", select_every), ("mixed", mixed), ("serve", serve)):
         if name in skip or (only and name not in only):
             continue
         t = time.time()

@@ -33,7 +33,11 @@ CudaBackend::CudaBackend(const Payload& p, int64_t num_pages)
       V_(s_.vocab_size), esize_(dtype_size(o_.weight_dtype)), blas_(stream_.s, o_.weight_dtype), w_(p, s_.num_hidden_layers),
       kv_(s_.num_hidden_layers, num_pages, static_cast<size_t>(s_.num_key_value_heads * o_.page_size * s_.head_dim) * esize_,
           static_cast<size_t>(s_.num_key_value_heads * 2 * s_.head_dim) * esize_, static_cast<int32_t>(s_.num_key_value_heads)),
-      graphs_(prof_.enabled()), max_pages_cap_((o_.max_seq_len + o_.page_size - 1) / o_.page_size) {
+      graphs_(prof_.enabled()), max_pages_cap_((o_.max_seq_len + o_.page_size - 1) / o_.page_size),
+      slots_(static_cast<int32_t>(std::max<int64_t>(o_.max_batch, 1))) {
+  static_assert(kSelectReuseExtraPages == kSelectReuseExtra, "the kernels' kept-page scratch must hold what select_reuse_step adds");
+  reuse_layer_ = slots_.rows() * s_.num_key_value_heads * o_.top_k_pages;
+  if (reuse_layer_ > 0) reuse_kept_.reserve(static_cast<size_t>(s_.num_hidden_layers * reuse_layer_) * 4, "allocating the stored page selections");
   // Reserved here, not on first use: a CUDA graph capture (decode buckets over 8 rows) cannot allocate.
   if (w_.any_q4()) q4_scratch_.reserve(static_cast<size_t>(w_.max_q4_elems()) * esize_, "allocating the 4-bit weights' dequantization scratch");
   const size_t stats_bytes = sizeof(unsigned long long) * 3 * s_.num_hidden_layers;
@@ -68,8 +72,22 @@ const SelectionCounters& CudaBackend::counters() const {
   return counters_;
 }
 
+std::vector<SelectSlots::Plan> CudaBackend::plan_reuse(std::span<const StepSeq> seqs) {
+  ++step_no_;
+  std::vector<SelectSlots::Plan> plans(seqs.size());
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const StepSeq& q = seqs[i];
+    check_select_every(q.select_every, "select_every");
+    if (!q.decode) q.kv->select.clear();  // prompt tokens: the next decode step scores
+    else if (reuse_layer_ > 0)
+      plans[i] = slots_.plan(q.kv->select, q.select_every, q.budget, (q.kv->num_tokens + 1 + o_.page_size - 1) / o_.page_size, step_no_);
+  }
+  return plans;
+}
+
 void CudaBackend::forward(std::span<const StepSeq> seqs, std::vector<float>& logits) {
-  HostStep st = pack_step(seqs, graphs_.bucket(seqs, o_.max_batch), StepLimits{&p_, max_pages_cap_, 0, prop_.multiProcessorCount});
+  const std::vector<SelectSlots::Plan> reuse = plan_reuse(seqs);
+  HostStep st = pack_step(seqs, graphs_.bucket(seqs, o_.max_batch), StepLimits{&p_, max_pages_cap_, 0, prop_.multiProcessorCount, &reuse});
   run(st, /*greedy=*/false);
   const int64_t rows = st.bucket > 0 ? static_cast<int64_t>(seqs.size()) : st.R;
   const float* out = static_cast<const float*>(host_out_.p);
@@ -78,7 +96,8 @@ void CudaBackend::forward(std::span<const StepSeq> seqs, std::vector<float>& log
 }
 
 void CudaBackend::forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids) {
-  HostStep st = pack_step(seqs, graphs_.bucket(seqs, o_.max_batch), StepLimits{&p_, max_pages_cap_, 0, prop_.multiProcessorCount});
+  const std::vector<SelectSlots::Plan> reuse = plan_reuse(seqs);
+  HostStep st = pack_step(seqs, graphs_.bucket(seqs, o_.max_batch), StepLimits{&p_, max_pages_cap_, 0, prop_.multiProcessorCount, &reuse});
   run(st, /*greedy=*/true);
   const int32_t* out = static_cast<const int32_t*>(host_out_.p);
   ids.assign(out, out + seqs.size());

@@ -75,6 +75,13 @@ class CudaBackend : public Backend {
   unsigned long long* stats_dev_ = nullptr;  // [layers, 3]: pages total, scored, kept
   mutable SelectionCounters counters_;
   const int64_t max_pages_cap_;       // pages of max_seq_len: the page-table width of graph steps
+  // Selection reuse (--select-every): stored kept sets [layers, slots, hkv, top_k] in device memory (allocated
+  // once: graphs bake in its address), rows handed to sequences by slots_; reuse_layer_ = slots * hkv * top_k.
+  SelectSlots slots_;
+  DevBuf reuse_kept_;
+  int64_t reuse_layer_ = 0, step_no_ = 0;
+  // Each sequence's row and reuse this step (select_reuse.h), for pack_step.
+  std::vector<SelectSlots::Plan> plan_reuse(std::span<const StepSeq> seqs);
   bool decode_step_ = false;          // the step being launched has no prefill rows (cuBLASLt tunes only those shapes)
 };
 

@@ -25,6 +25,7 @@ void check_seq(const StepSeq& q, const DecoderSpec& s, const BuildOptions& o, co
                 "ask for at most " + std::to_string(o.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
   if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
   if (q.select_replay) throw Error("--select-replay imposes a selection on the CPU target only", "replay with a --target cpu build; record here with --select-trace");
+  check_select_every(q.select_every, "select_every");
   if (q.select_flags != 0) throw Error("selection ablations (--select-reduce max, --no-sink, --select-score other than bound) run on the CPU target only", "rebuild with tsc --target cpu");
   const int64_t total = q.kv->num_tokens + q.n;
   if (total > o.max_seq_len) throw Error("sequence of " + std::to_string(total) + " tokens exceeds max_seq_len", "use shorter inputs");
@@ -47,13 +48,14 @@ HostStep pack_step(std::span<const StepSeq> seqs, int64_t bucket, const StepLimi
   const int64_t ps = o.page_size;
   HostStep st;
   st.bucket = bucket;
-  std::vector<int32_t> tok, pos, units, rows, d_row, d_lens, d_pt, p_start, p_len, p_kv, p_pt;
+  std::vector<int32_t> tok, pos, units, rows, d_row, d_lens, d_pt, p_start, p_len, p_kv, p_pt, d_slot, d_from;
   std::vector<int64_t> dec_budget;
   int32_t max_kept = 1;
   for (auto& q : seqs) st.max_pages = std::max<int32_t>(st.max_pages, static_cast<int32_t>((q.kv->num_tokens + q.n + ps - 1) / ps));
   if (bucket > 0) st.max_pages = static_cast<int32_t>(lim.max_pages_cap);  // fixed shapes for graph replay
   int64_t row = 0;
-  for (auto& q : seqs) {
+  for (size_t qi = 0; qi < seqs.size(); ++qi) {
+    const StepSeq& q = seqs[qi];
     check_seq(q, s, o, *lim.payload);
     st.trace = st.trace || (q.decode && q.select_trace);
     const int64_t start = q.kv->num_tokens, total = start + q.n;
@@ -78,6 +80,9 @@ HostStep pack_step(std::span<const StepSeq> seqs, int64_t bucket, const StepLimi
       const int64_t npg = (total + ps - 1) / ps;
       max_kept = std::max<int32_t>(max_kept, static_cast<int32_t>(q.budget > 0 ? std::min(npg, q.budget) : npg));
       dec_budget.push_back(q.budget);
+      const SelectSlots::Plan rp = lim.reuse ? (*lim.reuse)[qi] : SelectSlots::Plan{};
+      d_slot.push_back(rp.slot);
+      d_from.push_back(static_cast<int32_t>(rp.reuse_from));
     } else {
       p_start.push_back(static_cast<int32_t>(row));
       p_len.push_back(static_cast<int32_t>(q.n));
@@ -99,6 +104,8 @@ HostStep pack_step(std::span<const StepSeq> seqs, int64_t bucket, const StepLimi
       d_lens.push_back(1);
       d_pt.resize(d_pt.size() + static_cast<size_t>(st.max_pages), lim.scratch_page);
       dec_budget.push_back(dec_budget.empty() ? 0 : dec_budget.back());
+      d_slot.push_back(-1);
+      d_from.push_back(0);
       rows.push_back(static_cast<int32_t>(row));
       ++row;
     }
@@ -137,6 +144,8 @@ HostStep pack_step(std::span<const StepSeq> seqs, int64_t bucket, const StepLimi
   place(p_len, st.off_pl);
   place(p_kv, st.off_pkv);
   place(p_pt, st.off_ppt);
+  place(d_slot, st.off_dslot);
+  place(d_from, st.off_dfrom);
   return st;
 }
 

@@ -109,6 +109,10 @@ def completions(srv, t):
     dense = cl.completions.create(extra_body={"tsc": {"dense": True}}, **base).choices[0].text
     kept = cl.completions.create(extra_body={"tsc": {"top_k_pages": 2}}, **base).choices[0].text
     t.check(len(dense) > 0 and len(kept) > 0, "tsc.dense and tsc.top_k_pages are accepted")
+    # Selection reuse per request: select_every 1 is the build's default (the same greedy text), 4 is accepted.
+    every1 = cl.completions.create(extra_body={"tsc": {"top_k_pages": 2, "select_every": 1}}, **base).choices[0].text
+    every4 = cl.completions.create(extra_body={"tsc": {"top_k_pages": 2, "select_every": 4}}, **base).choices[0].text
+    t.check(every1 == kept and len(every4) > 0, "tsc.select_every is accepted; 1 is the build's selection")
     try:
         cl.completions.create(extra_body={"tsc": {"top_k_pages": 5}}, **base)
         t.check(False, "a budget beyond the build's top_k_pages is refused")
@@ -159,6 +163,7 @@ def bad_input(srv, t):
     expect(400, json.dumps({"prompt": "", "max_tokens": 5}), "prompt", what="empty prompt")
     expect(400, json.dumps({"prompt": "hi", "tsc": {"top_k_pages": 1}}), "tsc.top_k_pages")
     expect(400, json.dumps({"prompt": "hi", "tsc": {"bogus": 1}}), "tsc.bogus")
+    expect(400, json.dumps({"prompt": "hi", "tsc": {"select_every": 0}}), "select_every")
     expect(400, b'{"prompt": "caf\xc3\x28 invalid utf-8"}', what="invalid UTF-8")
     expect(404, json.dumps({"model": "gpt-4", "prompt": "hi"}), "model", what="unknown model")
     code, text, _ = srv.post("/v1/completions", b'{"prompt": "' + b"a" * (100 << 20) + b'"}')

@@ -80,6 +80,7 @@ class FakeModel : public StepModel {
         fake_logits(hist, vocab_, logits.data() + r * vocab_);
       }
       decode_tokens += s.decode ? s.n : 0;
+      if (s.decode) last_decode_every = s.select_every;
       prefill_tokens += s.decode ? 0 : s.n;
     }
     for (auto& s : seqs) s.kv->num_tokens += s.n;
@@ -91,6 +92,7 @@ class FakeModel : public StepModel {
   int64_t max_seq_len() const override { return max_len_; }
   int64_t page_size() const override { return ps_; }
   int64_t top_k_pages() const override { return 8; }
+  int64_t select_every() const override { return build_select_every; }
   int64_t num_layers() const override { return 2; }
   int64_t dense_layers() const override { return 1; }
   int64_t page_bytes() const override { return 1024; }
@@ -99,6 +101,8 @@ class FakeModel : public StepModel {
 
   std::atomic<int64_t> steps{0}, decode_tokens{0}, prefill_tokens{0};
   int64_t delay_us = 0;
+  int64_t build_select_every = 1;
+  std::atomic<int64_t> last_decode_every{0};  // StepSeq::select_every of the last decode step
 
  private:
   PagePool pool_;

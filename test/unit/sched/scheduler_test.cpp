@@ -292,6 +292,26 @@ TEST(Scheduler, RejectsWhatCannotRun) {
   EXPECT_THROW(s.submit({t}), Error);
 }
 
+// --select-every: a request's tsc.select_every reaches its decode steps; without one, the build's does;
+// values outside [1, 64] are refused at submission.
+TEST(Scheduler, SelectEveryPerRequest) {
+  FakeModel m(16, 4, 31, 64);
+  m.build_select_every = 3;
+  Scheduler s(m, SchedulerOptions{});
+  GenerationRequest g = greedy({1, 2, 3}, 4);
+  g.select_every = 5;
+  collect(*s.submit({g}));
+  EXPECT_EQ(m.last_decode_every.load(), 5);
+  collect(*s.submit({greedy({1, 2, 3}, 4)}));
+  EXPECT_EQ(m.last_decode_every.load(), 3);
+  for (int64_t bad : {0, 65}) {
+    GenerationRequest b = greedy({1}, 2);
+    b.select_every = bad;
+    EXPECT_THROW(s.submit({b}), Error) << bad;
+  }
+  expect_no_leak(s, m);
+}
+
 TEST(Scheduler, PromptLogprobs) {
   FakeModel m(64, 4, 29, 128);
   Scheduler s(m, SchedulerOptions{});

@@ -37,6 +37,8 @@ TEST(ApiRequest, CompletionFields) {
   EXPECT_TRUE(r.sampling.logprobs);
   EXPECT_EQ(r.sampling.top_logprobs, 3);
   EXPECT_EQ(r.budget, 4);
+  EXPECT_EQ(r.select_every, -1);  // the build's
+  EXPECT_EQ(parse_api_request(json::parse(R"({"prompt": "x", "tsc": {"select_every": 4}})"), false, ApiLimits{}).select_every, 4);
 }
 
 TEST(ApiRequest, PromptForms) {
@@ -65,6 +67,9 @@ TEST(ApiRequest, ErrorsNameTheField) {
   EXPECT_EQ(error_of(R"({"prompt": "x", "logit_bias": {"5": 1}})").param, "logit_bias");
   EXPECT_EQ(error_of(R"({"prompt": "x", "tsc": {"top_k_pages": 17}})").param, "top_k_pages");
   EXPECT_EQ(error_of(R"({"prompt": "x", "tsc": {"dense": true, "top_k_pages": 4}})").param, "tsc");
+  EXPECT_EQ(error_of(R"({"prompt": "x", "tsc": {"select_every": 0}})").param, "select_every");
+  EXPECT_EQ(error_of(R"({"prompt": "x", "tsc": {"select_every": 65}})").param, "select_every");
+  EXPECT_EQ(error_of(R"({"prompt": "x", "tsc": {"select_every": "4"}})").param, "select_every");
   EXPECT_EQ(error_of(R"({"prompt": "x", "seed": 18446744073709551615})").param, "seed");
   EXPECT_EQ(error_of(R"([1])").status, 400);
   // max_tokens 0 only with echo (scoring the prompt).
