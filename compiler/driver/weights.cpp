@@ -53,17 +53,26 @@ std::vector<uint8_t> row_bytes(const Graph& g, const std::string& name, int64_t 
 struct Q4Rows {
   std::vector<uint8_t> codes, scales, zero_points;
 };
-Q4Rows q4_rows(const Graph& g, const WeightBinding& w, bool with_zero_points) {
-  const int64_t out = w.source_shape[0], nb = w.source_shape[1];
+// The first source row a binding's row slices select, and the product of its constant factors (a family's kScale,
+// which the quantized forms fold into their scales).
+int64_t first_row(const WeightBinding& w) {
   int64_t r0 = 0;
   for (auto& op : w.ops) r0 += op.kind == WeightOp::Kind::kSlice ? op.start : 0;
-  const int64_t rows = w.shape[0];
-  Q4Rows r{row_bytes(g, w.initializer, r0, rows, out), row_bytes(g, w.q4->scales, r0, rows, out), {}};
-  // A family's constant factor (kScale) scales W = (q - z) * s through its block scales.
+  return r0;
+}
+double scale_factor(const WeightBinding& w) {
   double factor = 1;
   for (auto& op : w.ops)
     if (op.kind == WeightOp::Kind::kScale) factor *= op.value;
-  if (factor != 1) {
+  return factor;
+}
+
+Q4Rows q4_rows(const Graph& g, const WeightBinding& w, bool with_zero_points) {
+  const int64_t out = w.source_shape[0], nb = w.source_shape[1];
+  const int64_t r0 = first_row(w), rows = w.shape[0];
+  Q4Rows r{row_bytes(g, w.initializer, r0, rows, out), row_bytes(g, w.q4->scales, r0, rows, out), {}};
+  // A family's constant factor (kScale) scales W = (q - z) * s through its block scales.
+  if (const double factor = scale_factor(w); factor != 1) {
     const size_t es = dtype_size(w.q4->scale_dtype);
     for (size_t i = 0; i < r.scales.size(); i += es) {
       float v;
@@ -88,15 +97,10 @@ struct I8Rows {
 I8Rows i8_rows(const Graph& g, const WeightBinding& w) {
   WeightBinding view = w;
   view.i8.reset();
-  double factor = 1;
-  std::erase_if(view.ops, [&](const WeightOp& op) {
-    if (op.kind == WeightOp::Kind::kScale) factor *= op.value;
-    return op.kind == WeightOp::Kind::kScale;
-  });
+  std::erase_if(view.ops, [](const WeightOp& op) { return op.kind == WeightOp::Kind::kScale; });
   I8Rows r{materialize(g, view, w.source_dtype), {}, {}};
-  int64_t r0 = 0;
-  for (auto& op : w.ops) r0 += op.kind == WeightOp::Kind::kSlice ? op.start : 0;
-  const int64_t rows = w.shape[0];
+  const double factor = scale_factor(w);
+  const int64_t r0 = first_row(w), rows = w.shape[0];
   const Tensor* s = g.constant(w.i8->scales);
   const Tensor* z = w.i8->zero_points.empty() ? nullptr : g.constant(w.i8->zero_points);
   r.scales.resize(static_cast<size_t>(rows) * 4);

@@ -9,19 +9,6 @@
 namespace tsc {
 namespace {
 
-Attribute float_attr(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-Attribute str_attr(const std::string& v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = v;
-  return a;
-}
-
 std::unique_ptr<Node> make(const std::string& op, const std::string& domain, std::vector<std::string> in,
                            std::vector<std::string> out, const std::string& name) {
   auto n = std::make_unique<Node>();
@@ -78,7 +65,7 @@ int pass_decompose_ms_ops(Graph& g, const PassContext&) {
         out.push_back(make("Add", "", {n.inputs[0], n.inputs[1]}, {x}, n.name + "/bias"));
       }
       auto ge = make("Gelu", "tsc", {x}, {n.outputs[0]}, n.name);
-      ge->attrs["approximate"] = str_attr(n.op == "FastGelu" ? "tanh" : "none");
+      ge->attrs["approximate"] = string_attr(n.op == "FastGelu" ? "tanh" : "none");
       out.push_back(std::move(ge));
       ++rewrites;
       continue;

@@ -24,13 +24,6 @@ double gelu_tanh(double x) { return 0.5 * x * (1 + std::tanh(0.7978845608028654 
 double gelu_erf(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
 double silu(double x) { return x / (1 + std::exp(-x)); }
 
-Attribute str_attr(const std::string& v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = v;
-  return a;
-}
-
 // The single non-constant value the elementwise cone of v reads.
 std::string cone_source(const Pat& p, const std::string& v) {
   std::set<std::string> leaves, seen;
@@ -58,7 +51,7 @@ int pass_fuse_activation(Graph& g, const PassContext& ctx) {
       const std::string approx = t.attr_s("approximate", "none");
       t.op = "Gelu";
       t.domain = "tsc";
-      t.attrs = {{"approximate", str_attr(approx)}};
+      t.attrs = {{"approximate", string_attr(approx)}};
       ++rewrites;
       continue;
     }
@@ -138,7 +131,7 @@ int pass_fuse_activation(Graph& g, const PassContext& ctx) {
     e->domain = "tsc";
     e->op = match->op;
     e->attrs.clear();
-    if (e->op == "Gelu") e->attrs = {{"approximate", str_attr(match->approximate)}};
+    if (e->op == "Gelu") e->attrs = {{"approximate", string_attr(match->approximate)}};
     ++rewrites;
     p.refresh();
   }

@@ -18,13 +18,6 @@
 namespace tsc {
 namespace {
 
-Attribute fattr(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-
 struct Operand {
   std::string source;
   Layout layout;
@@ -341,7 +334,7 @@ int pass_fuse_attention(Graph& g, const PassContext& ctx) {
     root->domain = "tsc";
     root->inputs = ins;
     root->outputs = outs;
-    root->attrs = {{"num_heads", int_attr(m->hq)}, {"num_kv_heads", int_attr(m->hkv)}, {"head_dim", int_attr(m->d)}, {"scale", fattr(static_cast<float>(m->scale))}};
+    root->attrs = {{"num_heads", int_attr(m->hq)}, {"num_kv_heads", int_attr(m->hkv)}, {"head_dim", int_attr(m->d)}, {"scale", float_attr(static_cast<float>(m->scale))}};
     ++rewrites;
   }
   for (auto& n : added) g.nodes.push_back(std::move(n));

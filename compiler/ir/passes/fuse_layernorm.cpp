@@ -45,7 +45,7 @@ int pass_fuse_layernorm(Graph& g, const PassContext& ctx) {
       n.domain = "tsc";
       n.outputs.resize(1);
       n.inputs.resize(std::min<size_t>(n.inputs.size(), 3));
-      n.attrs = {{"epsilon", float_attribute(eps)}};
+      n.attrs = {{"epsilon", float_attr(eps)}};
       ++rewrites;
       continue;
     }
@@ -79,7 +79,7 @@ int pass_fuse_layernorm(Graph& g, const PassContext& ctx) {
     root->domain = "tsc";
     root->inputs = {x, gamma};
     if (shift) root->inputs.push_back(beta);
-    root->attrs = {{"epsilon", float_attribute(static_cast<float>(*eps))}};
+    root->attrs = {{"epsilon", float_attr(static_cast<float>(*eps))}};
     ++rewrites;
     p.refresh();
   }

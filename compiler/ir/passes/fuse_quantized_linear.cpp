@@ -11,13 +11,6 @@
 namespace tsc {
 namespace {
 
-Attribute string_attr(const std::string& v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = v;
-  return a;
-}
-
 bool fuse_nbits(Graph& g, Node& n, const PassContext& ctx) {
   if (!g.constant(n.input(1)) || !g.constant(n.input(2)) || (!n.input(3).empty() && !g.constant(n.input(3)))) {
     ctx.note("fuse-quantized-linear", n.describe() + ": codes, scales or zero points are not constants");

@@ -27,7 +27,7 @@ int pass_fuse_rmsnorm(Graph& g, const PassContext& ctx) {
       n.op = "RMSNorm";
       n.domain = "tsc";
       n.inputs.resize(2);
-      n.attrs = {{"epsilon", float_attribute(n.attr_f("epsilon", 1e-5f))}};
+      n.attrs = {{"epsilon", float_attr(n.attr_f("epsilon", 1e-5f))}};
       ++rewrites;
       continue;
     }
@@ -56,7 +56,7 @@ int pass_fuse_rmsnorm(Graph& g, const PassContext& ctx) {
     scale->op = "RMSNorm";
     scale->domain = "tsc";
     scale->inputs = {x, gamma};
-    scale->attrs = {{"epsilon", float_attribute(static_cast<float>(m->second))}};
+    scale->attrs = {{"epsilon", float_attr(static_cast<float>(m->second))}};
     ++rewrites;
     p.refresh();
   }

@@ -67,11 +67,4 @@ std::optional<std::pair<std::string, double>> sqrt_mean_square(const Pat& p, con
   return std::nullopt;
 }
 
-Attribute float_attribute(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-
 }  // namespace tsc

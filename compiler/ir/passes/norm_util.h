@@ -19,6 +19,4 @@ Node* shift_consumer(const Pat& p, const std::string& v, int64_t channels, std::
 // returns (d, eps). Both normalizations take their statistic this way (RMSNorm of x, LayerNorm of x - mean).
 std::optional<std::pair<std::string, double>> sqrt_mean_square(const Pat& p, const std::string& s);
 
-Attribute float_attribute(float v);
-
 }  // namespace tsc

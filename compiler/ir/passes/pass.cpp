@@ -69,6 +69,20 @@ Attribute int_attr(int64_t v) {
   return a;
 }
 
+Attribute float_attr(float v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = v;
+  return a;
+}
+
+Attribute string_attr(const std::string& v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kString;
+  a.s = v;
+  return a;
+}
+
 int pass_fold(Graph& g, const PassContext&) {
   topo_sort(g);
   return infer_and_fold(g).folded;

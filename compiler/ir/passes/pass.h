@@ -46,6 +46,8 @@ int pass_dead_code(Graph& g, const PassContext& ctx);
 
 // Helpers shared by the passes.
 Attribute int_attr(int64_t v);
+Attribute float_attr(float v);
+Attribute string_attr(const std::string& v);
 class Pat {
  public:
   explicit Pat(Graph& g) : g(g), ud(g) {}
