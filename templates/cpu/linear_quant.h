@@ -22,6 +22,9 @@ namespace tsc::cpu {
 namespace q4 {
 using namespace simd;
 typedef uint8_t vb_u __attribute__((vector_size(kLanes), aligned(1), may_alias));
+#if defined(__AVX512F__)
+inline const vf kIota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+#endif
 
 template <typename S>
 struct Blocks {
@@ -99,15 +102,28 @@ void dot_tiles(const float* xp, int64_t M, const Blocks<S>& q, const float* bias
           zv[j] = splat(q.zero(rows[j], b));
           c[j] = q.block_codes(rows[j], b);
         }
+#if defined(__AVX512F__)
+        // The 16 values a code can stand for, (q - z) * s for q = 0..15, rounded as above: each code then becomes
+        // its weight by one table permute (vpermps reads only an index's low 4 bits, so the high nibble needs
+        // no mask). Two permutes per 32 codes instead of two conversions, a subtract and a multiply each.
+        vf table[NR];
+        for (int j = 0; j < NR; ++j) table[j] = (kIota - zv[j]) * sv[j];
+#endif
 #pragma GCC unroll 4
         for (int u = 0; u < kBlock / 2; u += kLanes) {
           vf lo[NR], hi[NR];
 #pragma GCC unroll 16
           for (int j = 0; j < NR; ++j) {
+#if defined(__AVX512F__)
+            const __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[j] + u)));
+            lo[j] = _mm512_permutexvar_ps(idx, table[j]);
+            hi[j] = _mm512_permutexvar_ps(_mm512_srli_epi32(idx, 4), table[j]);
+#else
             const auto bytes = *reinterpret_cast<const vb_u*>(c[j] + u);
             // bytes -> int32 -> float: two vector instructions each (u8 -> float directly is scalarized by GCC)
             lo[j] = (__builtin_convertvector(__builtin_convertvector(bytes & 15, vi), vf) - zv[j]) * sv[j];
             hi[j] = (__builtin_convertvector(__builtin_convertvector(bytes >> 4, vi), vf) - zv[j]) * sv[j];
+#endif
           }
 #pragma GCC unroll 16
           for (int i = 0; i < MR; ++i) {
