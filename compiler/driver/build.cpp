@@ -48,8 +48,9 @@ std::string hex(size_t h) {
   return o.str();
 }
 
-// Concatenated names (relative to `dir`) and contents of every template header: a template change must
-// invalidate cached objects, a checkout at another path must not.
+// Concatenated names (relative to `dir`) and contents of every template header of one target (templates/cpu or
+// templates/cuda, which include nothing of each other: layers.includes): a template change must invalidate that target's cached
+// objects, a change to the other target's templates or a checkout at another path must not.
 std::string templates_fingerprint(const fs::path& dir) {
   std::string all;
   if (!fs::exists(dir)) return all;
@@ -187,7 +188,7 @@ std::string compile_kernels(const std::string& target, const std::string& src, c
   if (clang) cc = find_clang_cuda(tc);
   // The key: what the compiler reads and which compiler (its --version, not its path) with which flags.
   const std::string identity = clang ? "clang\n" + clang_cuda_identity(cc) + clang_cuda_flags(cc) : compiler_version(compiler) + tc.compile_flags;
-  const size_t h = std::hash<std::string>{}(src + "\n" + identity + "\n" + templates_fingerprint(fs::path(tc.source_dir) / "templates"));
+  const size_t h = std::hash<std::string>{}(src + "\n" + identity + "\n" + templates_fingerprint(fs::path(tc.source_dir) / "templates" / (cuda ? "cuda" : "cpu")));
   fs::path cache = cache_dir();
   fs::create_directories(cache);
   const std::string tag = clang ? "cuda-clang" : target;
