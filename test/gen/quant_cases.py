@@ -88,6 +88,11 @@ def main():
         int8_case(4, 32, 8, "int8", per_column=True),
         int8_case(2, 32, 8, "uint8", per_column=False, scale_x=0.0),  # all zeros: scale 0
         int8_case(3, 40, 6, "int8", per_column=False, positive=True),
+        # The VNNI paths' edges (linear_int8.h): 4 x 4 tiles plus a 1 x 8 row, a K tail past whole vectors;
+        # packed panels with a partial last panel, a partial group of 4 and rows past the last 8.
+        int8_case(6, 70, 19, "uint8", per_column=True),
+        int8_case(9, 130, 37, "int8", per_column=True),
+        int8_case(17, 67, 40, "uint8", per_column=False),
     ]
     os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
     meta = {"onnxruntime": ort.__version__, "onnx": onnx.__version__}

@@ -92,7 +92,7 @@ TEST(LinearQuant, MatchesOnnxruntime) {
     else run_int8<uint8_t>(c), ++i8;
   }
   EXPECT_EQ(q4, 5);
-  EXPECT_EQ(i8, 5);
+  EXPECT_EQ(i8, 8);
 }
 
 }  // namespace
