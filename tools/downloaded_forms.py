@@ -16,17 +16,41 @@ VENV = ROOT / "models/cache/optimum-venv"
 PINS = ["optimum-onnx==0.1.0", "transformers==4.57.6", "onnx_ir==1.1.0"]
 
 
-def ensure_venv(script: str) -> None:
-    """Re-executes `script` (with this process's arguments) inside VENV, created on first use with
-    --system-site-packages for torch/onnxruntime (optimum-onnx 0.1.0 pins transformers < 4.58), unless already there."""
-    if Path(sys.prefix).resolve() == VENV.resolve():
+def ensure_venv(script: str, venv: Path = VENV, pins: list = PINS) -> None:
+    """Re-executes `script` (with this process's arguments) inside `venv`, created on first use with
+    --system-site-packages for torch/onnxruntime plus `pins` (optimum-onnx 0.1.0 pins transformers < 4.58), unless
+    already there."""
+    if Path(sys.prefix).resolve() == venv.resolve():
         return
-    py = VENV / "bin/python"
+    py = venv / "bin/python"
     if not py.exists():
-        print(f"==> creating {VENV} ({' '.join(PINS)})", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PINS], check=True)
+        print(f"==> creating {venv} ({' '.join(pins)})", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins], check=True)
     os.execv(str(py), [str(py), script, *sys.argv[1:]])
+
+
+def train_tokenizer(vocab: int, seed: int):
+    """Byte-level BPE (GPT-2 style: ByteLevel pre-tokenizer and decoder) with `vocab` entries, the last
+    being <|endoftext|>, trained on seeded pseudo-words so that it always reaches the full size."""
+    import numpy as np
+    import transformers
+    from tokenizers import ByteLevelBPETokenizer
+    rs = np.random.RandomState(seed)
+    letters = np.array(list("etaoinshrdlucmfwypvbgkjqxz"))
+    p = np.linspace(2.0, 0.2, len(letters))
+    p /= p.sum()
+    words = ["".join(rs.choice(letters, size=rs.randint(2, 9), p=p)) for _ in range(4000)]
+    corpus = [" ".join(words[i:i + 12]) for i in range(0, len(words), 12)]
+    tok = ByteLevelBPETokenizer()
+    tok.train_from_iterator(corpus, vocab_size=vocab - 1, min_frequency=1, show_progress=False,
+                            special_tokens=[])
+    tok.add_special_tokens(["<|endoftext|>"])
+    assert tok.get_vocab_size() == vocab, tok.get_vocab_size()
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok._tokenizer, bos_token="<|endoftext|>",
+                                                eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    return fast
+
 
 
 def form_fp16(src: Path, dst: Path) -> str:

@@ -56,6 +56,9 @@ CompileOptions resolve_model_files(const CompileOptions& opt, std::ostream& log)
   const fs::path up = dir.filename() == "onnx" ? dir.parent_path() : fs::path();
   if (r.config.empty() && !fs::exists(dir / "config.json") && !up.empty() && fs::is_regular_file(up / "config.json"))
     r.config = (up / "config.json").string();
+  // onnxruntime-genai's builder output: genai_config.json beside model.onnx and no config.json.
+  if (r.config.empty() && !fs::exists(dir / "config.json") && fs::is_regular_file(dir / "genai_config.json"))
+    r.config = (dir / "genai_config.json").string();
   if (r.tokenizer.empty() && !has_tokenizer(dir) && !up.empty() && has_tokenizer(up)) r.tokenizer = up.string();
   if (opt.verbose)
     log << "tsc: model " << r.model << (r.config.empty() ? "" : ", config " + r.config)

@@ -20,6 +20,22 @@ const nlohmann::json* pick(const nlohmann::json& j, std::initializer_list<const 
   return nullptr;
 }
 
+// onnxruntime-genai's genai_config.json ({"model": {"decoder": {...}, "vocab_size", "context_length", ...}}) under HF's
+// config.json names; any other JSON is returned as it is.
+nlohmann::json hf_names(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || !j["model"].contains("decoder") || !j["model"]["decoder"].is_object()) return j;
+  const nlohmann::json &m = j["model"], &d = m["decoder"];
+  nlohmann::json hf = nlohmann::json::object();
+  for (const char* k : {"num_hidden_layers", "hidden_size", "num_attention_heads", "num_key_value_heads"})
+    if (d.contains(k)) hf[k] = d[k];
+  if (d.contains("head_size")) hf["head_dim"] = d["head_size"];
+  if (m.contains("context_length")) hf["max_position_embeddings"] = m["context_length"];
+  for (const char* k : {"vocab_size", "bos_token_id", "eos_token_id", "pad_token_id"})
+    if (m.contains(k)) hf[k] = m[k];
+  if (m.contains("type")) hf["model_type"] = m["type"];
+  return hf;
+}
+
 }  // namespace
 
 std::vector<std::string> reconcile_with_config(DecoderSpec& s, const std::string& text) {
@@ -29,6 +45,7 @@ std::vector<std::string> reconcile_with_config(DecoderSpec& s, const std::string
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("config.json is not valid JSON: ") + e.what(), "fix or remove the config.json beside the model");
   }
+  j = hf_names(j);
   std::vector<std::string> diffs;
   auto check_int = [&](const char* key, int64_t have, std::initializer_list<const char*> names) {
     if (auto* v = pick(j, names); v && v->is_number_integer() && v->get<int64_t>() != have)

@@ -26,7 +26,8 @@ void summarize_quantization(DecoderSpec& spec);
 void refuse_unimplemented_features(const std::string& config_json_text);
 
 // Cross-checks a recovered spec against a HF config.json (text) and fills what the graph cannot say
-// (max_position_embeddings for computed rotary). Returns one line per disagreement.
+// (max_position_embeddings for computed rotary). Returns one line per disagreement. onnxruntime-genai's
+// genai_config.json is read the same way, its model.decoder keys mapped to HF's names.
 std::vector<std::string> reconcile_with_config(DecoderSpec& spec, const std::string& config_json_text);
 
 }  // namespace tsc

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # make_seeds: seed corpus for fuzz_import from the repository's own models: fixtures up to a size limit (every
 # form of the hub-layout ones: fp16 Cast islands, MatMulNBits, DynamicQuantizeLinear + MatMulInteger) and
+# the onnxruntime-genai builder's forms (GroupQueryAttention, SimplifiedLayerNormalization), and
 # every ONNX-text model of the lit suites (test/lit/Inputs/*.onnxtxt and the `#--- *.txt` parts of tests).
 """Usage: make_seeds.py OUT_DIR [--max-bytes N]"""
 import argparse
@@ -43,6 +44,15 @@ def main():
             # NAME.onnx, or NAME.FORM.onnx for NAME/onnx/FORM.onnx
             rel = os.path.relpath(f, fixtures).replace(os.sep + "onnx" + os.sep, ".").replace(os.sep + "model.onnx", ".onnx")
             shutil.copy(f, os.path.join(a.out, rel))
+            n += 1
+    # onnxruntime-genai builder forms (NAME/FORM/model.onnx + model.onnx.data): self-contained as NAME.FORM.onnx.
+    for f in sorted(glob.glob(os.path.join(fixtures, "*", "*", "model.onnx"))):
+        form_dir = os.path.dirname(f)
+        if os.path.basename(form_dir) == "onnx" or not os.path.exists(os.path.join(form_dir, "genai_config.json")):
+            continue
+        m = onnx.load(f)
+        if m.ByteSize() <= a.max_bytes:
+            onnx.save(m, os.path.join(a.out, os.path.relpath(form_dir, fixtures).replace(os.sep, ".") + ".onnx"))
             n += 1
     for name, text in text_models():
         try:

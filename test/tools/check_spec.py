@@ -19,6 +19,10 @@ float32 model's config.json).
 --quantization FORMAT[:BLOCK]: the file keeps its projections quantized (int4 with its block size, int8, uint8):
 the spec's `quantization` entry must name that format, its bits and block size, and at least one projection.
 
+--hf-config PATH: CONFIG is onnxruntime-genai's genai_config.json (model.decoder.* keys, context_length, vocab_size), read
+under HF's names as tsc reads it; the keys it does not carry (norm eps, rope theta, intermediate size, activation, tied
+embeddings) come from PATH, the HF config.json the builder read. genai_config.json's own values take precedence.
+
 --graph-only: the model was compiled without config.json beside it, so everything must come from the
 graph; rotary models then cannot know max_position_embeddings, which must be null.
 """
@@ -141,6 +145,20 @@ def expected_llama(c, graph_only):
     return e
 
 
+def hf_names_of_genai(g):
+    """genai_config.json under HF config.json names (as compiler/lift/config_check.cpp maps them)."""
+    m, d = g["model"], g["model"]["decoder"]
+    hf = {k: d[k] for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "num_key_value_heads") if k in d}
+    if "head_size" in d:
+        hf["head_dim"] = d["head_size"]
+    if "context_length" in m:
+        hf["max_position_embeddings"] = m["context_length"]
+    hf.update({k: m[k] for k in ("vocab_size", "bos_token_id", "eos_token_id") if k in m})
+    if "type" in m:
+        hf["model_type"] = m["type"]
+    return hf
+
+
 def same(want, got, rel=0.0):
     if isinstance(want, bool) or isinstance(got, bool) or want is None or got is None:
         return type(want) is type(got) and want == got
@@ -157,6 +175,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config")
     ap.add_argument("--graph-only", action="store_true")
+    ap.add_argument("--hf-config", help="CONFIG is a genai_config.json; the HF config.json for the keys it lacks")
     ap.add_argument("--torch-dtype", help="the weight dtype the file has (a converted variant beside the original's config.json)")
     ap.add_argument("--spec", help="read the spec from this file instead of stdin")
     ap.add_argument("--quantization", help="FORMAT[:BLOCK] the file's projections keep (int4:32, int8, uint8)")
@@ -170,6 +189,12 @@ def main():
         sys.exit(f"check_spec: the spec is not JSON ({e}); got:\n{text[:2000]}")
     with open(a.config) as f:
         cfg = json.load(f)
+    if isinstance(cfg.get("model"), dict) and isinstance(cfg["model"].get("decoder"), dict):
+        base = {}
+        if a.hf_config:
+            with open(a.hf_config) as f:
+                base = json.load(f)
+        cfg = {**base, **hf_names_of_genai(cfg)}
 
     model_type = cfg.get("model_type")
     if model_type == "gpt2" or "n_layer" in cfg:

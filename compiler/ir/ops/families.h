@@ -13,6 +13,7 @@ void add_matmul_ops(OpTable& t);         // MatMul, MatMulInteger, Gemm, Einsum
 void add_normalization_ops(OpTable& t);  // LayerNormalization, RMSNormalization and the com.microsoft (Skip)LayerNorms
 void add_quantization_ops(OpTable& t);   // MatMulNBits, DynamicQuantizeLinear, DequantizeLinear (attributes checked, never folded)
 void add_microsoft_ops(OpTable& t);      // com.microsoft activations (FastGelu, BiasGelu, Gelu, QuickGelu)
+void add_ms_attention_ops(OpTable& t);  // com.microsoft GroupQueryAttention, RotaryEmbedding (onnxruntime-genai)
 void add_tsc_ops(OpTable& t);            // tsc's canonical ops, written by the simplify passes
 
 }  // namespace tsc::ops

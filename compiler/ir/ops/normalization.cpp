@@ -36,6 +36,8 @@ void add_normalization_ops(OpTable& t) {
   t.add({.domain = "", .op = "LayerNormalization", .min_inputs = 2, .min_outputs = 1, .infer = infer_norm});
   t.add({.domain = "", .op = "RMSNormalization", .min_inputs = 2, .min_outputs = 1, .infer = infer_norm});
   t.add({.domain = "com.microsoft", .op = "SimplifiedLayerNormalization", .min_inputs = 2, .min_outputs = 1, .infer = infer_norm});
+  // onnxruntime registers SimplifiedLayerNormalization in the ONNX domain too; onnxruntime-genai's builder writes it there.
+  t.add({.domain = "", .op = "SimplifiedLayerNormalization", .min_inputs = 2, .min_outputs = 1, .infer = infer_norm});
   // inputs: input, skip, gamma[, beta, bias]; outputs: output, mean, inv_std_var, input_skip_bias_sum
   t.add({.domain = "com.microsoft", .op = "SkipLayerNormalization", .min_inputs = 3, .min_outputs = 1, .infer = infer_norm});
   t.add({.domain = "com.microsoft", .op = "SkipSimplifiedLayerNormalization", .min_inputs = 3, .min_outputs = 1, .infer = infer_norm});

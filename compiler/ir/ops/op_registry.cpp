@@ -31,6 +31,7 @@ const OpTable& op_table() {
     ops::add_normalization_ops(t);
     ops::add_quantization_ops(t);
     ops::add_microsoft_ops(t);
+    ops::add_ms_attention_ops(t);
     ops::add_tsc_ops(t);
     return t;
   }();

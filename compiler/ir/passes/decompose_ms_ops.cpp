@@ -1,7 +1,7 @@
 // decompose-ms-ops: com.microsoft fused ops from onnxruntime's transformer optimizer -> standard ops
 // that the other passes canonicalize (one pattern language for every exporter).
 //   SkipLayerNormalization(x, skip, gamma, beta?, bias?) -> s = x + skip (+ bias); LayerNormalization(s)
-//   SkipSimplifiedLayerNormalization -> same with tsc.RMSNorm;  SimplifiedLayerNormalization -> tsc.RMSNorm
+//   SkipSimplifiedLayerNormalization -> same with tsc.RMSNorm;  SimplifiedLayerNormalization (either domain) -> tsc.RMSNorm
 //   FastGelu(x, bias?) -> tsc.Gelu<approximate=tanh>;  BiasGelu(x, bias) / Gelu -> tsc.Gelu<none>
 #include "compiler/ir/passes/pass.h"
 #include "runtime/core/error.h"
@@ -51,7 +51,8 @@ int pass_decompose_ms_ops(Graph& g, const PassContext&) {
       ++rewrites;
       continue;
     }
-    if (ms && n.op == "SimplifiedLayerNormalization") {
+    // onnxruntime-genai's builder writes SimplifiedLayerNormalization in the ONNX domain (onnxruntime registers both).
+    if ((ms || n.is("SimplifiedLayerNormalization")) && n.op == "SimplifiedLayerNormalization") {
       auto ln = make("RMSNorm", "tsc", {n.inputs[0], n.input(1)}, {n.outputs[0]}, n.name);
       ln->attrs["epsilon"] = float_attr(n.attr_f("epsilon", 1e-5f));
       out.push_back(std::move(ln));

@@ -95,6 +95,7 @@ const std::vector<Pass>& simplify_passes() {
       {"fold", "infer dtypes and symbolic shapes, fold constants and shape arithmetic", pass_fold},
       {"fold-io-casts", "f32 inputs/outputs cast to/from f16 or bf16 at the boundary (keep_io_types) -> f16/bf16 inputs/outputs", pass_fold_io_casts},
       {"decompose-ms-ops", "rewrite com.microsoft fused ops (SkipLayerNormalization, FastGelu, ...) into standard form", pass_decompose_ms_ops},
+      {"lower-gqa", "com.microsoft GroupQueryAttention (packed or separate QKV, rotary inside) and RotaryEmbedding -> Slice, tsc.Rope, tsc.Attention", pass_lower_gqa},
       {"retype", "types for the values the rewrites created", pass_fold},
       {"dequantize-tables", "DequantizeLinear of a constant table (quantized embeddings, a tied head's copy) -> the float table", pass_dequantize_tables},
       {"fuse-quantized-linear", "MatMulNBits (4-bit blocks, format=q4) and DynamicQuantizeLinear + MatMulInteger (format=i8) -> tsc.Linear(x, codes, bias, scales, zero_points): the weights stay quantized", pass_fuse_quantized_linear},

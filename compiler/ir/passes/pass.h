@@ -29,6 +29,7 @@ const std::vector<Pass>& simplify_passes();
 // Individual passes (exposed for tests).
 int pass_fold(Graph& g, const PassContext& ctx);
 int pass_decompose_ms_ops(Graph& g, const PassContext& ctx);
+int pass_lower_gqa(Graph& g, const PassContext& ctx);
 int pass_fold_io_casts(Graph& g, const PassContext& ctx);
 int pass_fuse_linear(Graph& g, const PassContext& ctx);
 int pass_dequantize_tables(Graph& g, const PassContext& ctx);

@@ -41,7 +41,7 @@ int run_pass(Graph& g, int (*pass)(Graph&, const PassContext&), PassRun& r) {
 TEST(Passes, PipelineOrder) {
   std::vector<std::string> names;
   for (auto& p : simplify_passes()) names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"fold", "fold-io-casts", "decompose-ms-ops", "retype", "dequantize-tables", "fuse-quantized-linear", "fuse-linear",
+  EXPECT_EQ(names, (std::vector<std::string>{"fold", "fold-io-casts", "decompose-ms-ops", "lower-gqa", "retype", "dequantize-tables", "fuse-quantized-linear", "fuse-linear",
                                              "div-to-reciprocal", "fuse-layernorm", "fuse-rmsnorm", "fuse-activation", "fuse-head-norm", "fuse-rope",
                                              "fuse-attention", "unflatten-linear", "drop-identity", "dead-code", "refold"}));
   for (auto& p : simplify_passes()) EXPECT_NE(std::string(p.summary), "") << p.name;
