@@ -36,7 +36,9 @@ constexpr int D = 64, PS = 16, HQ = 32, HKV = 4, G = HQ / HKV, TOPK = 512;
 struct Config {
   static constexpr const char* kKey = "bench";
   static constexpr int kHeadDim = D, kPageSize = PS, kTopK = TOPK, kGroup = G, kRotaryDim = 0, kRopeInterleaved = 0, kNorm = 1, kActivation = 2;
+  static constexpr int kQ4Block = 0;  // no 4-bit weights (the template asks since MatMulNBits support)
   using Weight = half;
+  using Q4Scale = half;
 };
 using K_ = tsc::cuda::Kernels<Config>;
 
