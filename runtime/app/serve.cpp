@@ -80,9 +80,9 @@ int cmd_serve(const ServeArgs& a) {
   so.max_waiting = a.max_queue;
   so.max_step_tokens = a.max_step_tokens;
   so.prefix_cache = !a.no_prefix_cache;
-  for (const auto& [name, bits] : select_score_table())
-    if (name == a.select_score) so.select_flags = bits;
-  if (so.select_flags != 0 && eng.options().target != "cpu")
+  SelectDiag ablation{select_ablation("sum", false, a.select_score)};  // outlives the scheduler
+  if (ablation.ablation != 0) so.select_diag = &ablation;
+  if (ablation.ablation != 0 && eng.options().target != "cpu")
     throw Error("--select-score " + a.select_score + " is a selection ablation of the CPU target; this executable is built for " + eng.options().target,
                 "leave --select-score at bound, or rebuild with tsc --target cpu");
   Scheduler sched(model, so);

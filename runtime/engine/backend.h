@@ -12,6 +12,8 @@
 
 namespace tsc {
 
+struct SelectDiag;  // select_diag.h
+
 struct StepSeq {
   SeqKv* kv = nullptr;              // pages already reserved for kv->num_tokens + n tokens
   const int32_t* tokens = nullptr;  // the n new tokens, appended at positions kv->num_tokens ...
@@ -19,23 +21,17 @@ struct StepSeq {
   bool decode = false;              // n == 1 through the paged decode path (where page selection acts)
   int64_t budget = 0;               // decode: pages kept per KV head and layer (0 = dense)
   bool all_logits = false;          // logits for every new token, else only the last
-  int32_t select_flags = 0;         // selection ablations (CPU target): cpu::SelectFlags, 0 = the design's selection
-  // Decode: the selection per layer and KV head, [layers, num_kv_heads, top_k] page indices, -1 padded (a row
-  // of -1: dense), recorded into select_trace or imposed from select_replay (CPU target; cpu::SelectIo).
-  int32_t* select_trace = nullptr;
-  const int32_t* select_replay = nullptr;
   // Decode: score pages every this many steps of the sequence and reuse its kept set in between
   // (--select-every; SeqKv::select holds the set); 1 scores every step.
   int64_t select_every = 1;
+  // Decode: selection diagnostics (an ablation, a trace, a replay; select_diag.h), or null: the production path.
+  SelectDiag* diag = nullptr;
 };
 
 struct SelectionCounters {
   int64_t decode_calls = 0;         // (sequence, layer) decode attentions
   int64_t pages_total = 0, pages_scored = 0, pages_kept = 0;  // summed over KV heads
   std::vector<int64_t> kept_per_layer, total_per_layer;
-  // Replayed selections (StepSeq::select_replay): imposed, differing from the own top-k, largest score gap.
-  int64_t replayed = 0, replay_differs = 0;
-  double replay_gap = 0;
 };
 
 class Backend {

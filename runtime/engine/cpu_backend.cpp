@@ -7,6 +7,7 @@
 #include "runtime/core/layer_tensors.h"
 #include "runtime/core/linear_weight.h"
 #include "runtime/engine/backend.h"
+#include "runtime/engine/cpu_select_diag.h"
 #include "templates/cpu/kernel_table.h"
 
 // Defined by the generated kernels file linked into a CPU-target executable.
@@ -79,13 +80,8 @@ class CpuBackend : public Backend {
         throw Error("page budget " + std::to_string(q.budget) + " exceeds the compiled top-k capacity " + std::to_string(o_.top_k_pages),
                     "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
       if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
-      if (q.select_replay && kt_->page_score != cpu::kPageScoreBound)
-        throw Error("--select-replay measures replayed selections against the key bound; this executable scores pages with the " + o_.page_score,
-                    "replay into an executable built with --page-score bound");
       check_select_every(q.select_every, "select_every");
-      if (q.select_replay && q.select_every != 1)
-        throw Error("--select-replay imposes a recorded selection at every step; it does not combine with --select-every " + std::to_string(q.select_every),
-                    "replay with --select-every 1");
+      if (q.diag) check_select_diag(q, *kt_, o_.page_score);
     }
     // Selection reuse: each decode sequence scores this step (0) or reuses its scoring of reuse[i] pages.
     std::vector<int64_t> reuse(seqs.size(), 0);
@@ -161,19 +157,13 @@ class CpuBackend : public Backend {
         if (q.decode) {
           const int64_t budget = l < o_.dense_layers ? 0 : q.budget;
           cpu::SelectStats st;
-          const int64_t io_at = l * hkv * kt_->top_k;
+          const int64_t keep_at = l * hkv * kt_->top_k;
           const bool keeps = q.select_every > 1 && budget > 0;
-          const cpu::SelectIo io{q.select_replay ? q.select_replay + io_at : nullptr, q.select_trace ? q.select_trace + io_at : nullptr,
-                                 keeps ? q.kv->select.kept.data() + io_at : nullptr, keeps ? reuse[i] : 0};
-          kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q.select_flags, io, q_.data() + t0 * Q_,
-                             attn_.data() + t0 * Q_, &st);
-          if (st.replay_invalid > 0)
-            throw Error("the replayed page selection of layer " + std::to_string(l) + " at position " + std::to_string(sp.num_tokens - 1) +
-                            " does not fit the sequence (kept-page count, first/last page, or dense vs selecting differ)",
-                        "replay a trace recorded with the same input ids, budget and --prefill-tokens");
-          counters_.replayed += st.replayed;
-          counters_.replay_differs += st.replay_differs;
-          counters_.replay_gap = std::max<double>(counters_.replay_gap, st.replay_gap);
+          const cpu::SelectReuse ru{keeps ? q.kv->select.kept.data() + keep_at : nullptr, keeps ? reuse[i] : 0};
+          const float scale = static_cast<float>(s_.attention_scale);
+          // Diagnostics go through the selection extension; production runs the KernelTable's kernel.
+          if (q.diag) attend_decode_diag(q, l, *kt_, kv, sp, hq, scale, budget, ru, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
+          else kt_->attend_decode(kv, sp, hq, scale, budget, ru, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
           ++counters_.decode_calls;
           counters_.pages_total += st.pages_total;
           counters_.pages_scored += st.pages_scored;

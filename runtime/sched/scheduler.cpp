@@ -347,8 +347,7 @@ void Scheduler::run(std::vector<Work>& batch) {
   for (auto& w : batch) {
     Seq& s = *w.seq;
     steps.push_back(StepSeq{&s.kv, s.tokens.data() + s.kv.num_tokens, w.n, w.decode, w.decode ? s.budget : 0, !w.decode && s.prompt_logprobs,
-                            w.decode ? opt_.select_flags : 0});
-    steps.back().select_every = s.select_every;
+                            s.select_every, w.decode ? opt_.select_diag : nullptr});
     (w.decode ? decode : prefill) += w.n;
   }
   const auto t0 = clock::now();

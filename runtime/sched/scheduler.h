@@ -33,7 +33,7 @@ struct SchedulerOptions {
   int64_t max_waiting = 256;      // requests accepted but not yet admitted; beyond: QueueFull
   int64_t max_step_tokens = 512;  // tokens per step: decodes + prefill chunks (raised to max_running)
   bool prefix_cache = true;
-  int32_t select_flags = 0;       // selection ablation of every decode step (CPU target; serve --select-score)
+  SelectDiag* select_diag = nullptr;  // diagnostics of every decode step (serve --select-score: a CPU ablation), or null
 };
 
 // submit() when the waiting queue is full (HTTP 503 with Retry-After).

@@ -31,10 +31,7 @@ ALLOWED = {
     "templates/cuda": [],
 }
 # Known crossings with the issue that removes them. Each entry: (file, included folder).
-EXCEPTIONS = {
-    # score's selection ablations read cpu::SelectFlags; issue 13 item 4 moves them behind an extension.
-    ("runtime/app/score.cpp", "templates/cpu"),
-}
+EXCEPTIONS = set()
 
 
 def folder(path):
