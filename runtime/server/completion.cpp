@@ -112,9 +112,13 @@ Completion::Completion(const ServeContext& ctx, ApiRequest req) : ctx_(ctx), req
   open_ = static_cast<int32_t>(choices_.size());
   rec_.choices = open_;
   try {
-    stream_ = ctx_.sched->submit(std::move(gens));
+    Router::Routed r = ctx_.router->submit(std::move(gens));
+    stream_ = std::move(r.stream);
+    engine_ = r.engine;
   } catch (const QueueFull& e) {
     throw ApiError{503, e.what(), "", e.hint(), "server_overloaded"};
+  } catch (const EngineDown& e) {
+    throw ApiError{503, e.what(), "", e.hint(), "engine_failed"};
   } catch (const Error& e) {
     throw bad_request(e.what(), "", e.hint());
   }
