@@ -220,14 +220,14 @@ int cmd_serve(const ServeArgs& a) {
   opt.page_size = eng.options().page_size;
   HttpServer server(ctx, opt);
   const int port = server.bind();
-  std::cerr << "model_server: serving '" << ctx.model_name << "' on http://" << a.host << ":" << port << " (target " << eng.options().target << ", "
-            << eng.pool().num_pages() << " KV pages of " << eng.options().page_size << " tokens, max batch " << so.max_running << ", context "
-            << ctx.max_seq_len << (tok ? "" : ", no tokenizer: token-id prompts only") << ")" << std::endl;
   if (n_engines > 1) {
     std::cerr << "model_server: " << n_engines << " engines behind one router:";
     for (size_t i = 0; i < n_engines; ++i) std::cerr << (i ? ", " : " ") << (on_gpus ? "GPU " : "CPU replica ") << router.device(i);
     std::cerr << (on_gpus ? "" : " (" + std::to_string(omp_each) + " OpenMP threads each)") << "; KV pages and max batch are per engine" << std::endl;
   }
+  std::cerr << "model_server: serving '" << ctx.model_name << "' on http://" << a.host << ":" << port << " (target " << eng.options().target << ", "
+            << eng.pool().num_pages() << " KV pages of " << eng.options().page_size << " tokens, max batch " << so.max_running << ", context "
+            << ctx.max_seq_len << (tok ? "" : ", no tokenizer: token-id prompts only") << ")" << std::endl;
 
   std::atomic<bool> done{false};
   std::thread signal_thread([&] {

@@ -70,6 +70,7 @@ class Completion {
   nlohmann::json chat_logprobs(const Choice& c, size_t from) const;
   nlohmann::json usage() const;
   std::string token_text(int32_t id) const;
+  ApiError generation_error() const;  // what a choice's engine error becomes (500)
 
   const ServeContext& ctx_;
   ApiRequest req_;

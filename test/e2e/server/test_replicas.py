@@ -100,7 +100,8 @@ def failure(exe, t):
         ok = [b for b in bodies if "choices" in b and b["choices"][0]["finish_reason"] == "length"]
         print("failed:", [b["error"]["message"] for b in failed])
         t.check(len(failed) >= 1 and len(ok) >= 1 and len(failed) + len(ok) == 4, f"the failed replica's requests end with an error, the others complete ({len(failed)} / {len(ok)})")
-        t.check(all("engine 1 (CPU replica 1) failed" in b["error"]["message"] for b in failed), "the error names the failed engine")
+        t.check(all("engine 1 (CPU replica 1) failed" in b["error"]["message"] and b["error"]["code"] == "engine_failed" for b in failed),
+                "the error names the failed engine (code engine_failed)")
         code, text, _ = srv.get("/health")
         h = json.loads(text)
         t.check(code == 200 and h["status"] == "degraded" and h["engines"][1]["status"] == "failed" and h["engines"][0]["status"] == "ok",
