@@ -131,8 +131,11 @@ def shutdown(exe, t):
     results = []
 
     def run_one(i):
-        chunks = list(srv.client().completions.create(model=MODEL, prompt=[100 + i] * 3, max_tokens=200, stream=True, temperature=0, extra_body={"ignore_eos": True}))
-        results.append(chunks[-1].choices[0].finish_reason)
+        try:
+            chunks = list(srv.client().completions.create(model=MODEL, prompt=[100 + i] * 3, max_tokens=200, stream=True, temperature=0, extra_body={"ignore_eos": True}))
+            results.append(chunks[-1].choices[0].finish_reason)
+        except Exception as e:  # noqa: BLE001
+            results.append(repr(e))
 
     threads = [threading.Thread(target=run_one, args=(i,)) for i in range(4)]
     for x in threads:
@@ -140,7 +143,8 @@ def shutdown(exe, t):
     deadline = time.time() + 30
     while time.time() < deadline:
         m = srv.metrics()
-        if all(srv.value(m, "tsc_sequences_running", device=d) >= 1 for d in ("0", "1")):
+        # SIGTERM only once all 4 are accepted (a request sent after it is refused, as it should be) and both run.
+        if (total(srv, m, "tsc_requests_in_flight") == 4 and all(srv.value(m, "tsc_sequences_running", device=d) >= 1 for d in ("0", "1"))):
             break
         time.sleep(0.02)
     srv.proc.send_signal(signal.SIGTERM)
