@@ -1,4 +1,5 @@
 // `model_server info`: spec, build options and payload layout of this executable.
+#include <omp.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -52,6 +53,16 @@ std::string weight_format_text(const DecoderSpec& s, const BuildOptions& b) {
          " projections, " + dtype_name(b.weight_dtype) + " elsewhere";
 }
 
+// How many engines `serve` can run here: one per visible GPU (--devices), or CPU replicas sharing the threads.
+std::string engines_text() {
+  std::string why;
+  const int gpus = make_cuda_backend && cuda_device_count && cuda_device_usable && cuda_device_usable(&why) ? cuda_device_count() : 0;
+  std::string out = "  default: 1 engine" + std::string(gpus ? " on GPU 0" : "") + "\n";
+  if (gpus) out += "  --devices all: " + std::to_string(gpus) + " engines, GPUs 0.." + std::to_string(gpus - 1) + "\n";
+  else out += "  --replicas N: N engines on the CPU sharing its " + std::to_string(omp_get_max_threads()) + " OpenMP threads\n";
+  return out;
+}
+
 }  // namespace
 
 int cmd_info(bool json) {
@@ -68,6 +79,7 @@ int cmd_info(bool json) {
   std::cout << "  weight_format: " << weight_format_text(p->spec(), p->options()) << "\n";
   std::cout << "  kernels: " << p->meta().value("kernel_key", std::string("?")) << "\n";
   std::cout << "targets\n" << targets_text(*p);
+  std::cout << "engines (serve)\n" << engines_text();
   std::cout << "payload (" << p->total_bytes() << " bytes)\n";
   for (auto& [name, e] : p->tensors())
     std::cout << "  " << name << ": " << tensor_type_str(e.dtype, e.shape) << " @" << e.offset << " (" << e.nbytes << " bytes)\n";

@@ -7,12 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/error.h"
 #include "runtime/core/payload.h"
 #include "runtime/kv/page_pool.h"
 
 namespace tsc {
 
 struct SelectDiag;  // select_diag.h
+// A step error after which the engine cannot serve any more (a sticky CUDA error, a lost device; tests inject
+// one with TSC_TEST_FAIL_ENGINE): the scheduler ends all its requests with it and takes no new ones, and the
+// router (runtime/sched/router.h) stops sending it work. Other step errors end only that step's sequences.
+class EngineFailure : public Error {
+ public:
+  using Error::Error;
+};
 
 struct StepSeq {
   SeqKv* kv = nullptr;              // pages already reserved for kv->num_tokens + n tokens
@@ -63,6 +71,11 @@ int64_t default_cuda_kv_memory(const Payload& payload) __attribute__((weak));
 // Whether GPU 0 can run this executable's CUDA kernels (driver loaded, a device of compute capability >= 8.0);
 // `why` says what was found or what is missing. Linked with the CUDA backend only.
 bool cuda_device_usable(std::string* why) __attribute__((weak));
+// GPUs visible to this process (0 when none or no driver), and making GPU `device` the calling thread's current
+// one (every CUDA call after it, on this thread, goes there; throws tsc::Error naming the index when it is not a
+// usable GPU). The backend, its KV memory and its CUDA graphs live on the device current when they are made.
+int cuda_device_count() __attribute__((weak));
+void cuda_select_device(int device) __attribute__((weak));
 // Whether this executable carries the CPU kernels (every CPU build, and CUDA builds as their fallback).
 bool cpu_kernels_linked();
 

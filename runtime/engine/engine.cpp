@@ -25,7 +25,7 @@ namespace {
 
 // The target this process runs: the payload's, except that a CUDA executable falls back to the CPU kernels
 // it also carries when no GPU is usable (or TSC_DEVICE=cpu asks for them), saying so once on stderr.
-std::string running_target(const Payload& p) {
+std::string running_target(const Payload& p, int device) {
   const std::string& built = p.options().target;
   const char* env = std::getenv("TSC_DEVICE");
   const std::string want = env && *env ? env : "auto";
@@ -33,14 +33,22 @@ std::string running_target(const Payload& p) {
     throw Error("TSC_DEVICE=" + want + " is not a device choice", "use TSC_DEVICE=auto (default), cpu or cuda");
   if (built != "cuda") {
     if (want == "cuda") throw Error("TSC_DEVICE=cuda, but this executable was built for the CPU only", "rebuild it with tsc --target cuda");
+    if (device != 0) throw Error("GPU " + std::to_string(device) + " was asked for, but this executable was built for the CPU only", "use --replicas N on the CPU");
     return built;
   }
   std::string why = "TSC_DEVICE=cpu";
   if (want != "cpu") {
-    if (make_cuda_backend && cuda_device_usable && cuda_device_usable(&why)) return "cuda";
+    if (make_cuda_backend && cuda_device_usable && cuda_device_usable(&why)) {
+      // Everything the engine makes from here on (weights, KV memory, streams, graphs) lands on this GPU.
+      if (cuda_select_device) cuda_select_device(device);
+      return "cuda";
+    }
     if (!make_cuda_backend) why = "this runtime has no CUDA backend";
     if (want == "cuda") throw Error("TSC_DEVICE=cuda, but no GPU is usable: " + why, "run on a machine with an NVIDIA GPU and driver (check nvidia-smi), or unset TSC_DEVICE");
   }
+  if (device != 0)
+    throw Error("GPU " + std::to_string(device) + " was asked for, but this process runs on the CPU (" + why + ")",
+                "use --devices only with a CUDA executable on a machine with GPUs; on the CPU use --replicas N");
   if (!cpu_kernels_linked())
     throw Error("no GPU is usable (" + why + ") and this executable carries no CPU kernels", "run it on a machine with an NVIDIA GPU, or rebuild it with this tsc (CUDA builds carry a CPU fallback)");
   std::cerr << "model_server: " << why << "; running on the CPU kernels this executable also carries (slower than the GPU)\n";
@@ -67,7 +75,7 @@ EngineOptions with_default_memory(const BuildOptions& o, const Payload& p, Engin
 
 Engine::Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt)
     : payload_(std::move(payload)),
-      options_(running_options(*payload_, running_target(*payload_))),
+      options_(running_options(*payload_, running_target(*payload_, opt.device))),
       pool_(kv_pool_pages(payload_->spec(), options_, with_default_memory(options_, *payload_, opt))),
       kv_(pool_, options_.page_size) {
   const std::string& t = options_.target;
