@@ -17,7 +17,7 @@
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/cuda_clang.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 #ifndef TSC_LIB_DIR
 #define TSC_LIB_DIR ""

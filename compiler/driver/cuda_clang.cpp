@@ -11,7 +11,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace fs = std::filesystem;

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "compiler/driver/pipeline.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 int main(int argc, char** argv) {
   tsc::CompileOptions o;

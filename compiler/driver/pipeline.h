@@ -8,8 +8,8 @@
 #include "compiler/options.h"
 #include "compiler/ir/graph.h"
 #include "compiler/plan/plan.h"
-#include "runtime/core/payload.h"
-#include "runtime/core/spec.h"
+#include "contract/payload.h"
+#include "contract/spec.h"
 
 namespace tsc {
 

@@ -3,8 +3,8 @@
 
 #include <cstring>
 
-#include "runtime/core/error.h"
-#include "runtime/core/linear_weight.h"
+#include "contract/error.h"
+#include "contract/linear_weight.h"
 
 namespace tsc {
 namespace {

@@ -5,15 +5,15 @@
 
 #include "compiler/ir/graph.h"
 #include "compiler/plan/plan.h"
-#include "runtime/core/payload.h"
-#include "runtime/core/spec.h"
+#include "contract/payload.h"
+#include "contract/spec.h"
 
 namespace tsc {
 
 // The binding's tensor in canonical layout (transposes and slices applied), converted to `out`.
 std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType out);
 
-// Adds one projection's weight under `name` (runtime/core/linear_weight.h): the parts' output rows concatenated
+// Adds one projection's weight under `name` (contract/linear_weight.h): the parts' output rows concatenated
 // (q|k|v, gate|up), dense in `wd`, or as 4-bit codes, scales and zero points when the file keeps them so.
 void add_linear_weight(PayloadWriter& pw, const Graph& g, const std::string& name, const std::vector<const WeightBinding*>& parts, DType wd);
 

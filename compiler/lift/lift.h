@@ -4,7 +4,7 @@
 #include <string>
 
 #include "compiler/ir/graph.h"
-#include "runtime/core/spec.h"
+#include "contract/spec.h"
 
 namespace tsc {
 

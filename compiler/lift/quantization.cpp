@@ -2,7 +2,7 @@
 // 4-bit blocks (MatMulNBits) or in 8 bits (MatMulInteger). The kernels specialize on one block size and one scale
 // type (templates/cpu/kernels.h), and one 8-bit code type, so a mix is refused here.
 #include "compiler/lift/lift.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

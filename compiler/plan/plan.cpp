@@ -3,8 +3,8 @@
 
 #include <sstream>
 
-#include "runtime/core/error.h"
-#include "runtime/core/select_every.h"
+#include "contract/error.h"
+#include "contract/select_every.h"
 
 namespace tsc {
 

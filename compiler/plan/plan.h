@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "compiler/options.h"
-#include "runtime/core/payload.h"
-#include "runtime/core/spec.h"
+#include "contract/payload.h"
+#include "contract/spec.h"
 
 namespace tsc {
 

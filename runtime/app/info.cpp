@@ -4,10 +4,10 @@
 #include <iostream>
 
 #include "runtime/app/commands.h"
-#include "runtime/core/error.h"
-#include "runtime/core/payload.h"
+#include "contract/error.h"
+#include "contract/payload.h"
 #include "runtime/engine/backend.h"
-#include "runtime/core/select_every.h"
+#include "contract/select_every.h"
 
 namespace tsc {
 

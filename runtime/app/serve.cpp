@@ -14,7 +14,7 @@
 
 #include "runtime/app/commands.h"
 #include "runtime/app/payload_tokenizer.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/engine.h"
 #include "runtime/sched/scheduler.h"
 #include "runtime/server/http_server.h"

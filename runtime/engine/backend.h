@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 #include "runtime/kv/page_pool.h"
 
 namespace tsc {

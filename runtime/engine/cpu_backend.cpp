@@ -3,9 +3,9 @@
 #include <cstring>
 #include <memory>
 
-#include "runtime/core/error.h"
-#include "runtime/core/layer_tensors.h"
-#include "runtime/core/linear_weight.h"
+#include "contract/error.h"
+#include "contract/layer_tensors.h"
+#include "contract/linear_weight.h"
 #include "runtime/engine/backend.h"
 #include "templates/cpu/kernel_table.h"
 

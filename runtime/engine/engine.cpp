@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

@@ -5,8 +5,8 @@
 #include <limits>
 #include <set>
 
-#include "runtime/core/error.h"
-#include "runtime/core/select_every.h"
+#include "contract/error.h"
+#include "contract/select_every.h"
 
 namespace tsc {
 

@@ -12,7 +12,7 @@
 #include "compiler/ir/passes/pass.h"
 #include "compiler/lift/lift.h"
 #include "compiler/onnx/import.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 // Defined by the generated kernels file linked into a CUDA-target executable.
 extern "C" __attribute__((weak)) const tsc::cuda::KernelTable* tsc_cuda_kernels();

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/backend.h"
 
 namespace tsc::cuda {

@@ -7,7 +7,7 @@
 // projections take the unfused path: their decode GEMVs dequantize in registers (gemv_q4), larger steps
 // dequantize each weight into a scratch matrix for cuBLASLt. So do OLMo 2's post-norm blocks (post_norm_add: the
 // branch output normalized, then added) and q/k norms over all heads (qk_norm_rows before the append).
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/cuda/cuda_backend.h"
 
 namespace tsc::cuda {

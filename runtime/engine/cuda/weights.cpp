@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "runtime/core/linear_weight.h"
+#include "contract/linear_weight.h"
 #include "runtime/engine/cuda/device.h"
 
 namespace tsc::cuda {

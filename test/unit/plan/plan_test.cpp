@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "compiler/plan/plan.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

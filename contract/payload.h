@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/core/dtype.h"
-#include "runtime/core/mapped_file.h"
-#include "runtime/core/spec.h"
+#include "contract/dtype.h"
+#include "contract/mapped_file.h"
+#include "contract/spec.h"
 
 namespace tsc {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

@@ -1,10 +1,10 @@
 // Payload writing (tsc) and mapping (model_server).
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 
 #include <cstring>
 #include <fstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

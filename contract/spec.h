@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/core/dtype.h"
+#include "contract/dtype.h"
 
 namespace tsc {
 
@@ -24,7 +24,7 @@ struct WeightOp {
 
 // A linear weight the file keeps in 4-bit blocks (com.microsoft MatMulNBits): the binding's initializer holds the
 // codes [out, n_blocks, block_size/2] u8 and these name the rest; row slices (kSlice on axis 0) select output rows of
-// all three. The codes are never expanded to floats (compiler/driver/weights.cpp, runtime/core/linear_weight.h).
+// all three. The codes are never expanded to floats (compiler/driver/weights.cpp, contract/linear_weight.h).
 // A linear weight the file keeps in 8 bits (quantize_dynamic: MatMulInteger after DynamicQuantizeLinear): the
 // binding's initializer holds the codes [in, out] as int8 or uint8 (its source dtype; the binding's transpose makes
 // them [out, in]) and these name the scale and zero point, one per tensor or one per output column. The codes are

@@ -1,11 +1,11 @@
 // DecoderSpec validation, JSON round trip and text printing.
-#include "runtime/core/spec.h"
+#include "contract/spec.h"
 
 #include <charconv>
 #include <cmath>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

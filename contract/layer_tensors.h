@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/core/spec.h"
+#include "contract/spec.h"
 
 namespace tsc {
 
