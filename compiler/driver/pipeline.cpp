@@ -72,14 +72,14 @@ void run_lift(Compilation& c, std::ostream& log) {
     text << f.rdbuf();
     refuse_unimplemented_features(text.str());  // before lifting: the feature, not the pattern it breaks, is the error
   }
-  c.spec = lift_decoder(c.graph, lo);
+  c.lift = lift_decoder(c.graph, lo);
   if (!fs::exists(cfg)) return;
-  for (auto& d : reconcile_with_config(c.spec, text.str())) log << "tsc: warning: " << d << " (" << cfg.string() << ")\n";
+  for (auto& d : reconcile_with_config(c.lift.spec, text.str())) log << "tsc: warning: " << d << " (" << cfg.string() << ")\n";
 }
 
 void print_spec(const Compilation& c, std::ostream& out) {
-  if (c.opt.json) out << spec_to_json(c.spec, false).dump(2) << "\n";
-  else out << spec_to_text(c.spec);
+  if (c.opt.json) out << spec_to_json(c.lift.spec).dump(2) << "\n";
+  else out << lift_result_to_text(c.lift);
 }
 
 // The source printers fix their target; a build (and its plan) follows what can run here.
@@ -93,7 +93,7 @@ void run_plan(Compilation& c, std::ostream& log) {
     c.target_why = choice.why;
   }
   const bool nvcc = c.opt.emit == "cuda" || (popt.target == "cuda" && nvcc_available());
-  c.plan = make_plan(c.spec, popt, nvcc);
+  c.plan = make_plan(c.lift.spec, popt, nvcc);
   if (!c.target_why.empty() && (c.opt.emit.empty() || c.opt.verbose)) log << "tsc: target " << c.plan.build.target << " (" << c.target_why << ")\n";
 }
 
@@ -101,7 +101,7 @@ void print_plan(const Compilation& c, std::ostream& out) { out << plan_to_text(c
 
 // Materializes every payload tensor (canonical layouts, the build's dtype); the graph is no longer needed after.
 void run_weights(Compilation& c, std::ostream&) {
-  add_model_weights(c.payload, c.graph, c.spec, c.plan);
+  add_model_weights(c.payload, c.graph, c.lift, c.plan);
   c.graph = Graph{};
 }
 
@@ -149,7 +149,7 @@ void print_image(const Compilation& c, std::ostream& out) { out << c.image << "\
 
 void run_package(Compilation& c, std::ostream& log) {
   PayloadWriter& pw = c.payload;
-  pw.meta()["spec"] = spec_to_json(c.spec, true);
+  pw.meta()["spec"] = spec_to_json(c.lift.spec);  // the bindings and io names stay in the compiler
   pw.meta()["build"] = build_options_to_json(c.plan.build);
   pw.meta()["kernel_key"] = c.plan.key();
   std::vector<std::string> targets;

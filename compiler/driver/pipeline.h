@@ -7,6 +7,7 @@
 
 #include "compiler/options.h"
 #include "compiler/ir/graph.h"
+#include "compiler/lift/bindings.h"
 #include "compiler/plan/plan.h"
 #include "contract/payload.h"
 #include "contract/spec.h"
@@ -18,7 +19,7 @@ struct Compilation {
   CompileOptions opt;
   std::string target_why;                                    // plan: why this target (default choice)
   Graph graph;                                               // import, simplify; released by weights
-  DecoderSpec spec;                                          // lift
+  LiftResult lift;                                           // lift: spec, weight bindings, graph io names
   KernelPlan plan;                                           // plan
   PayloadWriter payload;                                     // weights (tensors); package adds meta, tokenizer
   std::vector<std::pair<std::string, std::string>> sources;  // codegen: (target, generated source)

@@ -204,30 +204,32 @@ std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType o
   return buf;
 }
 
-void add_model_weights(PayloadWriter& pw, const Graph& g, const DecoderSpec& s, const KernelPlan& plan) {
+void add_model_weights(PayloadWriter& pw, const Graph& g, const LiftResult& r, const KernelPlan& plan) {
+  const DecoderSpec& s = r.spec;
+  const ModelBindings& b = r.weights;
   const DType wd = plan.build.weight_dtype;
-  auto mat = [&](const std::string& name, const WeightBinding& b, DType dt) { pw.add_owned(name, dt, b.shape, materialize(g, b, dt)); };
-  auto vec = [&](const std::string& name, const std::optional<WeightBinding>& b) {
-    if (b) mat(name, *b, DType::kF32);
+  auto mat = [&](const std::string& name, const WeightBinding& w, DType dt) { pw.add_owned(name, dt, w.shape, materialize(g, w, dt)); };
+  auto vec = [&](const std::string& name, const std::optional<WeightBinding>& w) {
+    if (w) mat(name, *w, DType::kF32);
   };
-  mat("embed_tokens", s.embed_tokens, wd);
-  if (s.embed_positions) mat("embed_positions", *s.embed_positions, wd);
+  mat("embed_tokens", b.embed_tokens, wd);
+  if (b.embed_positions) mat("embed_positions", *b.embed_positions, wd);
   if (s.tie_word_embeddings) pw.alias("lm_head", "embed_tokens");
-  else add_linear_weight(pw, g, "lm_head", {&s.lm_head}, wd);
-  vec("lm_head_b", s.lm_head_b);
-  vec("final_norm_w", s.final_norm_w);
-  vec("final_norm_b", s.final_norm_b);
-  if (!s.rope_inv_freq.empty())
-    pw.add_owned("rope_inv_freq", DType::kF32, {static_cast<int64_t>(s.rope_inv_freq.size())},
-                 std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(s.rope_inv_freq.data()),
-                                      reinterpret_cast<const uint8_t*>(s.rope_inv_freq.data() + s.rope_inv_freq.size())));
+  else add_linear_weight(pw, g, "lm_head", {&b.lm_head}, wd);
+  vec("lm_head_b", b.lm_head_b);
+  vec("final_norm_w", b.final_norm_w);
+  vec("final_norm_b", b.final_norm_b);
+  if (!b.rope_inv_freq.empty())
+    pw.add_owned("rope_inv_freq", DType::kF32, {static_cast<int64_t>(b.rope_inv_freq.size())},
+                 std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(b.rope_inv_freq.data()),
+                                      reinterpret_cast<const uint8_t*>(b.rope_inv_freq.data() + b.rope_inv_freq.size())));
   const int64_t Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim, I = s.intermediate_size;
   // A bias vector of `len` zeros where a fused part has none.
-  auto bias_part = [&](const std::optional<WeightBinding>& b, int64_t len) {
-    return b ? materialize(g, *b, DType::kF32) : std::vector<uint8_t>(static_cast<size_t>(len) * 4, 0);
+  auto bias_part = [&](const std::optional<WeightBinding>& w, int64_t len) {
+    return w ? materialize(g, *w, DType::kF32) : std::vector<uint8_t>(static_cast<size_t>(len) * 4, 0);
   };
-  for (size_t l = 0; l < s.layers.size(); ++l) {
-    const LayerWeights& L = s.layers[l];
+  for (size_t l = 0; l < b.layers.size(); ++l) {
+    const LayerWeights& L = b.layers[l];
     const std::string p = "layers." + std::to_string(l) + ".";
     vec(p + "attn_norm_w", L.attn_norm_w);
     vec(p + "attn_norm_b", L.attn_norm_b);

@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "compiler/ir/graph.h"
+#include "compiler/lift/bindings.h"
 #include "compiler/plan/plan.h"
 #include "contract/payload.h"
-#include "contract/spec.h"
 
 namespace tsc {
 
@@ -20,6 +20,6 @@ void add_linear_weight(PayloadWriter& pw, const Graph& g, const std::string& nam
 // Adds every weight the runtime reads (names documented in runtime/engine/cpu_backend.cpp):
 // embed_tokens, embed_positions, lm_head (an alias when tied), final_norm_*, rope_inv_freq and per layer
 // attn_norm_*, qkv_w/qkv_b (q|k|v rows fused), o_*, mlp_norm_*, up_w/up_b ([gate|up] rows when gated), down_*.
-void add_model_weights(PayloadWriter& w, const Graph& g, const DecoderSpec& s, const KernelPlan& plan);
+void add_model_weights(PayloadWriter& w, const Graph& g, const LiftResult& r, const KernelPlan& plan);
 
 }  // namespace tsc
