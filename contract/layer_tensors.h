@@ -1,43 +1,38 @@
-// One decoder layer's payload tensors as both backends hold them: the names compiler/driver/weights.cpp writes
-// and the [out, in] shape of each projection, read once here for the CPU and the CUDA backend alike.
+// One decoder layer's payload tensors as both backends hold them, one field per TSC_LAYER_TENSORS row
+// (contract/payload_tensors.h), read once here for the CPU and the CUDA backend alike.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
+#include "contract/payload_tensors.h"
 #include "contract/spec.h"
 
 namespace tsc {
 
-// Vec: a norm weight or bias (null when the model has none); Proj: a projection's weight in its stored format.
+// Vec: a norm weight, bias or other vector (null when the model has none); Proj: a projection's weight in its stored
+// format. Fields: attn_norm_w/b, qkv_w [q|k|v, H] and qkv_b, q_norm_w/k_norm_w (DecoderSpec::qk_norm), o_w [H, Q] and
+// o_b, mlp_norm_w/b, up_w [gate|up or up, H] and up_b, down_w [H, I] and down_b.
 template <typename Vec, typename Proj>
 struct LayerTensors {
-  Vec attn_norm_w{}, attn_norm_b{}, qkv_b{}, o_b{}, mlp_norm_w{}, mlp_norm_b{}, up_b{}, down_b{};
-  Vec q_norm_w{}, k_norm_w{};  // [head_dim] each (DecoderSpec::qk_norm), or null
-  Proj qkv_w{}, o_w{}, up_w{}, down_w{};  // [q|k|v, H], [H, Q], [gate|up or up, H], [H, I]
+#define TSC_X(f, layout, ...) std::conditional_t<TensorLayout::layout == TensorLayout::kProjection, Proj, Vec> f{};
+  TSC_LAYER_TENSORS(TSC_X)
+#undef TSC_X
 };
 
-// Layer l's tensors: vec(name) for the vectors, proj(name, out, in) for the projections (q|k|v and gate|up rows
-// fused, as the payload stores them).
+// Layer l's tensors: vec(name) for the vectors, proj(name, out, in) for the projections (rows fused as the payload
+// stores them; out and in from the row's shape rule). A table row in a layer would need a third reader.
 template <typename Vec, typename Proj, typename VecFn, typename ProjFn>
 LayerTensors<Vec, Proj> read_layer_tensors(const DecoderSpec& s, int64_t l, VecFn&& vec, ProjFn&& proj) {
-  const int64_t H = s.hidden_size, Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim;
-  const int64_t I = s.intermediate_size, U = s.mlp_gated ? 2 * I : I;
   const std::string pre = "layers." + std::to_string(l) + ".";
   LayerTensors<Vec, Proj> L;
-  L.attn_norm_w = vec(pre + "attn_norm_w");
-  L.attn_norm_b = vec(pre + "attn_norm_b");
-  L.qkv_w = proj(pre + "qkv_w", Q + 2 * KV, H);
-  L.qkv_b = vec(pre + "qkv_b");
-  L.q_norm_w = vec(pre + "q_norm_w");
-  L.k_norm_w = vec(pre + "k_norm_w");
-  L.o_w = proj(pre + "o_w", H, Q);
-  L.o_b = vec(pre + "o_b");
-  L.mlp_norm_w = vec(pre + "mlp_norm_w");
-  L.mlp_norm_b = vec(pre + "mlp_norm_b");
-  L.up_w = proj(pre + "up_w", U, H);
-  L.up_b = vec(pre + "up_b");
-  L.down_w = proj(pre + "down_w", H, I);
-  L.down_b = vec(pre + "down_b");
+#define TSC_X(f, layout, rows, cols, ...)                                                              \
+  if constexpr (TensorLayout::layout == TensorLayout::kProjection)                                    \
+    L.f = proj(pre + #f, dim_size(Dim::rows, s), dim_size(Dim::cols, s));                             \
+  else                                                                                                 \
+    L.f = vec(pre + #f);
+  TSC_LAYER_TENSORS(TSC_X)
+#undef TSC_X
   return L;
 }
 

@@ -9,10 +9,6 @@
 
 namespace tsc {
 
-#define TSC_LAYER_FIELDS(X) \
-  X(attn_norm_w) X(attn_norm_b) X(q_w) X(q_b) X(k_w) X(k_b) X(v_w) X(v_b) X(o_w) X(o_b) X(q_norm_w) X(k_norm_w) X(mlp_norm_w) X(mlp_norm_b) \
-  X(up_w) X(up_b) X(gate_w) X(gate_b) X(down_w) X(down_b)
-
 std::string WeightBinding::transform_str() const {
   if (ops.empty()) return "none";
   std::string s;
@@ -29,6 +25,13 @@ namespace {
 
 const char* kLiftBug = "this is a bug in tsc's lifting; please report it with the model";
 
+const WeightBinding* ptr(const std::optional<WeightBinding>& w) { return w ? &*w : nullptr; }
+const WeightBinding* ptr(const WeightBinding& w) { return &w; }
+
+[[noreturn]] void no_field(const std::string& field) {
+  throw Error("payload tensor part '" + field + "' names no binding", "contract/payload_tensors.h's parts must be fields of compiler/lift/bindings.h");
+}
+
 void check_shape(const std::optional<WeightBinding>& w, std::vector<int64_t> want, const std::string& what) {
   if (!w) return;
   if (w->shape != want) {
@@ -40,6 +43,20 @@ void check_shape(const std::optional<WeightBinding>& w, std::vector<int64_t> wan
 }
 
 }  // namespace
+
+const WeightBinding* LayerWeights::find(const std::string& field) const {
+#define TSC_X(f) if (field == #f) return ptr(f);
+  TSC_LAYER_BINDINGS(TSC_X)
+#undef TSC_X
+  no_field(field);
+}
+
+const WeightBinding* ModelBindings::find(const std::string& field) const {
+#define TSC_X(f) if (field == #f) return ptr(f);
+  TSC_X(embed_tokens) TSC_X(embed_positions) TSC_X(final_norm_w) TSC_X(final_norm_b) TSC_X(lm_head) TSC_X(lm_head_b)
+#undef TSC_X
+  no_field(field);
+}
 
 void LiftResult::validate() const {
   const DecoderSpec& s = spec;
@@ -106,7 +123,7 @@ std::string lift_result_to_text(const LiftResult& r) {
     const auto& L = b.layers[i];
     const std::string p = "layers." + std::to_string(i) + ".";
 #define X(f) line(p + #f, L.f);
-    TSC_LAYER_FIELDS(X)
+    TSC_LAYER_BINDINGS(X)
 #undef X
   }
   line("final_norm_w", b.final_norm_w);

@@ -54,15 +54,20 @@ struct WeightBinding {
   std::string transform_str() const;   // "transpose", "slice(1,0,64)", "scale(0.22)", "none"
 };
 
+// One layer's bindings, by the HF projection they come from (q, k, v and gate, up apart: the payload tensors fuse
+// them; contract/payload_tensors.h names each tensor's parts by these fields).
+#define TSC_LAYER_BINDINGS(X) \
+  X(attn_norm_w) X(attn_norm_b) X(q_w) X(q_b) X(k_w) X(k_b) X(v_w) X(v_b) X(o_w) X(o_b) X(q_norm_w) X(k_norm_w) X(mlp_norm_w) \
+  X(mlp_norm_b) X(up_w) X(up_b) X(gate_w) X(gate_b) X(down_w) X(down_b)
+
 struct LayerWeights {
-  std::optional<WeightBinding> attn_norm_w, attn_norm_b;
-  std::optional<WeightBinding> q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b;
-  std::optional<WeightBinding> q_norm_w, k_norm_w;  // DecoderSpec::qk_norm's weights ([head_dim] per head, else [Q], [KV])
-  std::optional<WeightBinding> mlp_norm_w, mlp_norm_b;
-  std::optional<WeightBinding> up_w, up_b, gate_w, gate_b, down_w, down_b;  // gate only for gated MLPs
+#define TSC_X(f) std::optional<WeightBinding> f;  // q_norm_w, k_norm_w: DecoderSpec::qk_norm's; gate_* only when gated
+  TSC_LAYER_BINDINGS(TSC_X)
+#undef TSC_X
+  const WeightBinding* find(const std::string& field) const;  // null when absent; throws for a field that is none
 };
 
-// Every weight of the model, bound to the graph (q, k, v and gate, up still apart: weights.cpp fuses them).
+// Every weight of the model, bound to the graph.
 struct ModelBindings {
   WeightBinding embed_tokens;
   std::optional<WeightBinding> embed_positions;
@@ -71,6 +76,7 @@ struct ModelBindings {
   std::optional<WeightBinding> lm_head_b;
   std::vector<float> rope_inv_freq;  // [rotary_dim / 2], exactly as the graph computes angles = pos * inv_freq
   std::vector<LayerWeights> layers;
+  const WeightBinding* find(const std::string& field) const;  // a model-level binding by name, as LayerWeights::find
 };
 
 // Names of the graph's inputs/outputs, so tools can feed the original model the same way.
