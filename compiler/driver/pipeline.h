@@ -22,7 +22,7 @@ struct Compilation {
   LiftResult lift;                                           // lift: spec, weight bindings, graph io names
   KernelPlan plan;                                           // plan
   PayloadWriter payload;                                     // weights (tensors); package adds meta, tokenizer
-  std::vector<std::pair<std::string, std::string>> sources;  // codegen: (target, generated source)
+  std::vector<std::pair<Target, std::string>> sources;       // codegen: (target, generated source)
   std::vector<std::string> objects;                          // compile: one kernel object per target
   std::string image;                                         // link: the executable before its payload
 };

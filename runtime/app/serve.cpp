@@ -82,8 +82,8 @@ int cmd_serve(const ServeArgs& a) {
   so.prefix_cache = !a.no_prefix_cache;
   for (const auto& [name, bits] : select_score_table())
     if (name == a.select_score) so.select_flags = bits;
-  if (so.select_flags != 0 && eng.options().target != "cpu")
-    throw Error("--select-score " + a.select_score + " is a selection ablation of the CPU target; this executable is built for " + eng.options().target,
+  if (so.select_flags != 0 && eng.options().target != Target::kCpu)
+    throw Error("--select-score " + a.select_score + " is a selection ablation of the CPU target; this executable is built for " + target_name(eng.options().target),
                 "leave --select-score at bound, or rebuild with tsc --target cpu");
   Scheduler sched(model, so);
 
@@ -129,11 +129,11 @@ int cmd_serve(const ServeArgs& a) {
   opt.log_format = a.log_format;
   opt.profile = a.profile;
   opt.max_body_bytes = static_cast<size_t>(std::max<int64_t>(a.max_body, 1024));
-  opt.target = eng.options().target;
+  opt.target = target_name(eng.options().target);
   opt.page_size = eng.options().page_size;
   HttpServer server(ctx, opt);
   const int port = server.bind();
-  std::cerr << "model_server: serving '" << ctx.model_name << "' on http://" << a.host << ":" << port << " (target " << eng.options().target << ", "
+  std::cerr << "model_server: serving '" << ctx.model_name << "' on http://" << a.host << ":" << port << " (target " << target_name(eng.options().target) << ", "
             << eng.pool().num_pages() << " KV pages of " << eng.options().page_size << " tokens, max batch " << so.max_running << ", context "
             << ctx.max_seq_len << (tok ? "" : ", no tokenizer: token-id prompts only") << ")" << std::endl;
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "contract/error.h"
-#include "contract/select_every.h"
+#include "contract/build_options.h"
 
 namespace tsc {
 
