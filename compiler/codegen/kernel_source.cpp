@@ -17,8 +17,8 @@ std::string generate_kernel_source(const KernelPlan& p, const std::string& model
     << "struct " << cfg << " {\n"
     << "  static constexpr const char* kKey = \"" << p.key() << "\";\n"
     << "  static constexpr int kHeadDim = " << p.head_dim << ";\n"
-    << "  static constexpr int kPageSize = " << p.page_size << ";\n"
-    << "  static constexpr int kTopK = " << p.top_k << ";\n"
+    << "  static constexpr int kPageSize = " << p.build.page_size << ";\n"
+    << "  static constexpr int kTopK = " << p.build.top_k_pages << ";\n"
     << "  static constexpr int kGroup = " << p.group << ";\n"
     << "  static constexpr int kRotaryDim = " << p.rotary_dim << ";\n"
     << "  static constexpr int kRopeInterleaved = " << (p.rope_interleaved ? 1 : 0) << ";\n";
@@ -26,7 +26,7 @@ std::string generate_kernel_source(const KernelPlan& p, const std::string& model
     o << "  static constexpr int kNorm = " << p.norm << ";\n"
       << "  static constexpr int kActivation = " << p.activation << ";\n";
   }
-  if (t.page_score_kinds) o << "  static constexpr int kPageScore = " << p.page_score << ";\n";
+  if (t.page_score_kinds) o << "  static constexpr int kPageScore = " << (p.build.page_score == PageScore::kSketch ? 1 : 0) << ";\n";
   if (t.q4_kinds)
     o << "  static constexpr int kQ4Block = " << p.q4_block << ";\n"
       << "  using Q4Scale = " << (p.q4_scale_dtype != DType::kF16 ? "float" : std::string(t.ns) == "cuda" ? "half" : "tsc::cpu::f16_t") << ";\n";

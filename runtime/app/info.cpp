@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "runtime/app/commands.h"
-#include "runtime/core/error.h"
-#include "runtime/core/payload.h"
+#include "contract/error.h"
+#include "contract/payload.h"
 #include "runtime/engine/backend.h"
-#include "runtime/core/select_every.h"
+#include "contract/build_options.h"
 
 namespace tsc {
 
@@ -29,14 +29,14 @@ namespace {
 
 // The kernel sets this executable carries and which one a run would use here (Engine's choice).
 std::string targets_text(const Payload& p) {
-  std::vector<std::string> held = p.meta().value("kernel_targets", std::vector<std::string>{p.options().target});
+  std::vector<std::string> held = p.meta().value("kernel_targets", std::vector<std::string>{target_name(p.options().target)});
   std::string gpu_why;
   const bool gpu = make_cuda_backend && cuda_device_usable && cuda_device_usable(&gpu_why);
   std::string out;
   for (const std::string& t : held) {
     const bool linked = t == "cuda" ? make_cuda_backend != nullptr : cpu_kernels_linked();
     out += "  " + t + ": " + (!linked ? "missing (rebuild with tsc)" : t == "cuda" ? (gpu ? "usable, " : "not usable: ") + gpu_why
-                                                                                      : std::string(p.options().target == "cuda" ? "fallback when no GPU is usable" : "the build's target")) + "\n";
+                                                                                      : std::string(p.options().target == Target::kCuda ? "fallback when no GPU is usable" : "the build's target")) + "\n";
   }
   return out;
 }

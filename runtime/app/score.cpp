@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "runtime/app/commands.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/core/npy.h"
 #include "runtime/engine/engine.h"
 #include "runtime/engine/select_diag.h"

@@ -16,7 +16,7 @@
 
 #include "runtime/app/commands.h"
 #include "runtime/app/payload_tokenizer.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/engine.h"
 #include "runtime/sched/fault_injection.h"
 #include "runtime/sched/router.h"
@@ -134,10 +134,10 @@ int cmd_serve(const ServeArgs& a) {
   for (size_t i = 0; i < n_engines; ++i) {
     auto r = std::make_unique<Replica>();
     r->eng = std::make_unique<Engine>(Payload::open(self_exe()), EngineOptions{0, a.kv_memory, on_gpus ? gpus[i] : 0});
-    if (on_gpus && r->eng->options().target != "cuda")
-      throw Error("--devices needs the CUDA target, but this process runs on the " + r->eng->options().target, "leave --devices out, or use --replicas N on the CPU");
-    if (a.replicas > 1 && r->eng->options().target != "cpu")
-      throw Error("--replicas is for the CPU target; this process runs on the " + r->eng->options().target, "use --devices to serve on several GPUs");
+    if (on_gpus && r->eng->options().target != Target::kCuda)
+      throw Error("--devices needs the CUDA target, but this process runs on the " + target_name(r->eng->options().target), "leave --devices out, or use --replicas N on the CPU");
+    if (a.replicas > 1 && r->eng->options().target != Target::kCpu)
+      throw Error("--replicas is for the CPU target; this process runs on the " + target_name(r->eng->options().target), "use --devices to serve on several GPUs");
     r->gpu = on_gpus ? gpus[i] : -1;
     r->model = std::make_unique<EngineModel>(*r->eng);
     if (auto at = injected_failure_step(static_cast<int>(i))) r->faulty = std::make_unique<FailingStepModel>(*r->model, *at);
@@ -152,8 +152,8 @@ int cmd_serve(const ServeArgs& a) {
   so.prefix_cache = !a.no_prefix_cache;
   SelectDiag ablation{select_ablation("sum", false, a.select_score)};  // outlives the scheduler
   if (ablation.ablation != 0) so.select_diag = &ablation;
-  if (ablation.ablation != 0 && eng.options().target != "cpu")
-    throw Error("--select-score " + a.select_score + " is a selection ablation of the CPU target; this executable is built for " + eng.options().target,
+  if (ablation.ablation != 0 && eng.options().target != Target::kCpu)
+    throw Error("--select-score " + a.select_score + " is a selection ablation of the CPU target; this executable is built for " + target_name(eng.options().target),
                 "leave --select-score at bound, or rebuild with tsc --target cpu");
   // Each engine's scheduler thread runs on its GPU; CPU replicas split the OpenMP threads (the scheduler
   // thread runs the kernels' parallel regions, and OpenMP's thread count is per calling thread).
@@ -216,7 +216,7 @@ int cmd_serve(const ServeArgs& a) {
   opt.log_format = a.log_format;
   opt.profile = a.profile;
   opt.max_body_bytes = static_cast<size_t>(std::max<int64_t>(a.max_body, 1024));
-  opt.target = eng.options().target;
+  opt.target = target_name(eng.options().target);
   opt.page_size = eng.options().page_size;
   HttpServer server(ctx, opt);
   const int port = server.bind();
@@ -225,7 +225,7 @@ int cmd_serve(const ServeArgs& a) {
     for (size_t i = 0; i < n_engines; ++i) std::cerr << (i ? ", " : " ") << (on_gpus ? "GPU " : "CPU replica ") << router.device(i);
     std::cerr << (on_gpus ? "" : " (" + std::to_string(omp_each) + " OpenMP threads each)") << "; KV pages and max batch are per engine" << std::endl;
   }
-  std::cerr << "model_server: serving '" << ctx.model_name << "' on http://" << a.host << ":" << port << " (target " << eng.options().target << ", "
+  std::cerr << "model_server: serving '" << ctx.model_name << "' on http://" << a.host << ":" << port << " (target " << target_name(eng.options().target) << ", "
             << eng.pool().num_pages() << " KV pages of " << eng.options().page_size << " tokens, max batch " << so.max_running << ", context "
             << ctx.max_seq_len << (tok ? "" : ", no tokenizer: token-id prompts only") << ")" << std::endl;
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/error.h"
-#include "runtime/core/payload.h"
+#include "contract/error.h"
+#include "contract/payload.h"
 #include "runtime/kv/page_pool.h"
 
 namespace tsc {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 #include "runtime/engine/backend.h"
 #include "runtime/kv/page_pool.h"
 

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/kv/prefix_cache.h"
 #include "runtime/sched/metrics.h"
 #include "runtime/sched/request.h"

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "runtime/sample/stop_matcher.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #ifdef TSC_HAVE_CHAT  // defined where runtime/chat is built (runtime/CMakeLists.txt)
 #include "runtime/chat/chat_template.h"
 #endif

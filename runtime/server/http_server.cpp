@@ -16,7 +16,7 @@
 #include <mutex>
 #include <thread>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/server/prometheus.h"
 
 namespace tsc {

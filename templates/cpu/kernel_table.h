@@ -54,7 +54,7 @@ struct KernelTable {
 
   // y[M,N] = x[M,K] * w[N,K]^T (+ bias[N]); w in the build's weight type.
   void (*linear)(const float* x, int64_t M, int64_t K, const void* w, const float* bias, int64_t N, float* y);
-  // The same with w in MatMulNBits 4-bit blocks (runtime/core/linear_weight.h): codes [N, n_blocks, kQ4Block/2],
+  // The same with w in MatMulNBits 4-bit blocks (contract/linear_weight.h): codes [N, n_blocks, kQ4Block/2],
   // scales [N, n_blocks] in the build's scale type, zero points [N, ceil(n_blocks/2)] or null (symmetric).
   // Null unless the model keeps 4-bit projections.
   void (*linear_q4)(const float* x, int64_t M, int64_t K, const uint8_t* codes, const void* scales, const uint8_t* zero_points,
@@ -88,7 +88,7 @@ struct KernelTable {
   void (*gelu_tanh_mul)(const float* gu, int64_t n, int64_t I, float* out);
   // DynamicQuantizeLinear's scale and zero point for the n values of x (templates/cpu/linear_int8.h).
   void (*dynamic_quant_params)(const float* x, int64_t n, float* scale, uint8_t* zp);
-  // y[M,N] with w in 8 bits (runtime/core/linear_weight.h): codes [N, K] int8 (linear_i8) or uint8 (linear_u8) with
+  // y[M,N] with w in 8 bits (contract/linear_weight.h): codes [N, K] int8 (linear_i8) or uint8 (linear_u8) with
   // a scale and zero point per row; x row m quantized with x_scale[m], x_zp[m] (its sequence's parameters).
   void (*linear_i8)(const float* x, int64_t M, int64_t K, const float* x_scale, const uint8_t* x_zp, const int8_t* codes,
                     const int8_t* w_zp, const float* w_scale, const float* bias, int64_t N, float* y);

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/select_diag.h"
 
 // Defined by the generated kernels file linked into a CUDA-target executable.

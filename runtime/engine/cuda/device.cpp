@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/backend.h"
 
 namespace tsc::cuda {
@@ -57,8 +57,8 @@ cudaDeviceProp open_device() {
 }
 
 void check_kernel_table(const KernelTable& kt, const DecoderSpec& s, const BuildOptions& o) {
-  if (o.page_score != "bound")
-    throw Error("this executable's payload asks for page score '" + o.page_score + "', which the CUDA kernels do not implement",
+  if (o.page_score != PageScore::kBound)
+    throw Error("this executable's payload asks for page score '" + page_score_name(o.page_score) + "', which the CUDA kernels do not implement",
                 "rebuild it with tsc (which refuses --page-score sketch for --target cuda)");
   auto want = [&](bool ok, const char* what, int64_t need, int64_t have) {
     if (!ok)

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/cuda/device.h"
 
 namespace tsc::cuda {

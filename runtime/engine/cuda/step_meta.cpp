@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
+#include "contract/payload_tensors.h"
 #include "runtime/engine/select_diag.h"
 
 namespace tsc::cuda {
@@ -33,7 +34,7 @@ void check_seq(const StepSeq& q, const DecoderSpec& s, const BuildOptions& o, co
   for (int64_t i = 0; i < q.n; ++i)
     if (q.tokens[i] < 0 || q.tokens[i] >= s.vocab_size)
       throw Error("token id " + std::to_string(q.tokens[i]) + " is outside the vocabulary [0, " + std::to_string(s.vocab_size) + ")", "pass ids produced by this model's tokenizer");
-  if (s.position == PositionKind::kLearned && total > p.entry("embed_positions").shape[0])
+  if (s.position == PositionKind::kLearned && total > p.entry(tensors::embed_positions).shape[0])
     throw Error("position " + std::to_string(total - 1) + " exceeds the model's learned positions", "use shorter sequences");
 }
 
