@@ -13,6 +13,7 @@ APT_PKGS=(
   llvm-19-tools clang-19 libclang-rt-19-dev  # FileCheck/not for lit tests; clang + libFuzzer for the fuzz test;
                                              # clang-19 also compiles CUDA kernels (--cuda-compiler clang, lit PTX tests)
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libicu-dev
+  nginx                                      # e2e.server.nginx: two model_servers behind nginx (docs/DEPLOY.md)
 )
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -7,7 +7,7 @@ namespace tsc {
 
 std::string generate_cpu_source(const KernelPlan& p, const std::string& model_name) {
   const char* weight = p.build.weight_dtype == DType::kF16 ? "tsc::cpu::f16_t" : p.build.weight_dtype == DType::kBF16 ? "tsc::cpu::bf16_t" : "float";
-  return generate_kernel_source(p, model_name, {"CPU", "cpu", "templates/cpu/kernels.h", weight, false, true, true});
+  return generate_kernel_source(p, model_name, {"CPU", "cpu", "templates/cpu/kernels.h", weight, false, true, true, "templates/cpu/select_ext.h"});
 }
 
 }  // namespace tsc

@@ -15,6 +15,9 @@ struct KernelSourceTarget {
   bool norm_activation_kinds;    // the templates also specialize on the norm and activation kinds
   bool page_score_kinds;         // the templates also specialize on the page score (PageScore)
   bool q4_kinds;                 // the templates also specialize on the 4-bit block size and scale type
+  // The selection extension's header (SelectExt<Config>, reached through tsc_<ns>_select_ext(): ablations,
+  // traces and replays; DESIGN.md "The selection fence"), or null where the target has none.
+  const char* ext_header = nullptr;
 };
 
 std::string generate_kernel_source(const KernelPlan& plan, const std::string& model_name, const KernelSourceTarget& target);

@@ -17,7 +17,7 @@
 #include "compiler/codegen/cpu_codegen.h"
 #include "compiler/codegen/cuda_codegen.h"
 #include "compiler/driver/cuda_clang.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 #ifndef TSC_LIB_DIR
 #define TSC_LIB_DIR ""
@@ -107,7 +107,8 @@ bool nvcc_available() {
   return available;
 }
 
-Toolchain find_toolchain(const std::string& target) {
+Toolchain find_toolchain(Target which) {
+  const std::string target = target_name(which);
   std::string lib = std::getenv("TSC_LIB_DIR") ? std::getenv("TSC_LIB_DIR") : TSC_LIB_DIR;
   if (lib.empty()) {
     // Installed layout: <prefix>/bin/tsc next to <prefix>/lib.
@@ -150,8 +151,8 @@ Toolchain find_toolchain(const std::string& target) {
   return t;
 }
 
-std::string emit_ptx(const KernelPlan& plan, const std::string& model_name, const std::string& cuda_compiler) {
-  const Toolchain tc = find_toolchain("cuda");
+std::string emit_ptx(const KernelPlan& plan, const std::string& model_name, CudaCompiler cuda_compiler) {
+  const Toolchain tc = find_toolchain(Target::kCuda);
   const std::string src = generate_cuda_source(plan, model_name);
   fs::path dir = fs::temp_directory_path() / ("tsc-ptx-" + std::to_string(getpid()));
   fs::create_directories(dir);
@@ -160,7 +161,7 @@ std::string emit_ptx(const KernelPlan& plan, const std::string& model_name, cons
   // The PTX of the tuned target (sm_90): what FileCheck tests read.
   std::ostringstream log;
   try {
-    if (cuda_compiler == "clang") {
+    if (cuda_compiler == CudaCompiler::kClang) {
       const ClangCuda cc = find_clang_cuda(tc);
       clang_cuda_identity(cc);  // a clear error when clang is missing
       clang_cuda_ptx(cc, tc, cu.string(), 90, ptx.string(), dir.string(), false, log);
@@ -178,10 +179,10 @@ std::string emit_ptx(const KernelPlan& plan, const std::string& model_name, cons
   return text;
 }
 
-std::string compile_kernels(const std::string& target, const std::string& src, const KernelPlan& plan, const std::string& cuda_compiler,
-                            bool verbose, std::ostream& log) {
-  const Toolchain tc = find_toolchain(target);
-  const bool cuda = target == "cuda", clang = cuda && cuda_compiler == "clang";
+std::string compile_kernels(Target t, const std::string& src, const KernelPlan& plan, CudaCompiler cuda_compiler, bool verbose, std::ostream& log) {
+  const Toolchain tc = find_toolchain(t);
+  const std::string target = target_name(t);
+  const bool cuda = t == Target::kCuda, clang = cuda && cuda_compiler == CudaCompiler::kClang;
   const std::string flags = tc.compile_flags + " -I" + shell_quote(tc.source_dir);
   const std::string compiler = cuda ? tc.nvcc : tc.cxx;
   ClangCuda cc;
@@ -225,7 +226,7 @@ std::string compile_kernels(const std::string& target, const std::string& src, c
   return obj.string();
 }
 
-void link_executable(const std::string& target, const std::vector<std::string>& objects, const std::string& out, bool verbose, std::ostream& log) {
+void link_executable(Target target, const std::vector<std::string>& objects, const std::string& out, bool verbose, std::ostream& log) {
   const Toolchain tc = find_toolchain(target);
   std::string objs;
   for (const std::string& o : objects) objs += shell_quote(o) + " ";

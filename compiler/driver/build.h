@@ -13,7 +13,7 @@ namespace tsc {
 struct Toolchain {
   std::string lib_dir, source_dir, cxx, nvcc, compile_flags, link_libs;
 };
-Toolchain find_toolchain(const std::string& target);
+Toolchain find_toolchain(Target target);
 bool nvcc_available();
 
 // Runs a shell command (stderr folded into stdout) and returns its output; on failure throws tsc::Error
@@ -22,16 +22,16 @@ std::string run_command(const std::string& cmd, const std::string& what, bool ve
 std::string shell_quote(const std::string& s);
 
 // PTX (sm_90) of every generated CUDA kernel, for --emit=ptx, from `cuda_compiler` (nvcc | clang).
-std::string emit_ptx(const KernelPlan& plan, const std::string& model_name, const std::string& cuda_compiler);
+std::string emit_ptx(const KernelPlan& plan, const std::string& model_name, CudaCompiler cuda_compiler);
 
 // Compiles the generated source of `target` (cpu | cuda; CUDA with `cuda_compiler`, nvcc | clang) into an
 // object, cached under $TSC_CACHE_DIR by the hash of source, compiler and its version, flags and templates
 // (contents, not this machine's paths, so that a cache filled on one machine serves another); returns the
 // object's path.
-std::string compile_kernels(const std::string& target, const std::string& source, const KernelPlan& plan, const std::string& cuda_compiler,
+std::string compile_kernels(Target target, const std::string& source, const KernelPlan& plan, CudaCompiler cuda_compiler,
                             bool verbose, std::ostream& log);
 
 // Links kernel objects with `target`'s runtime libraries into the executable image `out` (no payload yet).
-void link_executable(const std::string& target, const std::vector<std::string>& objects, const std::string& out, bool verbose, std::ostream& log);
+void link_executable(Target target, const std::vector<std::string>& objects, const std::string& out, bool verbose, std::ostream& log);
 
 }  // namespace tsc

@@ -11,17 +11,15 @@
 #include <iostream>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace fs = std::filesystem;
 
-std::string resolve_cuda_compiler(const std::string& option) {
+CudaCompiler resolve_cuda_compiler(std::optional<CudaCompiler> option) {
+  if (option) return *option;
   const char* env = std::getenv("TSC_CUDA_COMPILER");
-  const std::string v = !option.empty() ? option : env && *env ? env : "nvcc";
-  if (v == "nvcc" || v == "clang") return v;
-  const std::string from = !option.empty() ? "--cuda-compiler " + v : "TSC_CUDA_COMPILER=" + v;
-  throw Error(from + " names no CUDA compiler", "use nvcc (the default) or clang (clang++-19 with the CUDA Toolkit's ptxas)");
+  return env && *env ? parse_cuda_compiler(env, std::string("TSC_CUDA_COMPILER=") + env) : CudaCompiler::kNvcc;
 }
 
 namespace {

@@ -11,7 +11,7 @@ namespace tsc {
 
 // `option` (--cuda-compiler), else $TSC_CUDA_COMPILER, else nvcc; throws tsc::Error naming a value that is
 // neither nvcc nor clang.
-std::string resolve_cuda_compiler(const std::string& option);
+CudaCompiler resolve_cuda_compiler(std::optional<CudaCompiler> option);
 
 // The device images nvcc's flags ask for: -gencode=arch=compute_XX,code=sm_XX (a cubin for sm_XX) and
 // code=compute_XX (PTX kept for the driver's JIT); -arch=sm_XX alone means both, as for nvcc.

@@ -3,10 +3,12 @@
 #include <iostream>
 
 #include "compiler/driver/pipeline.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 int main(int argc, char** argv) {
   tsc::CompileOptions o;
+  tsc::BuildOptions& b = o.build;
+  std::string target, cuda_compiler, page_score = tsc::page_score_name(b.page_score), dtype;  // typed after parsing
   CLI::App app{"tsc: ahead-of-time compiler from the ONNX file of a decoder LM (GPT-2, Llama family) to one serving executable"};
   app.add_option("model", o.model, "model.onnx, or a folder holding model.onnx or onnx/model.onnx (external data, config.json and tokenizer files are read from beside it, or one folder up in the hub layout)")->required();
   app.add_option("-o,--output", o.output, "path of the executable to write")->capture_default_str();
@@ -19,25 +21,25 @@ int main(int argc, char** argv) {
   stages_help += "\n  (graph = simplify, spec = lift; cpu, cuda, ptx = codegen's source or PTX for that target)";
   app.add_option("--emit", o.emit, stages_help)->check(CLI::IsMember(emits));
   app.add_flag("--json", o.json, "with --emit=spec: JSON with HF config.json key names");
-  app.add_option("--target", o.target, "cpu or cuda (default: cuda where nvcc exists, else cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--cuda-compiler", o.cuda_compiler,
+  app.add_option("--target", target, "cpu or cuda (default: cuda where nvcc exists, else cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--cuda-compiler", cuda_compiler,
                  "who compiles the CUDA kernels: nvcc, or clang (LLVM's NVPTX back end: clang++-19 to PTX, then the CUDA "
                  "Toolkit's ptxas and fatbinary); default: $TSC_CUDA_COMPILER, else nvcc");
-  app.add_option("--page-size", o.page_size, "tokens per KV-cache page")->capture_default_str();
-  app.add_option("--top-k-pages", o.top_k_pages, "page budget kept per decode step, layer and KV head (0 = dense attention)")->capture_default_str();
-  app.add_option("--dense-layers", o.dense_layers, "number of first layers that always attend densely")->capture_default_str();
-  app.add_option("--page-score", o.page_score,
+  app.add_option("--page-size", b.page_size, "tokens per KV-cache page")->capture_default_str();
+  app.add_option("--top-k-pages", b.top_k_pages, "page budget kept per decode step, layer and KV head (0 = dense attention)")->capture_default_str();
+  app.add_option("--dense-layers", b.dense_layers, "number of first layers that always attend densely")->capture_default_str();
+  app.add_option("--page-score", page_score,
                  "what decode ranks pages by: bound (the key bound: an upper bound of q.k) or sketch (an estimate of the page's "
                  "attention mass from 1 bit per key on the page's widest channels; CPU target)")
       ->check(CLI::IsMember({"bound", "sketch"}))
       ->capture_default_str();
-  app.add_option("--select-every", o.select_every,
+  app.add_option("--select-every", b.select_every,
                  "score pages every N decode steps of a sequence and reuse its kept pages in between (pages begun since "
                  "are always kept); 1 scores every step. Requests may override it")
       ->capture_default_str();
-  app.add_option("--dtype", o.dtype, "weight type in the executable: f32, f16 or bf16 (default: the model's)")->check(CLI::IsMember({"f32", "f16", "bf16"}));
-  app.add_option("--max-seq-len", o.max_seq_len, "longest sequence served (default: the model's max_position_embeddings)");
-  app.add_option("--max-batch", o.max_batch, "most sequences decoded together")->capture_default_str();
+  app.add_option("--dtype", dtype, "weight type in the executable: f32, f16 or bf16 (default: the model's)")->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  app.add_option("--max-seq-len", b.max_seq_len, "longest sequence served (default: the model's max_position_embeddings)");
+  app.add_option("--max-batch", b.max_batch, "most sequences decoded together")->capture_default_str();
   app.add_option("--tokenizer", o.tokenizer, "folder with tokenizer.json (or vocab.json + merges.txt); default: beside the model");
   app.add_option("--config", o.config, "HF config.json to cross-check the recovered spec with; default: beside the model");
   app.add_flag("-v,--verbose", o.verbose, "print each stage with its time, and why patterns did not match");
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    if (!target.empty()) o.target = tsc::parse_target(target, "--target");
+    if (!cuda_compiler.empty()) o.cuda_compiler = tsc::parse_cuda_compiler(cuda_compiler, "--cuda-compiler " + cuda_compiler);
+    b.page_score = tsc::parse_page_score(page_score, "--page-score");
+    if (!dtype.empty()) o.dtype = tsc::dtype_from_name(dtype);
     return tsc::run_tsc(o);
   } catch (const tsc::Error& e) {
     std::cerr << tsc::format_error("tsc", e);

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace fs = std::filesystem;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "compiler/options.h"
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 
 namespace tsc {
 

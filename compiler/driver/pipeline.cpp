@@ -21,7 +21,7 @@
 #include "compiler/ir/passes/pass.h"
 #include "compiler/lift/lift.h"
 #include "compiler/onnx/import.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace fs = std::filesystem;
@@ -72,36 +72,36 @@ void run_lift(Compilation& c, std::ostream& log) {
     text << f.rdbuf();
     refuse_unimplemented_features(text.str());  // before lifting: the feature, not the pattern it breaks, is the error
   }
-  c.spec = lift_decoder(c.graph, lo);
+  c.lift = lift_decoder(c.graph, lo);
   if (!fs::exists(cfg)) return;
-  for (auto& d : reconcile_with_config(c.spec, text.str())) log << "tsc: warning: " << d << " (" << cfg.string() << ")\n";
+  for (auto& d : reconcile_with_config(c.lift.spec, text.str())) log << "tsc: warning: " << d << " (" << cfg.string() << ")\n";
 }
 
 void print_spec(const Compilation& c, std::ostream& out) {
-  if (c.opt.json) out << spec_to_json(c.spec, false).dump(2) << "\n";
-  else out << spec_to_text(c.spec);
+  if (c.opt.json) out << spec_to_json(c.lift.spec).dump(2) << "\n";
+  else out << lift_result_to_text(c.lift);
 }
 
 // The source printers fix their target; a build (and its plan) follows what can run here.
 void run_plan(Compilation& c, std::ostream& log) {
   CompileOptions popt = c.opt;
-  if (c.opt.emit == "cuda" || c.opt.emit == "ptx") popt.target = "cuda";
-  else if (c.opt.emit == "cpu") popt.target = "cpu";
+  if (c.opt.emit == "cuda" || c.opt.emit == "ptx") popt.target = Target::kCuda;
+  else if (c.opt.emit == "cpu") popt.target = Target::kCpu;
   else {
     const TargetChoice choice = choose_target(c.opt);
     popt.target = choice.target;
     c.target_why = choice.why;
   }
-  const bool nvcc = c.opt.emit == "cuda" || (popt.target == "cuda" && nvcc_available());
-  c.plan = make_plan(c.spec, popt, nvcc);
-  if (!c.target_why.empty() && (c.opt.emit.empty() || c.opt.verbose)) log << "tsc: target " << c.plan.build.target << " (" << c.target_why << ")\n";
+  const bool nvcc = c.opt.emit == "cuda" || (popt.target == Target::kCuda && nvcc_available());
+  c.plan = make_plan(c.lift.spec, popt, nvcc);
+  if (!c.target_why.empty() && (c.opt.emit.empty() || c.opt.verbose)) log << "tsc: target " << target_name(c.plan.build.target) << " (" << c.target_why << ")\n";
 }
 
 void print_plan(const Compilation& c, std::ostream& out) { out << plan_to_text(c.plan); }
 
 // Materializes every payload tensor (canonical layouts, the build's dtype); the graph is no longer needed after.
 void run_weights(Compilation& c, std::ostream&) {
-  add_model_weights(c.payload, c.graph, c.spec, c.plan);
+  add_model_weights(c.payload, c.graph, c.lift, c.plan);
   c.graph = Graph{};
 }
 
@@ -110,27 +110,27 @@ void print_weights(const Compilation& c, std::ostream& out) { out << c.payload.l
 // One source per kernel set: a CUDA executable also carries the CPU kernels of the same plan (same weights),
 // so that it still runs where no GPU is usable. --emit=cpu|cuda generate that target's only.
 void run_codegen(Compilation& c, std::ostream&) {
-  std::vector<std::string> targets{c.plan.build.target};
-  if (c.opt.emit == "cpu" || c.opt.emit == "cuda") targets = {c.opt.emit};
-  else if (c.opt.emit == "ptx") targets = {"cuda"};
-  else if (c.plan.build.target == "cuda") targets.push_back("cpu");
-  for (const std::string& t : targets)
-    c.sources.emplace_back(t, t == "cuda" ? generate_cuda_source(c.plan, model_name(c)) : generate_cpu_source(c.plan, model_name(c)));
+  std::vector<Target> targets{c.plan.build.target};
+  if (c.opt.emit == "cpu" || c.opt.emit == "cuda") targets = {parse_target(c.opt.emit, "--emit")};
+  else if (c.opt.emit == "ptx") targets = {Target::kCuda};
+  else if (c.plan.build.target == Target::kCuda) targets.push_back(Target::kCpu);
+  for (const Target t : targets)
+    c.sources.emplace_back(t, t == Target::kCuda ? generate_cuda_source(c.plan, model_name(c)) : generate_cpu_source(c.plan, model_name(c)));
 }
 
 void print_codegen(const Compilation& c, std::ostream& out) {
   if (c.opt.emit == "ptx") {
-    out << emit_ptx(c.plan, model_name(c), c.opt.cuda_compiler);
+    out << emit_ptx(c.plan, model_name(c), c.opt.cuda_compiler.value_or(CudaCompiler::kNvcc));
     return;
   }
   for (auto& [target, src] : c.sources) {
-    if (c.sources.size() > 1) out << "// ----- " << target << " kernels -----\n";
+    if (c.sources.size() > 1) out << "// ----- " << target_name(target) << " kernels -----\n";
     out << src;
   }
 }
 
 void run_compile(Compilation& c, std::ostream& log) {
-  for (auto& [target, src] : c.sources) c.objects.push_back(compile_kernels(target, src, c.plan, c.opt.cuda_compiler, c.opt.verbose, log));
+  for (auto& [target, src] : c.sources) c.objects.push_back(compile_kernels(target, src, c.plan, c.opt.cuda_compiler.value_or(CudaCompiler::kNvcc), c.opt.verbose, log));
 }
 
 void print_objects(const Compilation& c, std::ostream& out) {
@@ -149,18 +149,18 @@ void print_image(const Compilation& c, std::ostream& out) { out << c.image << "\
 
 void run_package(Compilation& c, std::ostream& log) {
   PayloadWriter& pw = c.payload;
-  pw.meta()["spec"] = spec_to_json(c.spec, true);
+  pw.meta()["spec"] = spec_to_json(c.lift.spec);  // the bindings and io names stay in the compiler
   pw.meta()["build"] = build_options_to_json(c.plan.build);
   pw.meta()["kernel_key"] = c.plan.key();
   std::vector<std::string> targets;
-  for (auto& s : c.sources) targets.push_back(s.first);
+  for (auto& s : c.sources) targets.push_back(target_name(s.first));
   pw.meta()["kernel_targets"] = targets;
   const std::vector<std::string> found = add_tokenizer_files(pw, c.opt);
   pw.meta()["tokenizer_files"] = found;
   const std::string out = fs::absolute(c.opt.output).string();
   write_executable(pw, c.image, out);
   c.image.clear();
-  log << "tsc: wrote " << out << " (" << c.plan.build.target << ", " << c.plan.key() << ", "
+  log << "tsc: wrote " << out << " (" << target_name(c.plan.build.target) << ", " << c.plan.key() << ", "
       << (found.empty() ? "no tokenizer: token ids only" : "tokenizer embedded") << ")\n";
 }
 

@@ -7,9 +7,10 @@
 
 #include "compiler/options.h"
 #include "compiler/ir/graph.h"
+#include "compiler/lift/bindings.h"
 #include "compiler/plan/plan.h"
-#include "runtime/core/payload.h"
-#include "runtime/core/spec.h"
+#include "contract/payload.h"
+#include "contract/spec.h"
 
 namespace tsc {
 
@@ -18,10 +19,10 @@ struct Compilation {
   CompileOptions opt;
   std::string target_why;                                    // plan: why this target (default choice)
   Graph graph;                                               // import, simplify; released by weights
-  DecoderSpec spec;                                          // lift
+  LiftResult lift;                                           // lift: spec, weight bindings, graph io names
   KernelPlan plan;                                           // plan
   PayloadWriter payload;                                     // weights (tensors); package adds meta, tokenizer
-  std::vector<std::pair<std::string, std::string>> sources;  // codegen: (target, generated source)
+  std::vector<std::pair<Target, std::string>> sources;       // codegen: (target, generated source)
   std::vector<std::string> objects;                          // compile: one kernel object per target
   std::string image;                                         // link: the executable before its payload
 };

@@ -32,11 +32,11 @@ bool gpu_usable_here(std::string* why) {
 }
 
 TargetChoice choose_target(const CompileOptions& opt) {
-  if (!opt.target.empty()) return {opt.target, "--target " + opt.target};
-  if (!nvcc_available()) return {"cpu", "no nvcc on PATH, or tsc was built without CUDA"};
+  if (opt.target) return {*opt.target, "--target " + target_name(*opt.target)};
+  if (!nvcc_available()) return {Target::kCpu, "no nvcc on PATH, or tsc was built without CUDA"};
   std::string why;
-  if (!gpu_usable_here(&why)) return {"cpu", "nvcc found, but " + why + " here; pass --target cuda to build for a GPU machine"};
-  return {"cuda", "nvcc found and " + why};
+  if (!gpu_usable_here(&why)) return {Target::kCpu, "nvcc found, but " + why + " here; pass --target cuda to build for a GPU machine"};
+  return {Target::kCuda, "nvcc found and " + why};
 }
 
 }  // namespace tsc

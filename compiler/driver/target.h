@@ -7,7 +7,7 @@
 namespace tsc {
 
 struct TargetChoice {
-  std::string target;  // cpu | cuda
+  Target target = Target::kCpu;
   std::string why;     // one clause for `tsc: target X (why)`
 };
 

@@ -3,8 +3,9 @@
 
 #include <cstring>
 
-#include "runtime/core/error.h"
-#include "runtime/core/linear_weight.h"
+#include "contract/error.h"
+#include "contract/linear_weight.h"
+#include "contract/payload_tensors.h"
 
 namespace tsc {
 namespace {
@@ -208,52 +209,62 @@ std::vector<uint8_t> materialize(const Graph& g, const WeightBinding& w, DType o
   return buf;
 }
 
-void add_model_weights(PayloadWriter& pw, const Graph& g, const DecoderSpec& s, const KernelPlan& plan) {
-  const DType wd = plan.build.weight_dtype;
-  auto mat = [&](const std::string& name, const WeightBinding& b, DType dt) { pw.add_owned(name, dt, b.shape, materialize(g, b, dt)); };
-  auto vec = [&](const std::string& name, const std::optional<WeightBinding>& b) {
-    if (b) mat(name, *b, DType::kF32);
-  };
-  mat("embed_tokens", s.embed_tokens, wd);
-  if (s.embed_positions) mat("embed_positions", *s.embed_positions, wd);
-  if (s.tie_word_embeddings) pw.alias("lm_head", "embed_tokens");
-  else add_linear_weight(pw, g, "lm_head", {&s.lm_head}, wd);
-  vec("lm_head_b", s.lm_head_b);
-  vec("final_norm_w", s.final_norm_w);
-  vec("final_norm_b", s.final_norm_b);
-  if (!s.rope_inv_freq.empty())
-    pw.add_owned("rope_inv_freq", DType::kF32, {static_cast<int64_t>(s.rope_inv_freq.size())},
-                 std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(s.rope_inv_freq.data()),
-                                      reinterpret_cast<const uint8_t*>(s.rope_inv_freq.data() + s.rope_inv_freq.size())));
-  const int64_t Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim, I = s.intermediate_size;
-  // A bias vector of `len` zeros where a fused part has none.
-  auto bias_part = [&](const std::optional<WeightBinding>& b, int64_t len) {
-    return b ? materialize(g, *b, DType::kF32) : std::vector<uint8_t>(static_cast<size_t>(len) * 4, 0);
-  };
-  for (size_t l = 0; l < s.layers.size(); ++l) {
-    const LayerWeights& L = s.layers[l];
-    const std::string p = "layers." + std::to_string(l) + ".";
-    vec(p + "attn_norm_w", L.attn_norm_w);
-    vec(p + "attn_norm_b", L.attn_norm_b);
-    add_linear_weight(pw, g, p + "qkv_w", {&*L.q_w, &*L.k_w, &*L.v_w}, wd);
-    if (L.q_b || L.k_b || L.v_b)
-      pw.add_owned(p + "qkv_b", DType::kF32, {Q + 2 * KV}, concat_rows({bias_part(L.q_b, Q), bias_part(L.k_b, KV), bias_part(L.v_b, KV)}));
-    vec(p + "q_norm_w", L.q_norm_w);  // Qwen3's per-head q/k norms [head_dim]
-    vec(p + "k_norm_w", L.k_norm_w);
-    add_linear_weight(pw, g, p + "o_w", {&*L.o_w}, wd);
-    vec(p + "o_b", L.o_b);
-    vec(p + "mlp_norm_w", L.mlp_norm_w);
-    vec(p + "mlp_norm_b", L.mlp_norm_b);
-    if (L.gate_w) {
-      add_linear_weight(pw, g, p + "up_w", {&*L.gate_w, &*L.up_w}, wd);
-      if (L.gate_b || L.up_b) pw.add_owned(p + "up_b", DType::kF32, {2 * I}, concat_rows({bias_part(L.gate_b, I), bias_part(L.up_b, I)}));
-    } else {
-      add_linear_weight(pw, g, p + "up_w", {&*L.up_w}, wd);
-      vec(p + "up_b", L.up_b);
-    }
-    add_linear_weight(pw, g, p + "down_w", {&*L.down_w}, wd);
-    vec(p + "down_b", L.down_b);
+namespace {
+
+// The binding a fused bias's missing part stands beside: q_b's weight is q_w (its rows give the zeros' length).
+std::string weight_of(const std::string& bias_part) { return bias_part.substr(0, bias_part.size() - 2) + "_w"; }
+
+// Writes payload tensor `name` by its row (contract/payload_tensors.h) from the bindings its parts name (`find`
+// resolves one, null when the model lacks it); a tensor none of whose parts the model has is left out.
+template <typename Find>
+void add_tensor(PayloadWriter& pw, const Graph& g, const TensorRule& r, const std::string& name, const Find& find, DType wd) {
+  const std::vector<std::string> names = r.part_names();
+  std::vector<const WeightBinding*> parts, present;
+  for (const std::string& n : names) {
+    parts.push_back(find(n));
+    if (parts.back()) present.push_back(parts.back());
   }
+  if (present.empty()) return;
+  if (r.layout == TensorLayout::kProjection) return add_linear_weight(pw, g, name, present, wd);
+  const DType dt = r.layout == TensorLayout::kTable ? wd : DType::kF32;  // tables in the weight type, vectors f32
+  if (parts.size() == 1) return pw.add_owned(name, dt, present[0]->shape, materialize(g, *present[0], dt));
+  // A fused vector (a bias of fused projections): parts the model lacks are zeros as long as their weight's rows, none
+  // where that weight is absent too (gate_b beside no gate_w).
+  std::vector<std::vector<uint8_t>> rows;
+  int64_t n = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const WeightBinding* w = parts[i] ? parts[i] : find(weight_of(names[i]));
+    if (!w) continue;
+    rows.push_back(parts[i] ? materialize(g, *w, DType::kF32) : std::vector<uint8_t>(static_cast<size_t>(w->shape[0]) * 4, 0));
+    n += w->shape[0];
+  }
+  pw.add_owned(name, DType::kF32, {n}, concat_rows(rows));
+}
+
+}  // namespace
+
+void add_model_weights(PayloadWriter& pw, const Graph& g, const LiftResult& r, const KernelPlan& plan) {
+  const ModelBindings& b = r.weights;
+  const DType wd = plan.build.weight_dtype;
+  for (const TensorRule& row : payload_tensors()) {
+    const std::string field = row.field;
+    if (row.per_layer) {
+      continue;  // below, layer by layer
+    } else if (field == tensors::lm_head && r.spec.tie_word_embeddings) {
+      pw.alias(tensors::lm_head, tensors::embed_tokens);  // the tied head is stored once
+    } else if (field == tensors::rope_inv_freq) {  // values lift computed, not a binding
+      if (!b.rope_inv_freq.empty())
+        pw.add_owned(field, DType::kF32, {static_cast<int64_t>(b.rope_inv_freq.size())},
+                     std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(b.rope_inv_freq.data()),
+                                          reinterpret_cast<const uint8_t*>(b.rope_inv_freq.data() + b.rope_inv_freq.size())));
+    } else {
+      add_tensor(pw, g, row, row.name(), [&](const std::string& n) { return b.find(n); }, wd);
+    }
+  }
+  for (size_t l = 0; l < b.layers.size(); ++l)
+    for (const TensorRule& row : payload_tensors())
+      if (row.per_layer)
+        add_tensor(pw, g, row, row.name(static_cast<int64_t>(l)), [&](const std::string& n) { return b.layers[l].find(n); }, wd);
 }
 
 }  // namespace tsc

@@ -10,7 +10,7 @@
 #include "compiler/ir/eval.h"
 #include "compiler/ir/ops/infer_ctx.h"
 #include "compiler/ir/ops/op_registry.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/lift/lift.h"
-#include "runtime/core/dtype.h"
-#include "runtime/core/error.h"
+#include "contract/dtype.h"
+#include "contract/error.h"
 
 namespace tsc {
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/lift/lift.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

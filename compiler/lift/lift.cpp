@@ -10,7 +10,7 @@
 
 #include "compiler/ir/passes/model_inputs.h"
 #include "compiler/ir/probe.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {
@@ -21,26 +21,27 @@ class Lifter {
  public:
   Lifter(const Graph& g, const LiftOptions& o) : g_(g), ud_(g), opt_(o) {}
 
-  DecoderSpec run() {
+  LiftResult run() {
     refuse_quantized();
     mi_ = classify_inputs(g_);
     if (mi_.input_ids.empty())
       throw Error("the graph has no token embedding: no integer input is used as indices of a Gather into a [vocab, hidden] table",
                   "tsc compiles decoder-only language models (GPT-2, Llama families); is this one?");
     if (g_.outputs.empty()) throw Error("the graph has no outputs", "re-export the model");
-    s_.io.input_ids = mi_.input_ids;
-    s_.io.attention_mask = mi_.attention_mask;
-    s_.io.position_ids = mi_.position_ids;
+    io_.input_ids = mi_.input_ids;
+    io_.attention_mask = mi_.attention_mask;
+    io_.position_ids = mi_.position_ids;
     std::string r = embedding();
     layers(r);
     rotary_layers();
     fold_family_scales();
     check_all_used();
-    s_.layers = layers_;
+    w_.layers = layers_;
     s_.num_hidden_layers = static_cast<int64_t>(layers_.size());
-    s_.validate();
-    summarize_quantization(s_);
-    return s_;
+    LiftResult out{s_, w_, io_};
+    out.validate();
+    summarize_quantization(out);
+    return out;
   }
 
  private:
@@ -49,6 +50,8 @@ class Lifter {
   LiftOptions opt_;
   ModelInputs mi_;
   DecoderSpec s_;
+  ModelBindings w_;  // what the spec's weights are bound to
+  ModelIO io_;
   std::vector<LayerWeights> layers_;
   std::set<const Node*> used_;
   std::optional<double> eps_;
@@ -255,20 +258,20 @@ class Lifter {
   void fold_family_scales() {
     double head = 1;
     if (s_.embedding_multiplier) {
-      s_.embed_tokens.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
+      w_.embed_tokens.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
       if (s_.tie_word_embeddings) {
-        s_.lm_head.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
+        w_.lm_head.ops.push_back({WeightOp::Kind::kScale, 0, 0, 0, *s_.embedding_multiplier});
         head /= *s_.embedding_multiplier;
       }
     }
     if (s_.logits_scaling) {
       head /= *s_.logits_scaling;
-      scale_binding(s_.lm_head_b, 1.0 / *s_.logits_scaling);
+      scale_binding(w_.lm_head_b, 1.0 / *s_.logits_scaling);
     }
     if (head != 1) {
-      if (!s_.final_norm_w) fail("lm_head", "the logits are scaled but there is no final norm to fold the scale into");
-      scale_binding(s_.final_norm_w, head);
-      scale_binding(s_.final_norm_b, head);
+      if (!w_.final_norm_w) fail("lm_head", "the logits are scaled but there is no final norm to fold the scale into");
+      scale_binding(w_.final_norm_w, head);
+      scale_binding(w_.final_norm_b, head);
     }
     if (s_.residual_multiplier)
       for (auto& L : layers_) {
@@ -323,7 +326,7 @@ class Lifter {
     s_.vocab_size = E->shape[0];
     s_.hidden_size = E->shape[1];
     s_.weight_dtype = E->dtype;
-    s_.embed_tokens = bind(gather->inputs[0], {}, "embed_tokens");
+    w_.embed_tokens = bind(gather->inputs[0], {}, "embed_tokens");
     std::string x = gather->outputs[0];
     // Learned positions: Add(x, Gather(P, positions)).
     for (Node* c : consumers(x)) {
@@ -337,7 +340,7 @@ class Lifter {
       use(c);
       use(pg);
       s_.position = PositionKind::kLearned;
-      s_.embed_positions = bind(pg->inputs[0], {}, "embed_positions");
+      w_.embed_positions = bind(pg->inputs[0], {}, "embed_positions");
       s_.max_position_embeddings = P->shape[0];
       mark_cone(pg->inputs[1]);
       return c->outputs[0];
@@ -386,7 +389,7 @@ class Lifter {
       // Is this the final norm? Its output feeds the LM head.
       if (Node* head = n1 ? lm_head_after(n1) : nullptr) {
         if (li == 0) fail("model", "no transformer block between the embedding and the LM head");
-        record_norm(n1, s_.final_norm_w, s_.final_norm_b, "final norm");
+        record_norm(n1, w_.final_norm_w, w_.final_norm_b, "final norm");
         finish_head(head);
         return;
       }
@@ -494,10 +497,10 @@ class Lifter {
       *ws[k][1] = b;
     }
     if (attn->inputs.size() > 3) {
-      s_.io.past_keys.push_back(attn->inputs[3]);
-      s_.io.past_values.push_back(attn->inputs[4]);
-      s_.io.present_keys.push_back(attn->outputs[1]);
-      s_.io.present_values.push_back(attn->outputs[2]);
+      io_.past_keys.push_back(attn->inputs[3]);
+      io_.past_values.push_back(attn->inputs[4]);
+      io_.present_keys.push_back(attn->outputs[1]);
+      io_.present_values.push_back(attn->outputs[2]);
     }
   }
 
@@ -567,12 +570,12 @@ class Lifter {
     const Tensor* inv = g_.constant(rope->inputs[1]);
     std::vector<float> f = inv->to_f32();
     const int64_t rd = rope->attr_i("rotary_dim", 0);
-    if (s_.rope_inv_freq.empty()) {
-      s_.rope_inv_freq = f;
+    if (w_.rope_inv_freq.empty()) {
+      w_.rope_inv_freq = f;
       s_.rotary_dim = rd;
       s_.rope_interleaved = rope->attr_i("interleaved", 0) != 0;
       s_.rope_theta = fit_theta(f, rd, &s_.rope_scaling_factor);
-    } else if (s_.rope_inv_freq != f || s_.rotary_dim != rd) {
+    } else if (w_.rope_inv_freq != f || s_.rotary_dim != rd) {
       fail(where, "rotary frequencies differ between layers", rope);
     }
   }
@@ -759,8 +762,8 @@ class Lifter {
 
   void finish_head(Node* head) {
     auto [w, b] = linear(head, "lm_head");
-    s_.lm_head = w;
-    s_.lm_head_b = b;
+    w_.lm_head = w;
+    w_.lm_head_b = b;
     s_.lm_head_bias = b.has_value();
     std::string v = head->outputs[0];
     while (!ud_.is_graph_output(v)) {
@@ -773,8 +776,8 @@ class Lifter {
       use(c);
       v = c->outputs[0];
     }
-    s_.io.logits = v;
-    s_.tie_word_embeddings = same_weights(s_.embed_tokens, s_.lm_head);
+    io_.logits = v;
+    s_.tie_word_embeddings = same_weights(w_.embed_tokens, w_.lm_head);
   }
 
   // Tied when the LM head reads the embedding table (directly or as a transposed copy with equal contents).
@@ -807,6 +810,6 @@ class Lifter {
 
 }  // namespace
 
-DecoderSpec lift_decoder(const Graph& g, const LiftOptions& opt) { return Lifter(g, opt).run(); }
+LiftResult lift_decoder(const Graph& g, const LiftOptions& opt) { return Lifter(g, opt).run(); }
 
 }  // namespace tsc

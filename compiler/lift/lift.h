@@ -1,10 +1,11 @@
-// Lifting: the canonical graph (tsc.Linear/LayerNorm/RMSNorm/Gelu/Silu/Rope/Attention) -> DecoderSpec.
+// Lifting: the canonical graph (tsc.Linear/LayerNorm/RMSNorm/Gelu/Silu/Rope/Attention) -> DecoderSpec + weight bindings.
 #pragma once
 #include <iosfwd>
 #include <string>
 
 #include "compiler/ir/graph.h"
-#include "runtime/core/spec.h"
+#include "compiler/lift/bindings.h"
+#include "contract/spec.h"
 
 namespace tsc {
 
@@ -16,10 +17,10 @@ struct LiftOptions {
 // Walks the residual stream from the token embedding to the logits, recognizing each block from
 // structure. Throws tsc::Error naming the node and the pattern that failed. Every node left in the
 // graph must belong to a recognized part, so an unknown op inside a block is reported, never ignored.
-DecoderSpec lift_decoder(const Graph& g, const LiftOptions& opt = {});
+LiftResult lift_decoder(const Graph& g, const LiftOptions& opt = {});
 
-// Sets spec.quantization when projections are bound to 4-bit codes; refuses mixed block sizes or scale types.
-void summarize_quantization(DecoderSpec& spec);
+// Sets r.spec.quantization when projections are bound to quantized codes; refuses mixed block sizes or scale types.
+void summarize_quantization(LiftResult& r);
 
 // Refuses, naming it, a family feature of config.json (HF) that tsc does not implement: sliding-window layers,
 // logit soft-capping, sequence-length-dependent rotary scaling (compiler/lift/family_refusals.cpp). Throws tsc::Error.

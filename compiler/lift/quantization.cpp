@@ -2,7 +2,7 @@
 // 4-bit blocks (MatMulNBits) or in 8 bits (MatMulInteger). The kernels specialize on one block size and one scale
 // type (templates/cpu/kernels.h), and one 8-bit code type, so a mix is refused here.
 #include "compiler/lift/lift.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {
@@ -32,12 +32,12 @@ std::string describe(const Quantization& q) {
 
 }  // namespace
 
-void summarize_quantization(DecoderSpec& s) {
+void summarize_quantization(LiftResult& r) {
   std::vector<const WeightBinding*> linears;
-  for (const LayerWeights& L : s.layers)
+  for (const LayerWeights& L : r.weights.layers)
     for (const auto* w : {&L.q_w, &L.k_w, &L.v_w, &L.o_w, &L.gate_w, &L.up_w, &L.down_w})
       if (*w) linears.push_back(&**w);
-  linears.push_back(&s.lm_head);
+  linears.push_back(&r.weights.lm_head);
   Quantization q;
   q.linears = static_cast<int64_t>(linears.size());
   for (const WeightBinding* w : linears) {
@@ -53,7 +53,7 @@ void summarize_quantization(DecoderSpec& s) {
     q.zero_points = q.zero_points || f.zero_points;
     ++q.quantized_linears;
   }
-  if (q.quantized_linears > 0) s.quantization = q;
+  if (q.quantized_linears > 0) r.spec.quantization = q;
 }
 
 }  // namespace tsc

@@ -13,8 +13,8 @@
 
 #include "compiler/onnx/onnx.pb.h"
 #include "compiler/onnx/op_arity.h"
-#include "runtime/core/error.h"
-#include "runtime/core/mapped_file.h"
+#include "contract/error.h"
+#include "contract/mapped_file.h"
 
 namespace tsc {
 namespace {

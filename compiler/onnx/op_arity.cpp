@@ -5,7 +5,7 @@
 #include <string>
 
 #include "compiler/ir/ops/op_registry.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

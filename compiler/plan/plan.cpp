@@ -3,15 +3,15 @@
 
 #include <sstream>
 
-#include "runtime/core/error.h"
-#include "runtime/core/select_every.h"
+#include "contract/error.h"
+#include "contract/build_options.h"
 
 namespace tsc {
 
 std::string KernelPlan::key() const {
   std::ostringstream o;
-  o << "hd" << head_dim << "_ps" << page_size << "_k" << top_k << "_g" << group << "_rd" << rotary_dim
-    << (rope_interleaved ? "i" : "") << "_" << dtype_name(build.weight_dtype) << (page_score ? "_sketch" : "");
+  o << "hd" << head_dim << "_ps" << build.page_size << "_k" << build.top_k_pages << "_g" << group << "_rd" << rotary_dim
+    << (rope_interleaved ? "i" : "") << "_" << dtype_name(build.weight_dtype) << (build.page_score == PageScore::kSketch ? "_sketch" : "");
   if (q4_block > 0) o << "_q4b" << q4_block << (q4_scale_dtype == DType::kF16 ? "h" : "");
   return o.str();
 }
@@ -19,57 +19,43 @@ std::string KernelPlan::key() const {
 KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_nvcc) {
   KernelPlan p;
   BuildOptions& b = p.build;
-  b.target = opt.target.empty() ? (have_nvcc ? "cuda" : "cpu") : opt.target;
+  b = opt.build;
+  b.target = opt.target.value_or(have_nvcc ? Target::kCuda : Target::kCpu);
+  const bool cuda = b.target == Target::kCuda;
   // The CUDA kernels read a block's codes in 16-byte chunks (32 codes): blocks of 16 do not fit them.
-  if (s.quantization && s.quantization->bits == 8 && b.target == "cuda")
+  if (s.quantization && s.quantization->bits == 8 && cuda)
     throw Error("the model's projections are " + s.quantization->format + " (MatMulInteger after DynamicQuantizeLinear), which only the CPU kernels run so far",
                 "build with --target cpu, or compile the 4-bit or float model of the same download (onnx/model_q4.onnx, onnx/model.onnx)");
-  if (s.quantization && s.quantization->bits == 4 && b.target == "cuda" && s.quantization->block_size % 32 != 0)
+  if (s.quantization && s.quantization->bits == 4 && cuda && s.quantization->block_size % 32 != 0)
     throw Error("the model's 4-bit projections use blocks of " + std::to_string(s.quantization->block_size) + ", which the CUDA kernels do not run (blocks of 32 or more)",
                 "build with --target cpu, or quantize with block_size 32 or larger (MatMulNBitsQuantizer(block_size=32))");
-  if (b.target == "cuda" && !have_nvcc)
+  if (cuda && !have_nvcc)
     throw Error("--target cuda needs nvcc, which is not on this machine's PATH", "install the CUDA Toolkit, or build with --target cpu");
-  const bool pow2 = opt.page_size >= 1 && (opt.page_size & (opt.page_size - 1)) == 0;
-  if (!pow2 || opt.page_size > 256) throw Error("--page-size " + std::to_string(opt.page_size) + " is not a power of two in [1, 256]", "use 8, 16 or 32");
-  if (opt.top_k_pages < 0 || opt.top_k_pages == 1) throw Error("--top-k-pages " + std::to_string(opt.top_k_pages) + " cannot keep the first and the last page", "use 0 (dense) or a budget of at least 2 pages");
-  if (opt.dense_layers < 0) throw Error("--dense-layers must be >= 0", "use 0, 1 or 2");
-  if (opt.max_batch < 1) throw Error("--max-batch must be >= 1", "use e.g. 64");
-  b.page_size = opt.page_size;
-  b.top_k_pages = opt.top_k_pages;
-  b.dense_layers = opt.dense_layers;
-  if (opt.page_score != "bound" && opt.page_score != "sketch")
-    throw Error("--page-score " + opt.page_score + " is not a page score", "use bound (the key bound) or sketch (the key sketch)");
-  if (opt.page_score == "sketch" && b.target == "cuda")
+  check_build_options(b);
+  if (b.page_score == PageScore::kSketch && cuda)
     throw Error("--page-score sketch is implemented by the CPU target only; the CUDA kernels score pages with the key bound",
                 "build with --target cpu, or leave --page-score at bound");
-  if (opt.page_score == "sketch" && s.head_dim % 4 != 0)
+  if (b.page_score == PageScore::kSketch && s.head_dim % 4 != 0)
     throw Error("--page-score sketch codes head_dim / 4 channels per key; head_dim " + std::to_string(s.head_dim) + " is not a multiple of 4",
                 "leave --page-score at bound");
-  b.page_score = opt.page_score;
-  check_select_every(opt.select_every, "--select-every");
-  b.select_every = opt.select_every;
   if (s.quantization && s.quantization->bits == 4) {
     p.q4_block = s.quantization->block_size;
     p.q4_scale_dtype = s.quantization->scale_dtype;
   }
-  b.max_batch = opt.max_batch;
-  b.max_seq_len = opt.max_seq_len > 0 ? opt.max_seq_len : s.max_position_embeddings.value_or(4096);
+  if (b.max_seq_len <= 0) b.max_seq_len = s.max_position_embeddings.value_or(kDefaultMaxSeqLen);
   if (s.position == PositionKind::kLearned && b.max_seq_len > *s.max_position_embeddings)
     throw Error("--max-seq-len " + std::to_string(b.max_seq_len) + " exceeds the model's " + std::to_string(*s.max_position_embeddings) + " learned positions",
                 "use --max-seq-len " + std::to_string(*s.max_position_embeddings) + " or less");
-  if (opt.dtype.empty()) b.weight_dtype = s.weight_dtype == DType::kF32 || s.weight_dtype == DType::kF16 || s.weight_dtype == DType::kBF16 ? s.weight_dtype : DType::kF32;
-  else b.weight_dtype = dtype_from_name(opt.dtype);
-  if (b.target == "cuda" && b.weight_dtype == DType::kF32) b.weight_dtype = DType::kF16;  // GPU kernels stream half-precision weights
-  b.kv_dtype = b.target == "cuda" ? (b.weight_dtype == DType::kBF16 ? DType::kBF16 : DType::kF16) : DType::kF32;
+  if (opt.dtype) b.weight_dtype = *opt.dtype;
+  else b.weight_dtype = s.weight_dtype == DType::kF32 || s.weight_dtype == DType::kF16 || s.weight_dtype == DType::kBF16 ? s.weight_dtype : DType::kF32;
+  if (cuda && b.weight_dtype == DType::kF32) b.weight_dtype = DType::kF16;  // GPU kernels stream half-precision weights
+  b.kv_dtype = cuda ? (b.weight_dtype == DType::kBF16 ? DType::kBF16 : DType::kF16) : DType::kF32;
   b.source_model = opt.model;
   b.tsc_version = "0.1.0";
   p.head_dim = s.head_dim;
-  p.page_size = b.page_size;
-  p.top_k = b.top_k_pages;
   p.group = s.num_attention_heads / s.num_key_value_heads;
   p.rotary_dim = s.position == PositionKind::kRope ? s.rotary_dim : 0;
   p.rope_interleaved = s.rope_interleaved;
-  p.page_score = b.page_score == "sketch" ? 1 : 0;
   p.norm = s.norm == NormKind::kRMSNorm ? 1 : 0;
   p.activation = s.mlp_gated ? (s.activation == Activation::kSilu ? 2 : 3) : (s.activation == Activation::kGeluTanh ? 0 : 1);
   if (s.mlp_gated && s.activation == Activation::kGelu)
@@ -81,13 +67,13 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
 std::string plan_to_text(const KernelPlan& p) {
   std::ostringstream o;
   o << "KernelPlan " << p.key() << "\n";
-  o << "  target: " << p.build.target << "\n";
+  o << "  target: " << target_name(p.build.target) << "\n";
   o << "  weight_dtype: " << dtype_name(p.build.weight_dtype) << "\n";
   o << "  kv_dtype: " << dtype_name(p.build.kv_dtype) << "\n";
-  o << "  HEAD_DIM: " << p.head_dim << "\n  PAGE_SIZE: " << p.page_size << "\n  TOP_K: " << p.top_k << "\n  GROUP: " << p.group
+  o << "  HEAD_DIM: " << p.head_dim << "\n  PAGE_SIZE: " << p.build.page_size << "\n  TOP_K: " << p.build.top_k_pages << "\n  GROUP: " << p.group
     << "\n  ROTARY_DIM: " << p.rotary_dim << "\n  ROPE_INTERLEAVED: " << (p.rope_interleaved ? 1 : 0)
     << "\n  NORM: " << (p.norm ? "rmsnorm" : "layernorm") << "\n  ACTIVATION: " << (p.activation == 3 ? "gelu_tanh_gated" : p.activation == 2 ? "silu_gated" : p.activation == 1 ? "gelu" : "gelu_tanh") << "\n";
-  o << "  PAGE_SCORE: " << p.build.page_score << "\n";
+  o << "  PAGE_SCORE: " << page_score_name(p.build.page_score) << "\n";
   o << "  select_every: " << p.build.select_every << "\n";
   if (p.q4_block > 0) o << "  Q4_BLOCK: " << p.q4_block << "\n  Q4_SCALE: " << dtype_name(p.q4_scale_dtype) << "\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";

@@ -4,18 +4,19 @@
 #include <vector>
 
 #include "compiler/options.h"
-#include "runtime/core/payload.h"
-#include "runtime/core/spec.h"
+#include "contract/payload.h"
+#include "contract/spec.h"
 
 namespace tsc {
 
+// The build options resolved (target, dtypes, max_seq_len) and checked, plus the spec's constants the kernels
+// specialize on; page size, budget and page score are build's (kPageSize, kTopK, kPageScore in generated code).
 struct KernelPlan {
   BuildOptions build;          // recorded in the executable
-  int64_t head_dim = 0, page_size = 0, top_k = 0, group = 0, rotary_dim = 0;
+  int64_t head_dim = 0, group = 0, rotary_dim = 0;
   bool rope_interleaved = false;
   int norm = 0;        // 0 LayerNorm, 1 RMSNorm (selects the fused projections' prologue)
   int activation = 0;  // 0 gelu_tanh, 1 gelu (erf), 2 silu-gated, 3 gelu_tanh-gated (GeGLU)
-  int page_score = 0;  // 0 the key bound, 1 the key sketch (templates/cpu/kernel_table.h, PageScore)
   int64_t q4_block = 0;                 // MatMulNBits block size of the 4-bit projections (0: none)
   DType q4_scale_dtype = DType::kF32;   // their scales' type (f16 in q4f16 files)
   // "hd64_ps16_k64_g3_rd64_f16" ("..._sketch" with the sketch score, "..._q4b32" with 4-bit projections): the key in generated file and kernel names.

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/app/commands.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/engine.h"
 
 namespace tsc {

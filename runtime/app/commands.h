@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/engine/select_diag.h"  // select_score_names() for the --select-score options
 #include "runtime/sample/sampling_params.h"
 
 namespace tsc {
@@ -29,9 +30,6 @@ struct ScoreArgs {
   int64_t select_every = -1;  // decode steps between page scorings; -1: the build's
 };
 int cmd_score(const ScoreArgs& a);
-// The --select-score names and the CPU kernels' SelectFlags bits each stands for (score.cpp).
-const std::vector<std::pair<std::string, int32_t>>& select_score_table();
-std::vector<std::string> select_score_names();
 int cmd_info(bool json);
 
 struct GenerateArgs {

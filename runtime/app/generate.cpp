@@ -9,7 +9,7 @@
 #include "runtime/app/commands.h"
 #include "runtime/app/payload_tokenizer.h"
 #include "runtime/sample/stop_matcher.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/engine.h"
 #include "runtime/sample/sampler.h"
 

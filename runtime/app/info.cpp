@@ -1,13 +1,14 @@
 // `model_server info`: spec, build options and payload layout of this executable.
+#include <omp.h>
 #include <unistd.h>
 
 #include <iostream>
 
 #include "runtime/app/commands.h"
-#include "runtime/core/error.h"
-#include "runtime/core/payload.h"
+#include "contract/error.h"
+#include "contract/payload.h"
 #include "runtime/engine/backend.h"
-#include "runtime/core/select_every.h"
+#include "contract/build_options.h"
 
 namespace tsc {
 
@@ -28,14 +29,14 @@ namespace {
 
 // The kernel sets this executable carries and which one a run would use here (Engine's choice).
 std::string targets_text(const Payload& p) {
-  std::vector<std::string> held = p.meta().value("kernel_targets", std::vector<std::string>{p.options().target});
+  std::vector<std::string> held = p.meta().value("kernel_targets", std::vector<std::string>{target_name(p.options().target)});
   std::string gpu_why;
   const bool gpu = make_cuda_backend && cuda_device_usable && cuda_device_usable(&gpu_why);
   std::string out;
   for (const std::string& t : held) {
     const bool linked = t == "cuda" ? make_cuda_backend != nullptr : cpu_kernels_linked();
     out += "  " + t + ": " + (!linked ? "missing (rebuild with tsc)" : t == "cuda" ? (gpu ? "usable, " : "not usable: ") + gpu_why
-                                                                                      : std::string(p.options().target == "cuda" ? "fallback when no GPU is usable" : "the build's target")) + "\n";
+                                                                                      : std::string(p.options().target == Target::kCuda ? "fallback when no GPU is usable" : "the build's target")) + "\n";
   }
   return out;
 }
@@ -50,6 +51,16 @@ std::string weight_format_text(const DecoderSpec& s, const BuildOptions& b) {
   return q.format + " (block " + std::to_string(q.block_size) + ", " + dtype_name(q.scale_dtype) + " scales, " +
          (q.zero_points ? "zero points" : "symmetric") + ") in " + std::to_string(q.quantized_linears) + " of " + std::to_string(q.linears) +
          " projections, " + dtype_name(b.weight_dtype) + " elsewhere";
+}
+
+// How many engines `serve` can run here: one per visible GPU (--devices), or CPU replicas sharing the threads.
+std::string engines_text() {
+  std::string why;
+  const int gpus = make_cuda_backend && cuda_device_count && cuda_device_usable && cuda_device_usable(&why) ? cuda_device_count() : 0;
+  std::string out = "  default: 1 engine" + std::string(gpus ? " on GPU 0" : "") + "\n";
+  if (gpus) out += "  --devices all: " + std::to_string(gpus) + " engines, GPUs 0.." + std::to_string(gpus - 1) + "\n";
+  else out += "  --replicas N: N engines on the CPU sharing its " + std::to_string(omp_get_max_threads()) + " OpenMP threads\n";
+  return out;
 }
 
 }  // namespace
@@ -68,6 +79,7 @@ int cmd_info(bool json) {
   std::cout << "  weight_format: " << weight_format_text(p->spec(), p->options()) << "\n";
   std::cout << "  kernels: " << p->meta().value("kernel_key", std::string("?")) << "\n";
   std::cout << "targets\n" << targets_text(*p);
+  std::cout << "engines (serve)\n" << engines_text();
   std::cout << "payload (" << p->total_bytes() << " bytes)\n";
   for (auto& [name, e] : p->tensors())
     std::cout << "  " << name << ": " << tensor_type_str(e.dtype, e.shape) << " @" << e.offset << " (" << e.nbytes << " bytes)\n";

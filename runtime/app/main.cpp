@@ -8,7 +8,7 @@
 
 #include "runtime/app/commands.h"
 #include "runtime/app/serve.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 // How the CPU kernels' OpenMP threads wait between parallel regions, unless the user set OMP_WAIT_POLICY or
 // GOMP_SPINCOUNT. `serve` and `bench` (a machine given to the model) spin for a bounded time, then sleep: a

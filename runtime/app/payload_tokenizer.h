@@ -2,7 +2,7 @@
 #pragma once
 #include <memory>
 
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace tsc {

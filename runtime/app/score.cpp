@@ -6,42 +6,12 @@
 #include <iostream>
 
 #include "runtime/app/commands.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/core/npy.h"
 #include "runtime/engine/engine.h"
-#include "templates/cpu/kernel_table.h"
+#include "runtime/engine/select_diag.h"
 
 namespace tsc {
-
-const std::vector<std::pair<std::string, int32_t>>& select_score_table() {
-  using namespace cpu;
-  static const std::vector<std::pair<std::string, int32_t>> t = {
-      {"bound", 0},  // the design's selection
-      {"oracle", kSelectOracle},
-      {"subpage2", kSelectSubpage2},
-      {"subpage4", kSelectSubpage4},
-      {"sphere", kSelectSphere},
-      {"subpage2sphere", kSelectSubpage2 | kSelectSphere},
-      {"qsum", kSelectQSum},
-      {"qsumsphere", kSelectQSum | kSelectSphere},
-      {"gauss", kSelectGauss},
-      {"boundsoft", kSelectBoundSoft},
-      {"subpage2gauss", kSelectSubpage2 | kSelectGauss},
-      {"gausscap", kSelectGauss | kSelectBoundSoft},
-      {"boxgauss", kSelectBoxGauss},
-      {"sketch1", kSelectSketch1},
-      {"sketch2", kSelectSketch2},
-      {"sketch1half", kSelectSketch1 | kSelectSketchHalf},
-      {"sketch1quarter", kSelectSketch1 | kSelectSketchQuarter},
-  };
-  return t;
-}
-
-std::vector<std::string> select_score_names() {
-  std::vector<std::string> names;
-  for (const auto& [name, bits] : select_score_table()) names.push_back(name);
-  return names;
-}
 
 // A --select-replay file: int32 of exactly `shape` (what --select-trace writes for the same input and build).
 // Replays impose the design's selection only: an ablation's own ranking would not be what it is compared with.
@@ -75,6 +45,7 @@ int cmd_score(const ScoreArgs& a) {
     tok[i] = static_cast<int32_t>(v);
   }
   std::vector<SeqKv> seqs(static_cast<size_t>(B));
+  std::vector<SelectDiag> diag;  // per sequence, decode mode with an ablation, a trace or a replay
   std::vector<float> out(static_cast<size_t>(B * S * V)), logits;
   if (a.mode == "prefill" && (!a.select_trace.empty() || !a.select_replay.empty()))
     throw Error("--select-trace and --select-replay record decode steps; prefill attention is dense", "add --mode decode");
@@ -98,22 +69,24 @@ int cmd_score(const ScoreArgs& a) {
       eng.step(step, logits);
       std::memcpy(out.data() + b * S * V, logits.data(), static_cast<size_t>(a.prefill_tokens * V) * 4);
     }
-    int32_t flags = (a.select_reduce == "max" ? cpu::kSelectGroupMax : 0) | (a.no_sink ? cpu::kSelectNoSink : 0);
-    for (const auto& [name, bits] : select_score_table())
-      if (name == a.select_score) flags |= bits;
+    const int32_t ablation = select_ablation(a.select_reduce, a.no_sink, a.select_score);
     // Selection traces: [B, S, layers, kv_heads, top_k]; one step's slice per sequence is [layers, kv_heads, top_k].
     const int64_t step_io = eng.spec().num_hidden_layers * eng.spec().num_key_value_heads * eng.options().top_k_pages;
     std::vector<int64_t> io_shape{B, S, eng.spec().num_hidden_layers, eng.spec().num_key_value_heads, eng.options().top_k_pages};
     std::vector<int32_t> trace, replay;
     if (!a.select_trace.empty()) trace.assign(static_cast<size_t>(B * S * step_io), -1);
-    if (!a.select_replay.empty()) replay = read_select_replay(a.select_replay, io_shape, flags);
+    if (!a.select_replay.empty()) replay = read_select_replay(a.select_replay, io_shape, ablation);
+    // Diagnostics (select_diag.h) only where asked for: without them decode runs the production path.
+    const bool diagnose = ablation != 0 || !trace.empty() || !replay.empty();
+    diag.assign(diagnose ? static_cast<size_t>(B) : 0, SelectDiag{ablation});
     for (int64_t t = a.prefill_tokens; t < S; ++t) {
       std::vector<StepSeq> step;
       for (int64_t b = 0; b < B; ++b) {
-        step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, flags});
-        step.back().select_every = every;
-        if (!trace.empty()) step.back().select_trace = trace.data() + (b * S + t) * step_io;
-        if (!replay.empty()) step.back().select_replay = replay.data() + (b * S + t) * step_io;
+        step.push_back(StepSeq{&seqs[b], tok.data() + b * S + t, 1, true, budget, false, every});
+        if (!diagnose) continue;
+        step.back().diag = &diag[b];
+        if (!trace.empty()) diag[b].trace = trace.data() + (b * S + t) * step_io;
+        if (!replay.empty()) diag[b].replay = replay.data() + (b * S + t) * step_io;
       }
       eng.step(step, logits);
       for (int64_t b = 0; b < B; ++b) std::memcpy(out.data() + (b * S + t) * V, logits.data() + b * V, V * 4);
@@ -128,9 +101,12 @@ int cmd_score(const ScoreArgs& a) {
   if (a.mode == "decode" && c.pages_total > 0)
     std::cerr << "score: decode attention kept " << c.pages_kept << " of " << c.pages_total << " pages ("
               << 100.0 * static_cast<double>(c.pages_kept) / static_cast<double>(c.pages_total) << "%)\n";
-  if (!a.select_replay.empty())
-    std::cerr << "score: replayed " << c.replayed << " selections; " << c.replay_differs
-              << " differ from this target's own top-k; largest score gap " << c.replay_gap << " of the scores' magnitude\n";
+  if (!a.select_replay.empty()) {
+    SelectDiag r;
+    for (const SelectDiag& d : diag) r.replayed += d.replayed, r.replay_differs += d.replay_differs, r.replay_gap = std::max(r.replay_gap, d.replay_gap);
+    std::cerr << "score: replayed " << r.replayed << " selections; " << r.replay_differs
+              << " differ from this target's own top-k; largest score gap " << r.replay_gap << " of the scores' magnitude\n";
+  }
   return 0;
 }
 

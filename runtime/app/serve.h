@@ -23,6 +23,8 @@ struct ServeArgs {
   bool profile = false;
   double shutdown_grace = 30;     // seconds in-flight requests get to finish on SIGTERM/SIGINT
   int64_t max_body = 32 << 20;
+  std::string devices;            // CUDA target: "all" or "0,1,...": one engine per GPU behind the router ("": GPU 0 only)
+  int64_t replicas = 1;           // CPU target: engines in this process, each with 1/N of the OpenMP threads
   std::string select_score = "bound";  // ablation (CPU target): page score of every decode step (score.cpp's table)
 };
 

@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "runtime/app/serve.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

@@ -3,7 +3,7 @@
 
 #include "runtime/chat/eval.h"
 #include "runtime/chat/parser.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "runtime/chat/text.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc::chat {
 

@@ -4,7 +4,7 @@
 #include "runtime/chat/builtins.h"
 #include "runtime/chat/text.h"
 #include "runtime/chat/unicode.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc::chat {
 namespace {

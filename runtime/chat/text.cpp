@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "runtime/chat/unicode.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/utf8.h"
 
 namespace tsc::chat {

@@ -6,7 +6,7 @@
 #include <regex>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

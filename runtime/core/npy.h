@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/dtype.h"
+#include "contract/dtype.h"
 
 namespace tsc {
 

@@ -7,10 +7,20 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/payload.h"
+#include "contract/error.h"
+#include "contract/payload.h"
 #include "runtime/kv/page_pool.h"
 
 namespace tsc {
+
+struct SelectDiag;  // select_diag.h
+// A step error after which the engine cannot serve any more (a sticky CUDA error, a lost device; tests inject
+// one with TSC_TEST_FAIL_ENGINE): the scheduler ends all its requests with it and takes no new ones, and the
+// router (runtime/sched/router.h) stops sending it work. Other step errors end only that step's sequences.
+class EngineFailure : public Error {
+ public:
+  using Error::Error;
+};
 
 struct StepSeq {
   SeqKv* kv = nullptr;              // pages already reserved for kv->num_tokens + n tokens
@@ -19,23 +29,17 @@ struct StepSeq {
   bool decode = false;              // n == 1 through the paged decode path (where page selection acts)
   int64_t budget = 0;               // decode: pages kept per KV head and layer (0 = dense)
   bool all_logits = false;          // logits for every new token, else only the last
-  int32_t select_flags = 0;         // selection ablations (CPU target): cpu::SelectFlags, 0 = the design's selection
-  // Decode: the selection per layer and KV head, [layers, num_kv_heads, top_k] page indices, -1 padded (a row
-  // of -1: dense), recorded into select_trace or imposed from select_replay (CPU target; cpu::SelectIo).
-  int32_t* select_trace = nullptr;
-  const int32_t* select_replay = nullptr;
   // Decode: score pages every this many steps of the sequence and reuse its kept set in between
   // (--select-every; SeqKv::select holds the set); 1 scores every step.
   int64_t select_every = 1;
+  // Decode: selection diagnostics (an ablation, a trace, a replay; select_diag.h), or null: the production path.
+  SelectDiag* diag = nullptr;
 };
 
 struct SelectionCounters {
   int64_t decode_calls = 0;         // (sequence, layer) decode attentions
   int64_t pages_total = 0, pages_scored = 0, pages_kept = 0;  // summed over KV heads
   std::vector<int64_t> kept_per_layer, total_per_layer;
-  // Replayed selections (StepSeq::select_replay): imposed, differing from the own top-k, largest score gap.
-  int64_t replayed = 0, replay_differs = 0;
-  double replay_gap = 0;
 };
 
 class Backend {
@@ -67,6 +71,11 @@ int64_t default_cuda_kv_memory(const Payload& payload) __attribute__((weak));
 // Whether GPU 0 can run this executable's CUDA kernels (driver loaded, a device of compute capability >= 8.0);
 // `why` says what was found or what is missing. Linked with the CUDA backend only.
 bool cuda_device_usable(std::string* why) __attribute__((weak));
+// GPUs visible to this process (0 when none or no driver), and making GPU `device` the calling thread's current
+// one (every CUDA call after it, on this thread, goes there; throws tsc::Error naming the index when it is not a
+// usable GPU). The backend, its KV memory and its CUDA graphs live on the device current when they are made.
+int cuda_device_count() __attribute__((weak));
+void cuda_select_device(int device) __attribute__((weak));
 // Whether this executable carries the CPU kernels (every CPU build, and CUDA builds as their fallback).
 bool cpu_kernels_linked();
 

@@ -3,10 +3,12 @@
 #include <cstring>
 #include <memory>
 
-#include "runtime/core/error.h"
-#include "runtime/core/layer_tensors.h"
-#include "runtime/core/linear_weight.h"
+#include "contract/error.h"
+#include "contract/layer_tensors.h"
+#include "contract/linear_weight.h"
+#include "contract/payload_tensors.h"
 #include "runtime/engine/backend.h"
+#include "runtime/engine/cpu_select_diag.h"
 #include "templates/cpu/kernel_table.h"
 
 // Defined by the generated kernels file linked into a CPU-target executable.
@@ -26,8 +28,9 @@ class CpuBackend : public Backend {
     check(kt_->page_size == o_.page_size, "page_size", o_.page_size, kt_->page_size);
     check(kt_->group == s_.num_attention_heads / s_.num_key_value_heads, "GQA group", s_.num_attention_heads / s_.num_key_value_heads, kt_->group);
     check(kt_->weight_dtype == static_cast<int32_t>(o_.weight_dtype), "weight dtype", static_cast<int64_t>(o_.weight_dtype), kt_->weight_dtype);
-    const int32_t page_score = o_.page_score == "sketch" ? cpu::kPageScoreSketch : cpu::kPageScoreBound;
+    const int32_t page_score = o_.page_score == PageScore::kSketch ? cpu::kPageScoreSketch : cpu::kPageScoreBound;
     check(kt_->page_score == page_score, "page score (0 bound, 1 sketch)", page_score, kt_->page_score);
+    check_payload_tensors(p_);
     H_ = s_.hidden_size;
     Q_ = s_.num_attention_heads * s_.head_dim;
     KV_ = s_.num_key_value_heads * s_.head_dim;
@@ -37,7 +40,7 @@ class CpuBackend : public Backend {
     for (int64_t l = 0; l < s_.num_hidden_layers; ++l)
       layers_.push_back(read_layer_tensors<const float*, LinearWeight>(
           s_, l, f, [&](const std::string& n, int64_t out, int64_t in) { return weight(n, out, in); }));
-    lm_head_ = weight("lm_head", V_, H_);
+    lm_head_ = weight(tensors::lm_head, V_, H_);
     // KV storage: per layer K, V [num_pages, hkv, page_size, head_dim] and bounds [num_pages, hkv, 2, head_dim].
     const int64_t page_elems = s_.num_key_value_heads * o_.page_size * s_.head_dim;
     const int64_t bound_elems = s_.num_key_value_heads * 2 * s_.head_dim;
@@ -79,13 +82,8 @@ class CpuBackend : public Backend {
         throw Error("page budget " + std::to_string(q.budget) + " exceeds the compiled top-k capacity " + std::to_string(o_.top_k_pages),
                     "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
       if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
-      if (q.select_replay && kt_->page_score != cpu::kPageScoreBound)
-        throw Error("--select-replay measures replayed selections against the key bound; this executable scores pages with the " + o_.page_score,
-                    "replay into an executable built with --page-score bound");
       check_select_every(q.select_every, "select_every");
-      if (q.select_replay && q.select_every != 1)
-        throw Error("--select-replay imposes a recorded selection at every step; it does not combine with --select-every " + std::to_string(q.select_every),
-                    "replay with --select-every 1");
+      if (q.diag) check_select_diag(q, *kt_, o_.page_score);
     }
     // Selection reuse: each decode sequence scores this step (0) or reuses its scoring of reuse[i] pages.
     std::vector<int64_t> reuse(seqs.size(), 0);
@@ -115,14 +113,14 @@ class CpuBackend : public Backend {
     for (auto& q : seqs) bounds_.push_back(bounds_.back() + q.n);
     x_.resize(static_cast<size_t>(T * H_));
     h_.resize(x_.size());
-    kt_->embed(tok.data(), T, p_.data("embed_tokens"), H_, x_.data());
+    kt_->embed(tok.data(), T, p_.data(tensors::embed_tokens), H_, x_.data());
     if (s_.position == PositionKind::kLearned) {
-      const int64_t maxp = p_.entry("embed_positions").shape[0];
+      const int64_t maxp = p_.entry(tensors::embed_positions).shape[0];
       for (int32_t v : pos)
         if (v >= maxp) throw Error("position " + std::to_string(v) + " exceeds the model's " + std::to_string(maxp) + " learned positions", "use shorter sequences");
-      kt_->add_rows(pos.data(), T, p_.data("embed_positions"), H_, x_.data());
+      kt_->add_rows(pos.data(), T, p_.data(tensors::embed_positions), H_, x_.data());
     }
-    const float* inv_freq = p_.has("rope_inv_freq") ? static_cast<const float*>(p_.data("rope_inv_freq")) : nullptr;
+    const float* inv_freq = p_.has(tensors::rope_inv_freq) ? static_cast<const float*>(p_.data(tensors::rope_inv_freq)) : nullptr;
     const int64_t hq = s_.num_attention_heads, hkv = s_.num_key_value_heads;
     qkv_.resize(static_cast<size_t>(T * (Q_ + 2 * KV_)));
     q_.resize(static_cast<size_t>(T * Q_));
@@ -161,19 +159,13 @@ class CpuBackend : public Backend {
         if (q.decode) {
           const int64_t budget = l < o_.dense_layers ? 0 : q.budget;
           cpu::SelectStats st;
-          const int64_t io_at = l * hkv * kt_->top_k;
+          const int64_t keep_at = l * hkv * kt_->top_k;
           const bool keeps = q.select_every > 1 && budget > 0;
-          const cpu::SelectIo io{q.select_replay ? q.select_replay + io_at : nullptr, q.select_trace ? q.select_trace + io_at : nullptr,
-                                 keeps ? q.kv->select.kept.data() + io_at : nullptr, keeps ? reuse[i] : 0};
-          kt_->attend_decode(kv, sp, hq, static_cast<float>(s_.attention_scale), budget, q.select_flags, io, q_.data() + t0 * Q_,
-                             attn_.data() + t0 * Q_, &st);
-          if (st.replay_invalid > 0)
-            throw Error("the replayed page selection of layer " + std::to_string(l) + " at position " + std::to_string(sp.num_tokens - 1) +
-                            " does not fit the sequence (kept-page count, first/last page, or dense vs selecting differ)",
-                        "replay a trace recorded with the same input ids, budget and --prefill-tokens");
-          counters_.replayed += st.replayed;
-          counters_.replay_differs += st.replay_differs;
-          counters_.replay_gap = std::max<double>(counters_.replay_gap, st.replay_gap);
+          const cpu::SelectReuse ru{keeps ? q.kv->select.kept.data() + keep_at : nullptr, keeps ? reuse[i] : 0};
+          const float scale = static_cast<float>(s_.attention_scale);
+          // Diagnostics go through the selection extension; production runs the KernelTable's kernel.
+          if (q.diag) attend_decode_diag(q, l, *kt_, kv, sp, hq, scale, budget, ru, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
+          else kt_->attend_decode(kv, sp, hq, scale, budget, ru, q_.data() + t0 * Q_, attn_.data() + t0 * Q_, &st);
           ++counters_.decode_calls;
           counters_.pages_total += st.pages_total;
           counters_.pages_scored += st.pages_scored;
@@ -211,9 +203,9 @@ class CpuBackend : public Backend {
         t0 += q.n;
       }
     }
-    const float* final_w = p_.has("final_norm_w") ? static_cast<const float*>(p_.data("final_norm_w")) : nullptr;
-    const float* final_b = p_.has("final_norm_b") ? static_cast<const float*>(p_.data("final_norm_b")) : nullptr;
-    const float* head_b = p_.has("lm_head_b") ? static_cast<const float*>(p_.data("lm_head_b")) : nullptr;
+    const float* final_w = p_.has(tensors::final_norm_w) ? static_cast<const float*>(p_.data(tensors::final_norm_w)) : nullptr;
+    const float* final_b = p_.has(tensors::final_norm_b) ? static_cast<const float*>(p_.data(tensors::final_norm_b)) : nullptr;
+    const float* head_b = p_.has(tensors::lm_head_b) ? static_cast<const float*>(p_.data(tensors::lm_head_b)) : nullptr;
     std::vector<float> normed(sel.size());
     norm(sel.data(), rows, final_w, final_b, normed.data());
     logits.resize(static_cast<size_t>(rows * V_));

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 
@@ -25,30 +25,38 @@ namespace {
 
 // The target this process runs: the payload's, except that a CUDA executable falls back to the CPU kernels
 // it also carries when no GPU is usable (or TSC_DEVICE=cpu asks for them), saying so once on stderr.
-std::string running_target(const Payload& p) {
-  const std::string& built = p.options().target;
+Target running_target(const Payload& p, int device) {
+  const Target built = p.options().target;
   const char* env = std::getenv("TSC_DEVICE");
   const std::string want = env && *env ? env : "auto";
   if (want != "auto" && want != "cpu" && want != "cuda")
     throw Error("TSC_DEVICE=" + want + " is not a device choice", "use TSC_DEVICE=auto (default), cpu or cuda");
-  if (built != "cuda") {
+  if (built != Target::kCuda) {
     if (want == "cuda") throw Error("TSC_DEVICE=cuda, but this executable was built for the CPU only", "rebuild it with tsc --target cuda");
+    if (device != 0) throw Error("GPU " + std::to_string(device) + " was asked for, but this executable was built for the CPU only", "use --replicas N on the CPU");
     return built;
   }
   std::string why = "TSC_DEVICE=cpu";
   if (want != "cpu") {
-    if (make_cuda_backend && cuda_device_usable && cuda_device_usable(&why)) return "cuda";
+    if (make_cuda_backend && cuda_device_usable && cuda_device_usable(&why)) {
+      // Everything the engine makes from here on (weights, KV memory, streams, graphs) lands on this GPU.
+      if (cuda_select_device) cuda_select_device(device);
+      return Target::kCuda;
+    }
     if (!make_cuda_backend) why = "this runtime has no CUDA backend";
     if (want == "cuda") throw Error("TSC_DEVICE=cuda, but no GPU is usable: " + why, "run on a machine with an NVIDIA GPU and driver (check nvidia-smi), or unset TSC_DEVICE");
   }
+  if (device != 0)
+    throw Error("GPU " + std::to_string(device) + " was asked for, but this process runs on the CPU (" + why + ")",
+                "use --devices only with a CUDA executable on a machine with GPUs; on the CPU use --replicas N");
   if (!cpu_kernels_linked())
     throw Error("no GPU is usable (" + why + ") and this executable carries no CPU kernels", "run it on a machine with an NVIDIA GPU, or rebuild it with this tsc (CUDA builds carry a CPU fallback)");
   std::cerr << "model_server: " << why << "; running on the CPU kernels this executable also carries (slower than the GPU)\n";
-  return "cpu";
+  return Target::kCpu;
 }
 
 // The build options as this process runs them: the CPU kernels keep the KV cache in float32.
-BuildOptions running_options(const Payload& p, const std::string& target) {
+BuildOptions running_options(const Payload& p, Target target) {
   BuildOptions o = p.options();
   if (o.target != target) {
     o.target = target;
@@ -58,7 +66,7 @@ BuildOptions running_options(const Payload& p, const std::string& target) {
 }
 
 EngineOptions with_default_memory(const BuildOptions& o, const Payload& p, EngineOptions opt) {
-  if (opt.kv_pages == 0 && opt.kv_memory == 0 && o.target == "cuda" && default_cuda_kv_memory)
+  if (opt.kv_pages == 0 && opt.kv_memory == 0 && o.target == Target::kCuda && default_cuda_kv_memory)
     opt.kv_memory = default_cuda_kv_memory(p);
   return opt;
 }
@@ -67,13 +75,13 @@ EngineOptions with_default_memory(const BuildOptions& o, const Payload& p, Engin
 
 Engine::Engine(std::unique_ptr<Payload> payload, const EngineOptions& opt)
     : payload_(std::move(payload)),
-      options_(running_options(*payload_, running_target(*payload_))),
+      options_(running_options(*payload_, running_target(*payload_, opt.device))),
       pool_(kv_pool_pages(payload_->spec(), options_, with_default_memory(options_, *payload_, opt))),
       kv_(pool_, options_.page_size) {
-  const std::string& t = options_.target;
-  if (t == "cpu") backend_ = make_cpu_backend(*payload_, pool_.storage_pages());
-  else if (t == "cuda" && make_cuda_backend) backend_ = make_cuda_backend(*payload_, pool_.storage_pages());
-  else throw Error("this runtime cannot run target '" + t + "'", "rebuild the executable with tsc for this machine");
+  const Target t = options_.target;
+  if (t == Target::kCpu) backend_ = make_cpu_backend(*payload_, pool_.storage_pages());
+  else if (t == Target::kCuda && make_cuda_backend) backend_ = make_cuda_backend(*payload_, pool_.storage_pages());
+  else throw Error("this runtime cannot run target '" + target_name(t) + "'", "rebuild the executable with tsc for this machine");
 }
 
 void Backend::forward_greedy(std::span<const StepSeq> seqs, std::vector<int32_t>& ids) {

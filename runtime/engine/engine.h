@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 #include "runtime/engine/backend.h"
 #include "runtime/kv/page_pool.h"
 
@@ -15,6 +15,7 @@ namespace tsc {
 struct EngineOptions {
   int64_t kv_pages = 0;   // explicit page count; 0 = derived from kv_memory
   int64_t kv_memory = 0;  // bytes for the KV cache; 0 = CPU: 4 GiB, CUDA: 90% of what the weights leave; never more than max_batch x max_seq_len needs
+  int device = 0;         // CUDA target: the GPU this engine lives on (serve --devices); made current on the constructing thread
 };
 
 class Engine {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/core/select_every.h"
+#include "contract/build_options.h"
 
 namespace tsc {
 

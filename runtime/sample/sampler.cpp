@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/sample/logits_ops.h"
 #include "runtime/sample/philox.h"
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

@@ -100,6 +100,11 @@ bool Scheduler::wait_idle(clock::time_point deadline) {
   return idle_cv_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
 }
 
+Scheduler::Load Scheduler::load() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Load{in_flight_, stats_.kv_pages_free + stats_.kv_pages_cached_idle, failure_};
+}
+
 SchedStats Scheduler::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   SchedStats s = stats_;
@@ -166,6 +171,7 @@ std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> 
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) throw QueueFull("the server is shutting down", "retry against another server");
+    if (!failure_.empty()) throw EngineDown(failure_, "retry: the other engines still serve");
     if (waiting_requests_ + static_cast<int64_t>(seqs.size()) > opt_.max_waiting)
       throw QueueFull("the waiting queue is full (" + std::to_string(waiting_requests_) + " requests)", "retry after a short wait");
     for (auto& s : seqs) s->req->order = next_order_++;
@@ -178,6 +184,13 @@ std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> 
 }
 
 void Scheduler::loop() {
+  if (opt_.on_thread_start) {
+    try {
+      opt_.on_thread_start();
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -347,13 +360,15 @@ void Scheduler::run(std::vector<Work>& batch) {
   for (auto& w : batch) {
     Seq& s = *w.seq;
     steps.push_back(StepSeq{&s.kv, s.tokens.data() + s.kv.num_tokens, w.n, w.decode, w.decode ? s.budget : 0, !w.decode && s.prompt_logprobs,
-                            w.decode ? opt_.select_flags : 0});
-    steps.back().select_every = s.select_every;
+                            s.select_every, w.decode ? opt_.select_diag : nullptr});
     (w.decode ? decode : prefill) += w.n;
   }
   const auto t0 = clock::now();
   try {
     model_.step(steps, logits_);
+  } catch (const EngineFailure& e) {
+    fail(e.what());
+    return;
   } catch (const std::exception& e) {
     // The step changed nothing that freeing these sequences does not undo; the server keeps serving.
     for (auto& w : batch) finish(*w.seq, FinishReason::kError, e.what());
@@ -479,6 +494,18 @@ void Scheduler::finish(Seq& s, FinishReason why, std::string error) {
     if (!r.admitted) --waiting_requests_;
     if (--in_flight_ == 0) idle_cv_.notify_all();
   }
+}
+
+void Scheduler::fail(const std::string& why) {
+  std::string msg = opt_.name + " failed: " + why;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failure_ = msg;
+    for (auto& s : incoming_) waiting_.push_back(std::move(s));
+    incoming_.clear();
+  }
+  for (auto& s : running_) finish(*s, FinishReason::kError, msg);
+  for (auto& s : waiting_) finish(*s, FinishReason::kError, msg);
 }
 
 void Scheduler::offer_to_cache(Seq& s) {

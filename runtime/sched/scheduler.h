@@ -14,13 +14,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/kv/prefix_cache.h"
 #include "runtime/sched/metrics.h"
 #include "runtime/sched/request.h"
@@ -33,11 +34,19 @@ struct SchedulerOptions {
   int64_t max_waiting = 256;      // requests accepted but not yet admitted; beyond: QueueFull
   int64_t max_step_tokens = 512;  // tokens per step: decodes + prefill chunks (raised to max_running)
   bool prefix_cache = true;
-  int32_t select_flags = 0;       // selection ablation of every decode step (CPU target; serve --select-score)
+  SelectDiag* select_diag = nullptr;  // diagnostics of every decode step (serve --select-score: a CPU ablation), or null
+  std::string name = "the engine";  // in errors: "engine 1 (GPU 1)" where a router runs several
+  std::function<void()> on_thread_start;  // run first on the scheduler thread (its GPU, its OpenMP threads)
 };
 
 // submit() when the waiting queue is full (HTTP 503 with Retry-After).
 class QueueFull : public Error {
+ public:
+  using Error::Error;
+};
+
+// submit() to an engine that has failed (EngineFailure): the router tries another.
+class EngineDown : public Error {
  public:
   using Error::Error;
 };
@@ -64,6 +73,14 @@ class Scheduler {
   void stop();
 
   SchedStats stats() const;
+  // What the router weighs, read under the lock: requests accepted and not finished, KV pages free to
+  // allocate (unowned or idle in the prefix cache, as of the last iteration), and the failure that stopped
+  // this engine (empty while it serves).
+  struct Load {
+    int64_t in_flight = 0, free_pages = 0;
+    std::string failure;
+  };
+  Load load() const;
   const SchedHistograms& histograms() const { return hist_; }
   const SchedulerOptions& options() const { return opt_; }
   StepModel& model() { return model_; }
@@ -90,6 +107,7 @@ class Scheduler {
   void sample(Seq& s, const float* row, clock::time_point now);
   void fork(Seq& parent, const float* row, clock::time_point now);
   void finish(Seq& s, FinishReason why, std::string error = {});
+  void fail(const std::string& why);  // EngineFailure: end everything, take nothing more
   void offer_to_cache(Seq& s);
   void flush_events();
   void publish();
@@ -107,6 +125,7 @@ class Scheduler {
   int64_t in_flight_ = 0;
   int64_t next_order_ = 0;
   bool stop_ = false, abort_all_ = false;
+  std::string failure_;  // set once by fail()
   SchedStats stats_;
   std::deque<std::pair<clock::time_point, int64_t>> rate_;  // (time, generated tokens) for tokens/s
   SchedHistograms hist_;  // thread-safe itself

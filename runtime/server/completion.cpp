@@ -7,7 +7,7 @@
 #include <random>
 
 #include "runtime/sample/stop_matcher.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #ifdef TSC_HAVE_CHAT  // defined where runtime/chat is built (runtime/CMakeLists.txt)
 #include "runtime/chat/chat_template.h"
 #endif
@@ -112,9 +112,13 @@ Completion::Completion(const ServeContext& ctx, ApiRequest req) : ctx_(ctx), req
   open_ = static_cast<int32_t>(choices_.size());
   rec_.choices = open_;
   try {
-    stream_ = ctx_.sched->submit(std::move(gens));
+    Router::Routed r = ctx_.router->submit(std::move(gens));
+    stream_ = std::move(r.stream);
+    engine_ = r.engine;
   } catch (const QueueFull& e) {
     throw ApiError{503, e.what(), "", e.hint(), "server_overloaded"};
+  } catch (const EngineDown& e) {
+    throw ApiError{503, e.what(), "", e.hint(), "engine_failed"};
   } catch (const Error& e) {
     throw bad_request(e.what(), "", e.hint());
   }
@@ -345,16 +349,24 @@ bool Completion::run(const std::function<bool(const std::string&)>& write, const
   rec_.queue_s = stream_->queue_seconds();
   if (!error_.empty()) rec_.error = error_;
   if (!req_.stream) {
-    if (!error_.empty()) return write(dump(error_body(ApiError{500, "generation failed: " + error_, "", "this is a bug in model_server; please report it", ""})));
+    if (!error_.empty()) return write(dump(error_body(generation_error())));
     return write(dump(body()));
   }
-  if (!error_.empty() && !write("data: " + dump(error_body(ApiError{500, "generation failed: " + error_, "", "this is a bug in model_server", ""})) + "\n\n")) return false;
+  if (!error_.empty() && !write("data: " + dump(error_body(generation_error())) + "\n\n")) return false;
   if (req_.include_usage) {
     json u = {{"id", id_}, {"object", req_.chat ? "chat.completion.chunk" : "text_completion"}, {"created", created_}, {"model", ctx_.model_name},
               {"choices", json::array()}, {"usage", usage()}};
     if (!write("data: " + dump(u) + "\n\n")) return false;
   }
   return write("data: [DONE]\n\n");
+}
+
+ApiError Completion::generation_error() const {
+  // A failed engine is not a bug of this request: the router already sends new ones elsewhere.
+  const bool engine_down = !ctx_.router->engine(engine_).load().failure.empty();
+  return ApiError{500, "generation failed: " + error_, "",
+                  engine_down ? "retry the request: the engine that ran it failed and takes no more work" : "this is a bug in model_server; please report it",
+                  engine_down ? "engine_failed" : ""};
 }
 
 }  // namespace tsc

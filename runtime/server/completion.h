@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/sched/scheduler.h"
+#include "runtime/sched/router.h"
 #include "runtime/server/api_error.h"
 #include "runtime/server/openai_request.h"
 #include "runtime/tokenizer/tokenizer.h"
@@ -19,7 +19,7 @@ class ChatTemplate;
 
 // What every call shares (read-only after start-up).
 struct ServeContext {
-  Scheduler* sched = nullptr;
+  Router* router = nullptr;             // the engines (one, or one per GPU / CPU replica)
   const Tokenizer* tok = nullptr;       // null: the executable has no tokenizer (token ids only)
   const ChatTemplate* chat = nullptr;   // null: no chat template; chat_error says why
   std::string chat_error;
@@ -56,6 +56,7 @@ class Completion {
   // the request is cancelled and its pages freed).
   bool run(const std::function<bool(const std::string&)>& write, const std::function<bool()>& alive);
   const CallRecord& record() const { return rec_; }
+  size_t engine() const { return engine_; }  // the router's index of the engine serving this call
 
  private:
   struct Choice;
@@ -69,12 +70,14 @@ class Completion {
   nlohmann::json chat_logprobs(const Choice& c, size_t from) const;
   nlohmann::json usage() const;
   std::string token_text(int32_t id) const;
+  ApiError generation_error() const;  // what a choice's engine error becomes (500)
 
   const ServeContext& ctx_;
   ApiRequest req_;
   std::vector<PromptInfo> prompts_;
   std::vector<Choice> choices_;
   std::shared_ptr<RequestStream> stream_;
+  size_t engine_ = 0;
   std::string id_;
   int64_t created_ = 0;
   bool return_ids_ = false;

@@ -16,7 +16,7 @@
 #include <mutex>
 #include <thread>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/server/prometheus.h"
 
 namespace tsc {
@@ -176,7 +176,8 @@ struct HttpServer::Impl {
   Impl(ServeContext& c, ServerOptions o) : ctx(c), opt(std::move(o)) {
     limits.max_n = ctx.max_n;
     limits.top_k_pages = ctx.top_k_pages;
-    const size_t max_threads = std::clamp<size_t>(4 * static_cast<size_t>(ctx.sched->options().max_running + ctx.sched->options().max_waiting) + 64, 256, 8192);
+    const SchedulerOptions& so = ctx.router->options();
+    const size_t max_threads = std::clamp<size_t>(4 * ctx.router->size() * static_cast<size_t>(so.max_running + so.max_waiting) + 64, 256, 8192);
     svr.new_task_queue = [max_threads] { return new ElasticPool(max_threads); };
     svr.set_payload_max_length(opt.max_body_bytes);
     svr.set_read_timeout(30, 0);
@@ -217,9 +218,7 @@ struct HttpServer::Impl {
     });
     svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) { log(req, res); });
 
-    svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-      send_json(res, draining ? 503 : 200, {{"status", draining ? "shutting down" : "ok"}});
-    });
+    svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) { health(res); });
     svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
     });
@@ -242,10 +241,29 @@ struct HttpServer::Impl {
     return {{"id", ctx.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "tsc"}, {"root", ctx.model_name}, {"max_model_len", ctx.max_seq_len}};
   }
 
+  // 200 "ok" while every engine serves, 200 "degraded" while some do (a load balancer keeps sending: the
+  // router avoids the failed ones), 503 "failed" when none does, 503 "shutting down" after SIGTERM.
+  void health(httplib::Response& res) const {
+    json engines = json::array();
+    size_t up = 0;
+    for (size_t i = 0; i < ctx.router->size(); ++i) {
+      const Scheduler::Load l = ctx.router->engine(i).load();
+      json e = {{"device", ctx.router->device(i)}, {"status", l.failure.empty() ? "ok" : "failed"}, {"requests_in_flight", l.in_flight}, {"kv_pages_free", l.free_pages}};
+      if (!l.failure.empty()) e["error"] = l.failure;
+      else ++up;
+      engines.push_back(std::move(e));
+    }
+    const char* status = draining ? "shutting down" : up == 0 ? "failed" : up < ctx.router->size() ? "degraded" : "ok";
+    send_json(res, draining || up == 0 ? 503 : 200, {{"status", status}, {"engines", std::move(engines)}});
+  }
+
   std::string metrics() const {
     MetricsInput in;
-    in.stats = ctx.sched->stats();
-    in.hist = &ctx.sched->histograms();
+    for (size_t i = 0; i < ctx.router->size(); ++i) {
+      Scheduler& s = ctx.router->engine(i);
+      in.engines.push_back(EngineMetrics{ctx.router->device(i), s.stats(), &s.histograms(), s.load().failure.empty(), ctx.router->routed_affine(i),
+                                         ctx.router->routed_load(i)});
+    }
     {
       std::lock_guard<std::mutex> lock(counters_mu);
       in.requests = requests;
@@ -254,7 +272,7 @@ struct HttpServer::Impl {
     in.target = opt.target;
     in.page_size = opt.page_size;
     in.top_k_pages = ctx.top_k_pages;
-    in.max_running = ctx.sched->options().max_running;
+    in.max_running = ctx.router->options().max_running;
     in.profile = opt.profile;
     return render_metrics(in);
   }
@@ -282,6 +300,7 @@ struct HttpServer::Impl {
     }
     ++active;
     res.status = 200;
+    if (ctx.router->size() > 1) res.set_header("X-TSC-Device", ctx.router->device(call->engine()));
     if (call->stream()) {
       res.set_header("Cache-Control", "no-cache");
       res.set_header("X-Accel-Buffering", "no");
@@ -373,7 +392,7 @@ void HttpServer::serve() {
 void HttpServer::shutdown(std::chrono::milliseconds grace) {
   Impl& m = *impl_;
   m.draining = true;
-  Scheduler& s = *m.ctx.sched;
+  Router& s = *m.ctx.router;
   if (!s.wait_idle(clock_type::now() + grace)) {
     s.cancel_all();
     s.wait_idle(clock_type::now() + std::chrono::seconds(10));

@@ -5,8 +5,8 @@
 #include <limits>
 #include <set>
 
-#include "runtime/core/error.h"
-#include "runtime/core/select_every.h"
+#include "contract/error.h"
+#include "contract/build_options.h"
 
 namespace tsc {
 

@@ -69,7 +69,18 @@ class Out {
 
 std::string render_metrics(const MetricsInput& in) {
   Out o;
-  const SchedStats& s = in.stats;
+  const bool labeled = in.engines.size() > 1;
+  auto dev = [&](const EngineMetrics& e) { return labeled ? "device=\"" + escape(e.device) + "\"" : std::string(); };
+  auto with = [&](const EngineMetrics& e, const std::string& more) { return labeled ? dev(e) + "," + more : more; };
+  // One series per engine: a head, then each engine's sample.
+  auto each = [&](const std::string& name, const char* type, const std::string& help, auto value) {
+    o.head(name, type, help);
+    for (const EngineMetrics& e : in.engines) o.sample(name, static_cast<double>(value(e)), dev(e));
+  };
+  auto hist = [&](const std::string& name, const std::string& help, Histogram SchedHistograms::*h) {
+    o.head(name, "histogram", help);
+    for (const EngineMetrics& e : in.engines) o.histogram(name, "", e.hist->*h, dev(e), false);
+  };
   o.head("tsc_info", "gauge", "The served model and build (value 1).");
   o.sample("tsc_info", 1, "model=\"" + escape(in.model_name) + "\",target=\"" + escape(in.target) + "\",page_size=\"" + std::to_string(in.page_size) +
                               "\",top_k_pages=\"" + std::to_string(in.top_k_pages) + "\",max_batch=\"" + std::to_string(in.max_running) + "\"");
@@ -77,76 +88,96 @@ std::string render_metrics(const MetricsInput& in) {
   o.head("tsc_requests_total", "counter", "HTTP requests by route and status code.");
   for (auto& [key, n] : in.requests)
     o.sample("tsc_requests_total", static_cast<double>(n), "route=\"" + escape(key.first) + "\",status=\"" + std::to_string(key.second) + "\"");
-  o.metric("tsc_requests_in_flight", "gauge", "Generation requests (prompts) accepted and not finished.", static_cast<double>(s.requests_in_flight));
-  o.metric("tsc_requests_finished_total", "counter", "Generation requests (prompts) finished, all choices done.", static_cast<double>(s.requests_finished));
-  o.metric("tsc_sequences_running", "gauge", "Sequences in the running batch (prefilling or decoding).", static_cast<double>(s.running));
-  o.metric("tsc_sequences_waiting", "gauge", "Sequences waiting for admission (new or preempted).", static_cast<double>(s.waiting));
-  o.head("tsc_sequences_finished_total", "counter", "Sequences (choices) finished, by finish reason.");
-  for (const char* r : {"stop", "length", "abort", "error"}) {
-    auto it = s.sequences_finished.find(r);
-    o.sample("tsc_sequences_finished_total", it == s.sequences_finished.end() ? 0.0 : static_cast<double>(it->second), std::string("reason=\"") + r + "\"");
+  if (labeled) {
+    each("tsc_engine_up", "gauge", "1 while the engine serves, 0 once it has failed (the router sends it nothing more).", [](auto& e) { return e.up ? 1 : 0; });
+    o.head("tsc_router_requests_total", "counter", "Requests the router sent to each engine, by why: prefix-cache affinity or load.");
+    for (const EngineMetrics& e : in.engines) {
+      o.sample("tsc_router_requests_total", static_cast<double>(e.routed_affine), with(e, "reason=\"affinity\""));
+      o.sample("tsc_router_requests_total", static_cast<double>(e.routed_load), with(e, "reason=\"load\""));
+    }
   }
-  o.metric("tsc_preemptions_total", "counter", "Sequences preempted (pages freed, recomputed later) because KV pages ran out.", static_cast<double>(s.preemptions));
+  each("tsc_requests_in_flight", "gauge", "Generation requests (prompts) accepted and not finished.", [](auto& e) { return e.stats.requests_in_flight; });
+  each("tsc_requests_finished_total", "counter", "Generation requests (prompts) finished, all choices done.", [](auto& e) { return e.stats.requests_finished; });
+  each("tsc_sequences_running", "gauge", "Sequences in the running batch (prefilling or decoding).", [](auto& e) { return e.stats.running; });
+  each("tsc_sequences_waiting", "gauge", "Sequences waiting for admission (new or preempted).", [](auto& e) { return e.stats.waiting; });
+  o.head("tsc_sequences_finished_total", "counter", "Sequences (choices) finished, by finish reason.");
+  for (const EngineMetrics& e : in.engines)
+    for (const char* r : {"stop", "length", "abort", "error"}) {
+      auto it = e.stats.sequences_finished.find(r);
+      o.sample("tsc_sequences_finished_total", it == e.stats.sequences_finished.end() ? 0.0 : static_cast<double>(it->second), with(e, std::string("reason=\"") + r + "\""));
+    }
+  each("tsc_preemptions_total", "counter", "Sequences preempted (pages freed, recomputed later) because KV pages ran out.", [](auto& e) { return e.stats.preemptions; });
 
-  o.histogram("tsc_queue_time_seconds", "Time from arrival to first admission into the batch, per prompt.", in.hist->queue_time);
-  o.histogram("tsc_time_to_first_token_seconds", "Time from arrival to the first generated token, per prompt.", in.hist->ttft);
-  o.histogram("tsc_inter_token_latency_seconds", "Time between consecutive tokens of one sequence.", in.hist->itl);
-  o.histogram("tsc_request_latency_seconds", "Time from arrival to the last choice finished, per prompt.", in.hist->e2e);
+  hist("tsc_queue_time_seconds", "Time from arrival to first admission into the batch, per prompt.", &SchedHistograms::queue_time);
+  hist("tsc_time_to_first_token_seconds", "Time from arrival to the first generated token, per prompt.", &SchedHistograms::ttft);
+  hist("tsc_inter_token_latency_seconds", "Time between consecutive tokens of one sequence.", &SchedHistograms::itl);
+  hist("tsc_request_latency_seconds", "Time from arrival to the last choice finished, per prompt.", &SchedHistograms::e2e);
 
-  o.metric("tsc_prompt_tokens_total", "counter", "Prompt tokens of accepted requests.", static_cast<double>(s.prompt_tokens));
-  o.metric("tsc_prefill_tokens_total", "counter", "Tokens computed by prefill (prompt tokens not served by the prefix cache, recomputation included).",
-           static_cast<double>(s.prefill_tokens));
-  o.metric("tsc_generation_tokens_total", "counter", "Tokens generated.", static_cast<double>(s.generated_tokens));
-  o.metric("tsc_generation_tokens_per_second", "gauge", "Tokens generated per second over the last 10 seconds.", s.tokens_per_second);
-  o.metric("tsc_steps_total", "counter", "Engine steps (one forward pass over a batch).", static_cast<double>(s.steps));
+  each("tsc_prompt_tokens_total", "counter", "Prompt tokens of accepted requests.", [](auto& e) { return e.stats.prompt_tokens; });
+  each("tsc_prefill_tokens_total", "counter", "Tokens computed by prefill (prompt tokens not served by the prefix cache, recomputation included).",
+       [](auto& e) { return e.stats.prefill_tokens; });
+  each("tsc_generation_tokens_total", "counter", "Tokens generated.", [](auto& e) { return e.stats.generated_tokens; });
+  each("tsc_generation_tokens_per_second", "gauge", "Tokens generated per second over the last 10 seconds.", [](auto& e) { return e.stats.tokens_per_second; });
+  each("tsc_steps_total", "counter", "Engine steps (one forward pass over a batch).", [](auto& e) { return e.stats.steps; });
 
   // Idle cached pages are free to allocate (evicted on demand), as vLLM counts them.
-  const double free_pages = static_cast<double>(s.kv_pages_free + s.kv_pages_cached_idle);
-  o.metric("tsc_kv_pages_total", "gauge", "KV-cache pages in the pool.", static_cast<double>(s.kv_pages_total));
-  o.metric("tsc_kv_pages_free", "gauge", "KV-cache pages free to allocate (unused, or holding an idle cached prefix).", free_pages);
-  o.metric("tsc_kv_pages_used", "gauge", "KV-cache pages held by sequences.", static_cast<double>(s.kv_pages_total) - free_pages);
-  o.metric("tsc_kv_pages_unallocated", "gauge", "KV-cache pages with no owner at all.", static_cast<double>(s.kv_pages_free));
-  o.metric("tsc_kv_pages_cached", "gauge", "KV-cache pages holding a reusable prompt prefix (in use or idle).", static_cast<double>(s.kv_pages_cached));
-  o.metric("tsc_kv_usage_ratio", "gauge", "Fraction of KV-cache pages held by sequences.",
-           s.kv_pages_total ? (static_cast<double>(s.kv_pages_total) - free_pages) / static_cast<double>(s.kv_pages_total) : 0.0);
-  o.metric("tsc_prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.", static_cast<double>(s.prefix_lookup_tokens));
-  o.metric("tsc_prefix_cache_hits_total", "counter", "Prompt tokens served from the prefix cache (their KV pages reused).", static_cast<double>(s.prefix_hit_tokens));
-  o.metric("tsc_prefix_cache_hit_ratio", "gauge", "Prefix-cache hits / queries since start.",
-           s.prefix_lookup_tokens ? static_cast<double>(s.prefix_hit_tokens) / static_cast<double>(s.prefix_lookup_tokens) : 0.0);
-  o.metric("tsc_prefix_cache_evictions_total", "counter", "Idle cached pages evicted to make room.", static_cast<double>(s.prefix_evictions));
+  auto free_pages = [](const EngineMetrics& e) { return static_cast<double>(e.stats.kv_pages_free + e.stats.kv_pages_cached_idle); };
+  auto used = [&](const EngineMetrics& e) { return static_cast<double>(e.stats.kv_pages_total) - free_pages(e); };
+  each("tsc_kv_pages_total", "gauge", "KV-cache pages in the pool.", [](auto& e) { return e.stats.kv_pages_total; });
+  each("tsc_kv_pages_free", "gauge", "KV-cache pages free to allocate (unused, or holding an idle cached prefix).", free_pages);
+  each("tsc_kv_pages_used", "gauge", "KV-cache pages held by sequences.", used);
+  each("tsc_kv_pages_unallocated", "gauge", "KV-cache pages with no owner at all.", [](auto& e) { return e.stats.kv_pages_free; });
+  each("tsc_kv_pages_cached", "gauge", "KV-cache pages holding a reusable prompt prefix (in use or idle).", [](auto& e) { return e.stats.kv_pages_cached; });
+  each("tsc_kv_usage_ratio", "gauge", "Fraction of KV-cache pages held by sequences.",
+       [&](auto& e) { return e.stats.kv_pages_total ? used(e) / static_cast<double>(e.stats.kv_pages_total) : 0.0; });
+  each("tsc_prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.", [](auto& e) { return e.stats.prefix_lookup_tokens; });
+  each("tsc_prefix_cache_hits_total", "counter", "Prompt tokens served from the prefix cache (their KV pages reused).", [](auto& e) { return e.stats.prefix_hit_tokens; });
+  each("tsc_prefix_cache_hit_ratio", "gauge", "Prefix-cache hits / queries since start.", [](auto& e) {
+    return e.stats.prefix_lookup_tokens ? static_cast<double>(e.stats.prefix_hit_tokens) / static_cast<double>(e.stats.prefix_lookup_tokens) : 0.0;
+  });
+  each("tsc_prefix_cache_evictions_total", "counter", "Idle cached pages evicted to make room.", [](auto& e) { return e.stats.prefix_evictions; });
 
   // Page selection: per decode attention of one (sequence, layer), summed over KV heads.
-  const SelectionCounters& c = s.selection;
-  o.metric("tsc_selection_decode_attentions_total", "counter", "Decode attentions (one per sequence and layer).", static_cast<double>(c.decode_calls));
-  o.metric("tsc_selection_pages_candidate_total", "counter", "Pages a dense decode would read (summed over KV heads and layers).", static_cast<double>(c.pages_total));
-  o.metric("tsc_selection_pages_scored_total", "counter", "Pages scored by their key bounds.", static_cast<double>(c.pages_scored));
-  o.metric("tsc_selection_pages_kept_total", "counter", "Pages attended to after selection.", static_cast<double>(c.pages_kept));
+  each("tsc_selection_decode_attentions_total", "counter", "Decode attentions (one per sequence and layer).", [](auto& e) { return e.stats.selection.decode_calls; });
+  each("tsc_selection_pages_candidate_total", "counter", "Pages a dense decode would read (summed over KV heads and layers).",
+       [](auto& e) { return e.stats.selection.pages_total; });
+  each("tsc_selection_pages_scored_total", "counter", "Pages scored by their key bounds.", [](auto& e) { return e.stats.selection.pages_scored; });
+  each("tsc_selection_pages_kept_total", "counter", "Pages attended to after selection.", [](auto& e) { return e.stats.selection.pages_kept; });
   // Bytes read: kept pages' K and V plus the bounds of scored pages, against every page's K and V.
-  const double layers = static_cast<double>(std::max<int64_t>(1, s.num_layers));
-  const double kv_bytes = static_cast<double>(s.page_bytes) / layers - static_cast<double>(s.bound_bytes);
-  const double read = static_cast<double>(c.pages_kept) * kv_bytes + static_cast<double>(c.pages_scored) * static_cast<double>(s.bound_bytes);
-  o.metric("tsc_selection_kv_read_ratio", "gauge", "KV bytes decode attention read (kept pages + scored pages' bounds) / what dense attention reads.",
-           c.pages_total ? read / (static_cast<double>(c.pages_total) * kv_bytes) : 1.0);
-  o.head("tsc_selection_layer_pages_kept_total", "counter", "Pages attended to after selection, per layer.");
-  for (size_t l = 0; l < c.kept_per_layer.size(); ++l)
-    o.sample("tsc_selection_layer_pages_kept_total", static_cast<double>(c.kept_per_layer[l]), "layer=\"" + std::to_string(l) + "\"");
-  o.head("tsc_selection_layer_pages_candidate_total", "counter", "Pages a dense decode would read, per layer.");
-  for (size_t l = 0; l < c.total_per_layer.size(); ++l)
-    o.sample("tsc_selection_layer_pages_candidate_total", static_cast<double>(c.total_per_layer[l]), "layer=\"" + std::to_string(l) + "\"");
-  o.head("tsc_selection_layer_kept_ratio", "gauge", "Pages kept / pages a dense decode reads, per layer (1 = dense).");
-  for (size_t l = 0; l < c.kept_per_layer.size() && l < c.total_per_layer.size(); ++l)
-    o.sample("tsc_selection_layer_kept_ratio",
-             c.total_per_layer[l] ? static_cast<double>(c.kept_per_layer[l]) / static_cast<double>(c.total_per_layer[l]) : 1.0,
-             "layer=\"" + std::to_string(l) + "\"");
+  each("tsc_selection_kv_read_ratio", "gauge", "KV bytes decode attention read (kept pages + scored pages' bounds) / what dense attention reads.", [](auto& e) {
+    const SchedStats& s = e.stats;
+    const SelectionCounters& c = s.selection;
+    const double layers = static_cast<double>(std::max<int64_t>(1, s.num_layers));
+    const double kv_bytes = static_cast<double>(s.page_bytes) / layers - static_cast<double>(s.bound_bytes);
+    const double read = static_cast<double>(c.pages_kept) * kv_bytes + static_cast<double>(c.pages_scored) * static_cast<double>(s.bound_bytes);
+    return c.pages_total ? read / (static_cast<double>(c.pages_total) * kv_bytes) : 1.0;
+  });
+  auto per_layer = [&](const std::string& name, const char* type, const std::string& help, auto value) {
+    o.head(name, type, help);
+    for (const EngineMetrics& e : in.engines) {
+      const SelectionCounters& c = e.stats.selection;
+      for (size_t l = 0; l < c.kept_per_layer.size() && l < c.total_per_layer.size(); ++l)
+        o.sample(name, value(c, l), with(e, "layer=\"" + std::to_string(l) + "\""));
+    }
+  };
+  per_layer("tsc_selection_layer_pages_kept_total", "counter", "Pages attended to after selection, per layer.",
+            [](const SelectionCounters& c, size_t l) { return static_cast<double>(c.kept_per_layer[l]); });
+  per_layer("tsc_selection_layer_pages_candidate_total", "counter", "Pages a dense decode would read, per layer.",
+            [](const SelectionCounters& c, size_t l) { return static_cast<double>(c.total_per_layer[l]); });
+  per_layer("tsc_selection_layer_kept_ratio", "gauge", "Pages kept / pages a dense decode reads, per layer (1 = dense).", [](const SelectionCounters& c, size_t l) {
+    return c.total_per_layer[l] ? static_cast<double>(c.kept_per_layer[l]) / static_cast<double>(c.total_per_layer[l]) : 1.0;
+  });
 
   if (in.profile) {
     o.head("tsc_step_seconds", "histogram", "Forward-pass time per engine step, by the batch's kind.");
-    o.histogram("tsc_step_seconds", "", in.hist->step_prefill, "kind=\"prefill\"", false);
-    o.histogram("tsc_step_seconds", "", in.hist->step_decode, "kind=\"decode\"", false);
-    o.histogram("tsc_step_seconds", "", in.hist->step_mixed, "kind=\"mixed\"", false);
-    o.histogram("tsc_sampling_seconds", "Sampling time per engine step (all sequences of the batch).", in.hist->sampling);
-    o.histogram("tsc_schedule_seconds", "Scheduler planning time per iteration.", in.hist->planning);
-    o.histogram("tsc_step_tokens", "Tokens per engine step (decodes + prefill chunks).", in.hist->step_tokens);
+    for (const EngineMetrics& e : in.engines) {
+      o.histogram("tsc_step_seconds", "", e.hist->step_prefill, with(e, "kind=\"prefill\""), false);
+      o.histogram("tsc_step_seconds", "", e.hist->step_decode, with(e, "kind=\"decode\""), false);
+      o.histogram("tsc_step_seconds", "", e.hist->step_mixed, with(e, "kind=\"mixed\""), false);
+    }
+    hist("tsc_sampling_seconds", "Sampling time per engine step (all sequences of the batch).", &SchedHistograms::sampling);
+    hist("tsc_schedule_seconds", "Scheduler planning time per iteration.", &SchedHistograms::planning);
+    hist("tsc_step_tokens", "Tokens per engine step (decodes + prefill chunks).", &SchedHistograms::step_tokens);
   }
   return o.str();
 }

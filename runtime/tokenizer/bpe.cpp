@@ -5,7 +5,7 @@
 #include <mutex>
 #include <queue>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/utf8.h"
 
 namespace tsc::tok {

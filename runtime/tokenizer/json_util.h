@@ -4,7 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc::tok {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/added_vocab.h"
 #include "runtime/tokenizer/bpe.h"
 #include "runtime/tokenizer/config.h"

@@ -4,7 +4,7 @@
 #include <optional>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace tsc {

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/utf8.h"
 
 namespace tsc::tok {

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/byte_level.h"
 #include "runtime/tokenizer/json_util.h"
 #include "runtime/tokenizer/regex.h"

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/byte_level.h"
 #include "runtime/tokenizer/json_util.h"
 #include "runtime/tokenizer/metaspace.h"

@@ -4,7 +4,7 @@
 #include <functional>
 #include <mutex>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/scanners.h"
 #include "runtime/tokenizer/unicode.h"
 

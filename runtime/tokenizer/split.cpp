@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc::tok {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc::tok {
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "templates/cpu/attend_tile.h"
@@ -11,7 +12,6 @@
 #include "templates/cpu/kernel_table.h"
 #include "templates/cpu/kv_pages.h"
 #include "templates/cpu/page_sketch.h"
-#include "templates/cpu/select_ablation.h"
 
 namespace tsc::cpu {
 
@@ -70,54 +70,48 @@ void attend_prefill(const KvLayer& kv, const SeqPages& seq, int64_t start, int64
     }
 }
 
-// Imposes a replayed selection (SelectIo::replay row `rep`, TOP_K entries) on one KV head whose own ranking
-// is `cand` (the first k entries are its top-k): copies the rows' pages into `kept` and records in `st`
-// whether they differ from the own top-k and the score gap they leave: the highest-scored candidate left out
-// minus the lowest-scored one kept, over page_score_magnitude of those two pages (0 when the replayed pages
-// are a top-k of these scores too). Returns the count, or -1 when the row does not fit this sequence.
-template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
-int64_t impose_replay(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget, int64_t num_pages,
-                      const int32_t* rep, const std::vector<std::pair<float, int32_t>>& cand, int64_t k, int32_t* kept, SelectStats* st) {
-  int64_t n = 0;
-  while (n < TOP_K && rep[n] >= 0) ++n;
-  bool fits = n == budget && rep[0] == 0 && rep[n - 1] == num_pages - 1;
-  for (int64_t i = 1; fits && i < n; ++i) fits = rep[i] > rep[i - 1];
-  if (!fits) return -1;
-  std::vector<char> in(static_cast<size_t>(num_pages), 0);
-  for (int64_t i = 0; i < n; ++i) in[rep[i]] = 1;
-  bool differs = false;
-  for (int64_t i = 0; i < k; ++i) differs = differs || !in[cand[i].second];
-  const std::pair<float, int32_t>*lo = nullptr, *hi = nullptr;  // lowest kept and highest left-out candidate
-  for (const auto& c : cand) {
-    if (in[c.second] && (!lo || c.first < lo->first)) lo = &c;
-    if (!in[c.second] && (!hi || c.first > hi->first)) hi = &c;
+// The production selection's hook: every member a constant or a no-op, so select_pages compiles to the
+// design's selection alone. The selection extension (select_ext.h) instantiates the same functions with a hook
+// that applies an ablation, records a trace or imposes a replay; production never branches on those.
+struct NoSelectHook {
+  struct Head {  // one KV head of one decode step
+    static constexpr bool sink() { return true; }  // the first page is always kept
+    static constexpr void dense() {}                // the step attends densely
+    // Fills `cand` with an ablation's (score, page) pairs and returns true, or false: the design's scores.
+    template <class... A> static constexpr bool score(A&&...) { return false; }
+    // The number of pages it wrote into `kept` in place of the own top-k, or -1: the own top-k.
+    template <class... A> static constexpr int64_t impose(A&&...) { return -1; }
+    static constexpr void record(const int32_t*, int64_t) {}  // the pages attended
+  };
+  static constexpr Head head(int64_t) { return {}; }
+};
+
+// The design's (score, page) candidates for pages [p0, last page): SCORE's (the box bound, or the sketch's
+// estimated mass), reduced over the GQA group by the sum (or by the max with MAX, an ablation).
+template <int HEAD_DIM, int PAGE_SIZE, int GROUP, int SCORE, bool MAX = false>
+void design_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_t p0, const float* q_group, float scale,
+                       std::vector<std::pair<float, int32_t>>& cand) {
+  if constexpr (SCORE == kPageScoreSketch) {
+    sketch_candidates<HEAD_DIM, PAGE_SIZE, GROUP, MAX>(kv, seq, h, p0, q_group, scale, cand);
+  } else {
+    const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
+    for (int64_t p = p0; p + 1 < num_pages; ++p)
+      cand.emplace_back(page_score<HEAD_DIM, GROUP, MAX>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h)), static_cast<int32_t>(p));
   }
-  if (differs && lo && hi && hi->first > lo->first) {
-    const float mag = std::max(page_score_magnitude<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[lo->second], h)),
-                               page_score_magnitude<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[hi->second], h)));
-    st->replay_gap = std::max(st->replay_gap, (hi->first - lo->first) / std::max(mag, 1e-30f));
-  }
-  st->replay_differs += differs;
-  std::copy(rep, rep + n, kept);
-  return n;
 }
 
-// Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by score (ties to the
-// lower page index); all pages when the sequence has no more than `budget`. Ascending order. The score is
-// SCORE's (the bound, or the sketch's estimated mass) unless `flags` ask for an ablation. `scale` is the
-// attention scale (used by the sketch, the oracle and the estimated-mass ablations). `io` (each a row of
-// TOP_K entries, or null): `replay` is attended instead of the own top-k (impose_replay), `trace` records
-// the pages attended. Selection reuse (SelectIo::keep, one row of TOP_K): with reuse_from > 0 the row's
-// budget pages and every page from reuse_from on are kept unscored; a scoring step stores its pages there.
-template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE>
-int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget,
-                     int32_t* kept, SelectStats* st, int32_t flags = 0, float scale = 1.f, const int32_t* replay = nullptr,
-                     int32_t* trace = nullptr, int32_t* keep = nullptr, int64_t reuse_from = 0) {
+// Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by SCORE's score (ties to the
+// lower page index); all pages when the sequence has no more than `budget`. Ascending order. `scale` is the
+// attention scale (used by the sketch). Selection reuse (`keep`, one row of TOP_K): with reuse_from > 0 the
+// row's budget pages and every page from reuse_from on are kept unscored; a scoring step stores its pages there.
+// `head` (NoSelectHook::Head in production) may change the ranking or the pages and sees the pages attended.
+template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE, typename Head = NoSelectHook::Head>
+int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget, float scale, int32_t* keep,
+                     int64_t reuse_from, int32_t* kept, SelectStats* st, const Head& head = {}) {
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
-  if (trace) std::fill(trace, trace + TOP_K, -1);
   if (st) st->pages_total += num_pages;
   if (budget <= 0 || num_pages <= budget) {
-    if (replay && replay[0] >= 0 && st) ++st->replay_invalid;  // the replay selected where this step is dense
+    head.dense();
     for (int64_t p = 0; p < num_pages; ++p) kept[p] = static_cast<int32_t>(p);
     if (st) st->pages_kept += num_pages;
     return num_pages;
@@ -126,33 +120,21 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
     int64_t n = 0;
     for (; n < budget; ++n) kept[n] = keep[n];
     for (int64_t p = reuse_from; p < num_pages; ++p) kept[n++] = static_cast<int32_t>(p);
-    if (trace) std::copy(kept, kept + std::min<int64_t>(n, TOP_K), trace);
+    head.record(kept, n);
     if (st) st->pages_kept += n;
     return n;
   }
-  // Without the sink (kSelectNoSink) the first page competes like the others.
-  const bool sink = !(flags & kSelectNoSink);
+  // Without the sink (an ablation) the first page competes like the others.
+  const bool sink = head.sink();
   std::vector<std::pair<float, int32_t>> cand;
   cand.reserve(static_cast<size_t>(num_pages - 1));
   const int64_t p0 = sink ? 1 : 0;
-  if (flags & (kSelectOracle | kSelectAblationScores)) {
-    ablation_candidates<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, p0, q_group, scale, flags, cand);
-  } else if constexpr (SCORE == kPageScoreSketch) {
-    sketch_candidates<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq, h, p0, q_group, scale, flags, cand);
-  } else {
-    for (int64_t p = p0; p + 1 < num_pages; ++p)
-      cand.emplace_back(page_score<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h), flags), static_cast<int32_t>(p));
-  }
+  if (!head.score(kv, seq, h, p0, q_group, scale, cand)) design_candidates<HEAD_DIM, PAGE_SIZE, GROUP, SCORE>(kv, seq, h, p0, q_group, scale, cand);
   const int64_t k = budget - (sink ? 2 : 1);
   std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   });
-  int64_t n = -1;
-  if (replay && st) {
-    ++st->replayed;
-    n = impose_replay<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, q_group, budget, num_pages, replay, cand, k, kept, st);
-    st->replay_invalid += n < 0;
-  }
+  int64_t n = head.impose(kv, seq, h, q_group, budget, num_pages, cand, k, kept);
   if (n < 0) {
     n = 0;
     if (sink) kept[n++] = 0;
@@ -160,7 +142,7 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
     kept[n++] = static_cast<int32_t>(num_pages - 1);
     std::sort(kept, kept + n);
   }
-  if (trace) std::copy(kept, kept + n, trace);
+  head.record(kept, n);
   if (keep) std::copy(kept, kept + n, keep);
   if (st) {
     st->pages_scored += static_cast<int64_t>(cand.size());
@@ -169,10 +151,11 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
   return n;
 }
 
-// q, out: [hq * HEAD_DIM]; one query at the sequence's last position.
-template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE>
-void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags, const SelectIo& io,
-                   const float* q, float* out, SelectStats* stats) {
+// q, out: [hq * HEAD_DIM]; one query at the sequence's last position, pages chosen by select_pages with
+// hook.head(h) for KV head h.
+template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE, typename Hook>
+void attend_decode_with(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, const SelectReuse& reuse,
+                        const float* q, float* out, SelectStats* stats, const Hook& hook) {
   const int64_t hkv = hq / GROUP, num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
   std::vector<SelectStats> per_head(static_cast<size_t>(hkv));
 #pragma omp parallel if (hq * seq.num_tokens * HEAD_DIM >= (int64_t{1} << 20))
@@ -181,10 +164,8 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < hkv; ++h) {
       const float* qg = q + h * GROUP * HEAD_DIM;
-      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP, SCORE>(kv, seq, h, qg, budget, kept.data(), &per_head[h], flags, scale,
-                                                                         io.replay ? io.replay + h * TOP_K : nullptr,
-                                                                         io.trace ? io.trace + h * TOP_K : nullptr,
-                                                                         io.keep ? io.keep + h * TOP_K : nullptr, io.reuse_from);
+      const int64_t nk = select_pages<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP, SCORE>(kv, seq, h, qg, budget, scale, reuse.keep ? reuse.keep + h * TOP_K : nullptr,
+                                                                         reuse.reuse_from, kept.data(), &per_head[h], hook.head(h));
       // The group's heads are the rows of one panel (or several when GROUP exceeds the SIMD width).
       for (int g0 = 0; g0 < GROUP; g0 += simd::kLanes) {
         const float* rq[simd::kLanes];
@@ -205,11 +186,14 @@ void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float sca
       stats->pages_total += s.pages_total;
       stats->pages_scored += s.pages_scored;
       stats->pages_kept += s.pages_kept;
-      stats->replayed += s.replayed;
-      stats->replay_differs += s.replay_differs;
-      stats->replay_invalid += s.replay_invalid;
-      stats->replay_gap = std::max(stats->replay_gap, s.replay_gap);
     }
+}
+
+// The production entry (KernelTable::attend_decode): the design's selection, no hook.
+template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE>
+void attend_decode(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, const SelectReuse& reuse, const float* q,
+                   float* out, SelectStats* stats) {
+  attend_decode_with<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP, SCORE>(kv, seq, hq, scale, budget, reuse, q, out, stats, NoSelectHook{});
 }
 
 }  // namespace tsc::cpu

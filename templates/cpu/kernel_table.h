@@ -1,34 +1,10 @@
-// ABI between the CPU runtime and the generated kernels: one table of entry points, filled by the
-// generated file's instantiation of tsc::cpu::Kernels<Config>. Activations are float32 throughout.
+// ABI between the CPU runtime and the generated kernels: one table of the entry points production runs, filled
+// by the generated file's instantiation of tsc::cpu::Kernels<Config>. Activations are float32 throughout.
+// Selection ablations, traces and replays are not here: they are the selection extension (select_ext.h).
 #pragma once
 #include <cstdint>
 
 namespace tsc::cpu {
-
-// Selection variants for ablations (score --select-reduce max, --no-sink, --select-score oracle|subpage2|
-// subpage4|sphere|subpage2sphere|qsum|qsumsphere|gauss|boundsoft|subpage2gauss|gausscap|boxgauss|sketch1|
-// sketch2|sketch1half|sketch1quarter), ORed into attend_decode's flags; 0 is the design's selection. The
-// subpage/sphere/qsum bits are tighter upper bounds screened from the page's stored keys (select_ablation.h,
-// page_score_keys); kSelectSubpage2 | kSelectSphere is the sphere rule on each half. kSelectGauss /
-// kSelectBoundSoft / kSelectBoxGauss / kSelectSketch* rank by an estimate of the attention mass instead of a
-// bound (select_ablation.h, page_log_mass); the sketches quantize each key to 1 or 2 bits per channel of the
-// page's box (Half / Quarter: only the D/2 / D/4 widest channels).
-enum SelectFlags : int32_t {
-  kSelectGroupMax = 1,
-  kSelectNoSink = 2,
-  kSelectOracle = 4,
-  kSelectSubpage2 = 8,
-  kSelectSubpage4 = 16,
-  kSelectSphere = 32,
-  kSelectQSum = 64,
-  kSelectGauss = 128,
-  kSelectBoundSoft = 256,
-  kSelectBoxGauss = 512,
-  kSelectSketch1 = 1024,
-  kSelectSketch2 = 2048,
-  kSelectSketchHalf = 4096,
-  kSelectSketchQuarter = 8192,
-};
 
 // The design's page score, chosen at build time (tsc --page-score): the box bound of q·k from the page's
 // channel min/max (kv_pages.h), or the key sketch's estimate of the page's attention mass (page_sketch.h).
@@ -58,25 +34,15 @@ struct SelectStats {
   int64_t pages_total = 0;   // pages the sequence had (per KV head)
   int64_t pages_scored = 0;  // candidate pages scored
   int64_t pages_kept = 0;    // pages attended
-  // Replayed selections (SelectIo::replay): how many were imposed, how many differ from this target's own
-  // top-k, how many do not fit the sequence (wrong count, first/last page missing, dense vs selecting), and
-  // the largest score gap an imposed set leaves (select_pages), relative to the scores' magnitude.
-  int64_t replayed = 0, replay_differs = 0, replay_invalid = 0;
-  float replay_gap = 0.f;
 };
 
-// A decode step's page selection per KV head, recorded or imposed (score --select-trace / --select-replay,
-// which hold one target's selection against another's numerics): rows [num_kv_heads, top_k] of kept page
-// indices of the sequence, ascending, padded with -1; a row of -1 is dense attention. Null = not used.
-// Selection reuse (--select-every, runtime/kv/select_reuse.h) uses `keep`, the sequence's last scored
-// selection in this layer ([num_kv_heads, top_k], budget entries a row): a scoring step writes it; a step with
-// reuse_from > 0 (the sequence's page count at that scoring) attends to its pages plus pages reuse_from ..
-// the last (those begun since), unscored. A trace row then holds the first top_k of them.
-struct SelectIo {
-  const int32_t* replay = nullptr;  // attend to these pages instead of this target's own top-k
-  int32_t* trace = nullptr;         // record the pages attended
-  int32_t* keep = nullptr;          // the kept set stored by scoring steps and read by reusing ones
-  int64_t reuse_from = 0;           // > 0: reuse `keep`; 0: score
+// Selection reuse (--select-every, runtime/kv/select_reuse.h): `keep` is the sequence's last scored selection
+// in this layer ([num_kv_heads, top_k], budget entries a row), written by a scoring step; a step with
+// reuse_from > 0 (the sequence's page count at that scoring) attends to its pages plus pages reuse_from .. the
+// last (those begun since), unscored. keep == null: every step scores.
+struct SelectReuse {
+  int32_t* keep = nullptr;
+  int64_t reuse_from = 0;  // > 0: reuse `keep`; 0: score
 };
 
 struct KernelTable {
@@ -88,7 +54,7 @@ struct KernelTable {
 
   // y[M,N] = x[M,K] * w[N,K]^T (+ bias[N]); w in the build's weight type.
   void (*linear)(const float* x, int64_t M, int64_t K, const void* w, const float* bias, int64_t N, float* y);
-  // The same with w in MatMulNBits 4-bit blocks (runtime/core/linear_weight.h): codes [N, n_blocks, kQ4Block/2],
+  // The same with w in MatMulNBits 4-bit blocks (contract/linear_weight.h): codes [N, n_blocks, kQ4Block/2],
   // scales [N, n_blocks] in the build's scale type, zero points [N, ceil(n_blocks/2)] or null (symmetric).
   // Null unless the model keeps 4-bit projections.
   void (*linear_q4)(const float* x, int64_t M, int64_t K, const uint8_t* codes, const void* scales, const uint8_t* zero_points,
@@ -108,10 +74,10 @@ struct KernelTable {
   // (which already holds them); out[n, hq*D].
   void (*attend_prefill)(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, int64_t hq, float scale,
                          const float* q, float* out);
-  // One decode query q[hq*D] over the whole cache. budget = pages kept per KV head (0 = dense);
-  // flags: SelectFlags (ablations), 0 = the design's selection; io: replayed / recorded selection.
-  void (*attend_decode)(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, int32_t flags,
-                        const SelectIo& io, const float* q, float* out, SelectStats* stats);
+  // One decode query q[hq*D] over the whole cache with the design's page selection. budget = pages kept per
+  // KV head (0 = dense). Ablations, traces and replays go through the selection extension (select_ext.h).
+  void (*attend_decode)(const KvLayer& kv, const SeqPages& seq, int64_t hq, float scale, int64_t budget, const SelectReuse& reuse,
+                        const float* q, float* out, SelectStats* stats);
   // act[n, I] = gelu(x) in place (approximate: 1 = tanh)
   void (*gelu)(float* x, int64_t count, int32_t approximate);
   // gu[n, 2I] = [gate | up] -> out[n, I] = silu(gate) * up
@@ -122,7 +88,7 @@ struct KernelTable {
   void (*gelu_tanh_mul)(const float* gu, int64_t n, int64_t I, float* out);
   // DynamicQuantizeLinear's scale and zero point for the n values of x (templates/cpu/linear_int8.h).
   void (*dynamic_quant_params)(const float* x, int64_t n, float* scale, uint8_t* zp);
-  // y[M,N] with w in 8 bits (runtime/core/linear_weight.h): codes [N, K] int8 (linear_i8) or uint8 (linear_u8) with
+  // y[M,N] with w in 8 bits (contract/linear_weight.h): codes [N, K] int8 (linear_i8) or uint8 (linear_u8) with
   // a scale and zero point per row; x row m quantized with x_scale[m], x_zp[m] (its sequence's parameters).
   void (*linear_i8)(const float* x, int64_t M, int64_t K, const float* x_scale, const uint8_t* x_zp, const int8_t* codes,
                     const int8_t* w_zp, const float* w_scale, const float* bias, int64_t N, float* y);

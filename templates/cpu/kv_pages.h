@@ -32,16 +32,16 @@ inline float box_bound(const float* q, const float* bounds) {
 }
 
 // Upper bound of Σ_g q_g·k over keys k of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c) (the design's sum
-// over the GQA group), or with kSelectGroupMax the max over g of each head's bound.
-template <int HEAD_DIM, int GROUP>
-inline float page_score(const float* q_group, const float* bounds, int32_t flags = 0) {
+// over the GQA group), or with MAX the max over g of each head's bound (an ablation: score --select-reduce max).
+template <int HEAD_DIM, int GROUP, bool MAX = false>
+inline float page_score(const float* q_group, const float* bounds) {
   float total = 0.f, best = -std::numeric_limits<float>::infinity();
   for (int g = 0; g < GROUP; ++g) {
     const float s = box_bound<HEAD_DIM>(q_group + g * HEAD_DIM, bounds);
     total += s;
     best = std::max(best, s);
   }
-  return (flags & kSelectGroupMax) ? best : total;
+  return MAX ? best : total;
 }
 
 // The magnitude page_score's rounding scales with: Σ_g Σ_c |q_gc|·max(|min_c|, |max_c|), the sum of its terms'

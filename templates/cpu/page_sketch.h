@@ -41,10 +41,9 @@ void widest_channels(const float* w, int n, bool* coded) {
 
 // Candidate (score, page) pairs from per-head log masses lm [nc, GROUP] of pages p0 .. p0 + nc - 1: each query
 // head's log masses normalized over the candidates (exp(lm - max over candidates)), then summed over the GQA
-// group (the max over it with kSelectGroupMax). Shared by the sketch and the estimated-mass ablations.
-template <int GROUP>
-void normalized_mass_candidates(const std::vector<float>& lm, int64_t nc, int64_t p0, int32_t flags,
-                                std::vector<std::pair<float, int32_t>>& cand) {
+// group (the max over it with MAX). Shared by the sketch and the estimated-mass ablations.
+template <int GROUP, bool MAX = false>
+void normalized_mass_candidates(const std::vector<float>& lm, int64_t nc, int64_t p0, std::vector<std::pair<float, int32_t>>& cand) {
   float top[GROUP];
   std::fill(top, top + GROUP, -std::numeric_limits<float>::infinity());
   for (int64_t i = 0; i < nc; ++i)
@@ -56,7 +55,7 @@ void normalized_mass_candidates(const std::vector<float>& lm, int64_t nc, int64_
       total += w;
       best = std::max(best, w);
     }
-    cand.emplace_back((flags & kSelectGroupMax) ? best : total, static_cast<int32_t>(p0 + i));
+    cand.emplace_back(MAX ? best : total, static_cast<int32_t>(p0 + i));
   }
 }
 
@@ -124,13 +123,13 @@ void sketch_log_mass(const KvLayer& kv, int32_t page, int64_t h, const float* q_
 
 // Candidate (score, page) pairs for pages [p0, last page) under the sketch (normalized_mass_candidates). Every
 // candidate is full, hence coded: only the last page can be partial, and it is always kept, never scored.
-template <int HEAD_DIM, int PAGE_SIZE, int GROUP>
+template <int HEAD_DIM, int PAGE_SIZE, int GROUP, bool MAX = false>
 void sketch_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_t p0, const float* q_group, float scale,
-                       int32_t flags, std::vector<std::pair<float, int32_t>>& cand) {
+                       std::vector<std::pair<float, int32_t>>& cand) {
   const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE, nc = num_pages - 1 - p0;
   std::vector<float> lm(static_cast<size_t>(nc * GROUP));
   for (int64_t i = 0; i < nc; ++i) sketch_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p0 + i], h, q_group, scale, &lm[i * GROUP]);
-  normalized_mass_candidates<GROUP>(lm, nc, p0, flags, cand);
+  normalized_mass_candidates<GROUP, MAX>(lm, nc, p0, cand);
 }
 
 }  // namespace tsc::cpu

@@ -12,8 +12,15 @@
 #include "templates/cpu/kernel_table.h"
 #include "templates/cpu/kv_pages.h"
 #include "templates/cpu/page_sketch.h"
+#include "templates/cpu/select_flags.h"
 
 namespace tsc::cpu {
+
+// page_score reduced over the group as `flags` ask (the max with kSelectGroupMax, else the sum).
+template <int HEAD_DIM, int GROUP>
+float page_score_as(const float* q_group, const float* bounds, int32_t flags) {
+  return (flags & kSelectGroupMax) ? page_score<HEAD_DIM, GROUP, true>(q_group, bounds) : page_score<HEAD_DIM, GROUP>(q_group, bounds);
+}
 
 // Oracle page scores for one KV head (an ablation that measures what the bound costs): the attention mass
 // exact dense attention puts on each page, Σ_g Σ_{k in page} softmax_g(scale q_g·k) (or the max over g with
@@ -87,7 +94,7 @@ float page_score_keys(const KvLayer& kv, int32_t page, int64_t h, int64_t stored
     }
     float run_score;
     if (!sphere) {
-      run_score = page_score<HEAD_DIM, GROUP>(q_group, b, flags);
+      run_score = page_score_as<HEAD_DIM, GROUP>(q_group, b, flags);
     } else {
       float cen[HEAD_DIM], half[HEAD_DIM], r2 = 0.f;
       for (int c = 0; c < HEAD_DIM; ++c) {
@@ -223,11 +230,6 @@ void page_log_mass(const KvLayer& kv, int32_t page, int64_t h, int64_t stored, c
 }
 
 
-// The screened scores' flag bits (the oracle's is kSelectOracle).
-constexpr int32_t kSelectFromKeys = kSelectSubpage2 | kSelectSubpage4 | kSelectSphere | kSelectQSum;
-constexpr int32_t kSelectEstimates = kSelectGauss | kSelectBoundSoft | kSelectBoxGauss | kSelectSketch1 | kSelectSketch2;
-constexpr int32_t kSelectAblationScores = kSelectFromKeys | kSelectEstimates;
-
 // Candidate (score, page) pairs for pages [p0, last page) under an ablation score (oracle, a bound from the
 // keys, or estimated mass: each head's log-mass estimates normalized over the candidates, then summed, or
 // max with kSelectGroupMax, over the group like the oracle). select_pages ranks them like the design's.
@@ -240,7 +242,8 @@ void ablation_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int6
     std::vector<float> lm(static_cast<size_t>(nc * GROUP));
     for (int64_t i = 0; i < nc; ++i)
       page_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p0 + i], h, stored(p0 + i), q_group, scale, flags, &lm[i * GROUP]);
-    normalized_mass_candidates<GROUP>(lm, nc, p0, flags, cand);
+    if (flags & kSelectGroupMax) normalized_mass_candidates<GROUP, true>(lm, nc, p0, cand);
+    else normalized_mass_candidates<GROUP>(lm, nc, p0, cand);
     return;
   }
   std::vector<float> mass;

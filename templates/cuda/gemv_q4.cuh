@@ -1,4 +1,4 @@
-// CUDA projection kernel for small batches on 4-bit weights (MatMulNBits blocks, runtime/core/linear_weight.h):
+// CUDA projection kernel for small batches on 4-bit weights (MatMulNBits blocks, contract/linear_weight.h):
 // y[M, N] = x[M, K] W[N, K]^T with W[n, k] = (code - zero_point) * scale per block of kBlock k, dequantized in
 // registers. Like gemv.cuh it is a bandwidth kernel: each warp owns an output row and streams its codes with
 // 16-byte loads (32 codes each, several in flight); a quarter of fp16's bytes per weight, plus the block scales.

@@ -113,7 +113,7 @@ struct GemvArgs {
 // each follow from the model's norm and activation, which are compile-time constants.
 enum GemvRole : int32_t { kRoleQkv = 0, kRoleOut = 1, kRoleUp = 2, kRoleDown = 3, kRoleHead = 4 };
 
-// A projection's weight in MatMulNBits 4-bit blocks (runtime/core/linear_weight.h): codes [N, n_blocks, q4_block / 2],
+// A projection's weight in MatMulNBits 4-bit blocks (contract/linear_weight.h): codes [N, n_blocks, q4_block / 2],
 // scales [N, n_blocks] (float, or half in q4f16 builds), zero points [N, ceil(n_blocks / 2)] or null (8).
 struct Q4Weight {
   const uint8_t* codes = nullptr;

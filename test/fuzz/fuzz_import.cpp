@@ -12,7 +12,7 @@
 #include "compiler/ir/passes/pass.h"
 #include "compiler/lift/lift.h"
 #include "compiler/onnx/import.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace {
 
@@ -49,8 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tsc::LiftOptions lo;
     lo.verbose = true;
     lo.log = &log;
-    tsc::DecoderSpec spec = tsc::lift_decoder(g, lo);
-    (void)tsc::spec_to_text(spec);
+    tsc::LiftResult lifted = tsc::lift_decoder(g, lo);
+    (void)tsc::lift_result_to_text(lifted);
   } catch (const tsc::Error&) {
     // Expected: the input was rejected with a user-facing message.
   }

@@ -36,7 +36,9 @@ constexpr int D = 64, PS = 16, HQ = 32, HKV = 4, G = HQ / HKV, TOPK = 512;
 struct Config {
   static constexpr const char* kKey = "bench";
   static constexpr int kHeadDim = D, kPageSize = PS, kTopK = TOPK, kGroup = G, kRotaryDim = 0, kRopeInterleaved = 0, kNorm = 1, kActivation = 2;
+  static constexpr int kQ4Block = 0;  // no 4-bit weights (the template asks since MatMulNBits support)
   using Weight = half;
+  using Q4Scale = half;
 };
 using K_ = tsc::cuda::Kernels<Config>;
 
@@ -187,8 +189,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < HQ * D; ++i) q[i] = __half2float(Q[static_cast<size_t>(b) * HQ * D + i]);
     tsc::cpu::KvLayer ckv{k.data(), v.data(), bnd.data(), HKV};
     tsc::cpu::SeqPages sp{own.data(), L};
-    tsc::cpu::attend_decode<D, PS, TOPK, G, tsc::cpu::kPageScoreBound>(ckv, sp, HQ, 1.f / 8.f, budget, 0, {}, q.data(), ref.data(), nullptr);
-    tsc::cpu::attend_decode<D, PS, TOPK, G, tsc::cpu::kPageScoreBound>(ckv, sp, HQ, 1.f / 8.f, 0, 0, {}, q.data(), ref_dense.data(), nullptr);
+    tsc::cpu::attend_decode<D, PS, TOPK, G, tsc::cpu::kPageScoreBound>(ckv, sp, HQ, 1.f / 8.f, budget, {}, q.data(), ref.data(), nullptr);
+    tsc::cpu::attend_decode<D, PS, TOPK, G, tsc::cpu::kPageScoreBound>(ckv, sp, HQ, 1.f / 8.f, 0, {}, q.data(), ref_dense.data(), nullptr);
     double num = 0, den = 0, num2 = 0, den2 = 0;
     for (int i = 0; i < HQ * D; ++i) {
       const double g = __half2float(O[static_cast<size_t>(b) * HQ * D + i]), g2 = __half2float(O2[static_cast<size_t>(b) * HQ * D + i]);

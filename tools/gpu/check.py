@@ -6,6 +6,8 @@ times decoding; full logs under $OUT, a short table last.
 Usage (on the GPU machine, from the repository root): python3 tools/gpu/check.py [--skip full,sanitizer,bench] [--only serve]
 Selection reuse timing alone (TinyLlama shape, batch 16, 32k, --select-every 1/2/4/8 against dense):
     bash tools/gpu/run.sh --only select_every
+One engine per GPU against one GPU (issue 19; needs a 2-GPU kind, e.g. nvidia-h100-x2, and .carry/tokenizer):
+    bash tools/gpu/run.sh --only serve_multi
 Environment: TSC (path of tsc), TSC_LIB_DIR, TSC_SOURCE_DIR, OUT (results folder)."""
 import argparse
 import concurrent.futures as cf
@@ -589,22 +591,29 @@ def mixed():
     json.dump(res, open(os.path.join(OUT, "mixed.json"), "w"), indent=1)
 
 
-def serve():
-    """The TinyLlama-shaped binary behind its HTTP server: tools/loadgen.py (the official openai client) sends 500
-    concurrent streaming completions; all must complete, the server must leave no KV page in use and exit 0 on SIGTERM.
-    The tokenizer is a 32k-token Llama-family tokenizer.json given by $TSC_SERVE_TOKENIZER (TinyLlama's vocabulary size)."""
-    import signal
-    import urllib.request
+def serve_exe():
+    """The TinyLlama-shaped CUDA binary with the server, built once (tokenizer from $TSC_SERVE_TOKENIZER)."""
     ensure_full(("tinyllama",))
     d = os.path.join(WORK, "full", "tinyllama")
     exe = os.path.join(d, "cuda_serve")
     tok = os.environ.get("TSC_SERVE_TOKENIZER", "")
-    build(os.path.join(d, "model.onnx"), exe, "cuda", "--max-seq-len", "2048", *(["--tokenizer", tok] if tok else []))
+    if not os.path.exists(exe):
+        build(os.path.join(d, "model.onnx"), exe, "cuda", "--max-seq-len", "2048", *(["--tokenizer", tok] if tok else []))
+    return exe
+
+
+def serve_load(exe, tag, extra=(), probe=None):
+    """Starts `exe serve` with `extra`, runs tools/loadgen.py's mixed workload (500 streaming requests, prompts 16..512,
+    128 new tokens, all at once), then probe(url) if given, and stops it with SIGTERM. Returns (loadgen summary,
+    /metrics text, exit status); the server log goes to OUT/<tag>.log."""
+    import signal
+    import urllib.request
     port = int(os.environ.get("TSC_SERVE_PORT", "8123"))
     url = f"http://127.0.0.1:{port}"
-    srv_log = open(os.path.join(OUT, "serve.log"), "w")
-    srv = subprocess.Popen([exe, "serve", "--port", str(port), "--served-model-name", "tinyllama", "--log-format", "json"],
+    srv_log = open(os.path.join(OUT, tag + ".log"), "w")
+    srv = subprocess.Popen([exe, "serve", "--port", str(port), "--served-model-name", "tinyllama", "--log-format", "json", *extra],
                            stdout=srv_log, stderr=subprocess.STDOUT)
+    j, metrics = {}, ""
     try:
         for _ in range(240):
             try:
@@ -613,25 +622,20 @@ def serve():
             except OSError:
                 time.sleep(0.5)
         else:
-            raise RuntimeError("server did not answer /health within 120 s")
+            raise RuntimeError(f"{tag}: server did not answer /health within 120 s")
         env = dict(os.environ)
         if os.environ.get("TSC_PYLIB"):  # the openai package and its dependencies, installed beside torch's site-packages
             env["PYTHONPATH"] = os.environ["TSC_PYLIB"]
-        res = os.path.join(OUT, "serve.json")
+        res = os.path.join(OUT, tag + ".json")
         cmd = [sys.executable, os.path.join(ROOT, "tools", "loadgen.py"), "--url", url, "--requests", "500", "--concurrency", "500",
                "--prompt-len", "uniform:16:512", "--max-tokens", "fixed:128", "--json", res]
         p = sh(cmd, check=False, timeout=900, env=env)
         log(p.stdout)
         j = json.load(open(res)) if os.path.exists(res) else {}
+        if probe:
+            probe(url)
         metrics = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
-        open(os.path.join(OUT, "serve_metrics.txt"), "w").write(metrics)
-        used = [l for l in metrics.splitlines() if l.startswith("tsc_kv_pages_used")]
-        in_use = float(used[0].split()[-1]) if used else -1
-        ok = j.get("completed") == 500 and j.get("failed") == 0 and in_use == 0
-        row("serve 500 concurrent streaming requests (tinyllama shape)", "ok" if ok else "FAIL",
-            f"{j.get('completed')}/500 done, {j.get('output_tokens_per_s', 0):.0f} out tok/s, TTFT p50/p99 "
-            f"{j.get('ttft_ms', {}).get('p50', 0):.0f}/{j.get('ttft_ms', {}).get('p99', 0):.0f} ms, ITL p50/p99 "
-            f"{j.get('itl_ms', {}).get('p50', 0):.1f}/{j.get('itl_ms', {}).get('p99', 0):.1f} ms, KV pages in use after: {in_use:.0f}")
+        open(os.path.join(OUT, tag + "_metrics.txt"), "w").write(metrics)
     finally:
         srv.send_signal(signal.SIGTERM)
         try:
@@ -639,7 +643,75 @@ def serve():
         except subprocess.TimeoutExpired:
             srv.kill()
             rc = "killed"
-        row("serve SIGTERM exit status", "ok" if rc == 0 else "FAIL", str(rc))
+    return j, metrics, rc
+
+
+def metric_sum(text, name, **labels):
+    """A /metrics series summed over its other labels (the device label under --devices)."""
+    tot = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                tot += float(line.rsplit(" ", 1)[1])
+    return tot
+
+
+def load_text(j):
+    return (f"{j.get('completed')}/500 done, {j.get('requests_per_s', 0):.2f} req/s, {j.get('output_tokens_per_s', 0):.0f} out tok/s, TTFT p50/p99 "
+            f"{j.get('ttft_ms', {}).get('p50', 0):.0f}/{j.get('ttft_ms', {}).get('p99', 0):.0f} ms, ITL p50/p99 "
+            f"{j.get('itl_ms', {}).get('p50', 0):.1f}/{j.get('itl_ms', {}).get('p99', 0):.1f} ms")
+
+
+def serve():
+    """The TinyLlama-shaped binary behind its HTTP server: tools/loadgen.py (the official openai client) sends 500
+    concurrent streaming completions; all must complete, the server must leave no KV page in use and exit 0 on SIGTERM.
+    The tokenizer is a 32k-token Llama-family tokenizer.json given by $TSC_SERVE_TOKENIZER (TinyLlama's vocabulary size)."""
+    j, metrics, rc = serve_load(serve_exe(), "serve")
+    in_use = metric_sum(metrics, "tsc_kv_pages_used") if metrics else -1
+    ok = j.get("completed") == 500 and j.get("failed") == 0 and in_use == 0
+    row("serve 500 concurrent streaming requests (tinyllama shape)", "ok" if ok else "FAIL", load_text(j) + f", KV pages in use after: {in_use:.0f}")
+    row("serve SIGTERM exit status", "ok" if rc == 0 else "FAIL", str(rc))
+
+
+def affinity_probe(url):
+    """32 requests over 4 shared 256-token prefixes (token ids), 8 at a time: they should land where their prefix is cached."""
+    import concurrent.futures
+    import urllib.request
+    rng = __import__("random").Random(0)
+    heads = [[rng.randrange(32000) for _ in range(256)] for _ in range(4)]
+
+    def one(i):
+        body = json.dumps({"model": "tinyllama", "prompt": heads[i % 4] + [rng.randrange(32000) for _ in range(8)], "max_tokens": 8}).encode()
+        req = urllib.request.Request(url + "/v1/completions", data=body, headers={"Content-Type": "application/json"})
+        return urllib.request.urlopen(req, timeout=120).headers.get("X-TSC-Device")
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        devices = list(ex.map(one, range(32)))
+    json.dump(devices, open(os.path.join(OUT, "serve_multi_affinity.json"), "w"))
+
+
+def serve_multi():
+    """Issue 19 item 5: the same mixed workload against 1 GPU (--devices 0) and 2 GPUs (--devices 0,1) in one run.
+    Judged by >= 1.9x requests/s and output tokens/s, p99 TTFT no worse, and the prefix-cache hit ratio of
+    prefix-sharing requests (affinity_probe) on 2 GPUs."""
+    gpus = sum(1 for l in subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.splitlines() if l.startswith("GPU "))
+    if gpus < 2:
+        row("serve_multi 1 vs 2 GPUs", "blocked", f"{gpus} GPU(s) visible; needs a 2-GPU machine")
+        return
+    exe = serve_exe()
+    one, m1, rc1 = serve_load(exe, "serve_1gpu", ("--devices", "0"))
+    two, m2, rc2 = serve_load(exe, "serve_2gpu", ("--devices", "0,1"), probe=affinity_probe)
+    row("serve_multi --devices 0", "ok" if one.get("completed") == 500 and rc1 == 0 else "FAIL", load_text(one))
+    row("serve_multi --devices 0,1", "ok" if two.get("completed") == 500 and rc2 == 0 else "FAIL", load_text(two))
+    rps = two.get("requests_per_s", 0) / max(one.get("requests_per_s", 0), 1e-9)
+    tps = two.get("output_tokens_per_s", 0) / max(one.get("output_tokens_per_s", 0), 1e-9)
+    p99 = (two.get("ttft_ms", {}).get("p99", 0), one.get("ttft_ms", {}).get("p99", 0))
+    row("serve_multi scaling 2 GPUs / 1 GPU", "ok" if rps >= 1.9 and tps >= 1.9 and p99[0] <= p99[1] else "FAIL",
+        f"req/s {rps:.2f}x, out tok/s {tps:.2f}x, p99 TTFT {p99[0]:.0f} vs {p99[1]:.0f} ms")
+    per = {d: metric_sum(m2, "tsc_requests_finished_total", device=str(d)) for d in (0, 1)}
+    q, h = metric_sum(m2, "tsc_prefix_cache_queries_total"), metric_sum(m2, "tsc_prefix_cache_hits_total")
+    aff = metric_sum(m2, "tsc_router_requests_total", reason="affinity")
+    row("serve_multi routing", "info", f"finished per GPU {per}, affinity-routed {aff:.0f}, prefix-cache hit ratio {h / max(q, 1):.3f} ({h:.0f}/{q:.0f} tokens)")
 
 
 def main():
@@ -653,7 +725,8 @@ def main():
     env_probe()
     t0 = time.time()
     for name, fn in (("fixtures", fixtures), ("full", full_models), ("sanitizer", sanitizer), ("kernel", kernel), ("forms", forms), ("q4", q4_gemv), ("attn_profile", attn_profile), ("bench", bench), ("decode", decode), ("prefill", prefill),
-                     ("long", long_context), ("select_every", select_every), ("mixed", mixed), ("serve", serve)):
+                     ("long", long_context), ("select_every", select_every), ("mixed", mixed), ("serve", serve),
+                     ("serve_multi", serve_multi)):
         if name in skip or (only and name not in only):
             continue
         t = time.time()

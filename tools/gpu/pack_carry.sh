@@ -22,5 +22,7 @@ for l in libcpp-httplib.so.0.11 libbrotlicommon.so.1 libbrotlidec.so.1 libbrotli
 done
 ln -sf libcpp-httplib.so.0.11 .carry/lib/libcpp-httplib.so
 rm -rf .carry/base-src && mkdir -p .carry/base-src
-git archive "$REF" templates runtime compiler tools/gpu/attn_bench.cu | tar -x -C .carry/base-src
+src_paths="templates runtime compiler tools/gpu/attn_bench.cu"
+git cat-file -e "$REF:contract" 2>/dev/null && src_paths="contract $src_paths"  # the contract/ module, where REF has it
+git archive "$REF" $src_paths | tar -x -C .carry/base-src
 du -sh .carry

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc::ops {
 

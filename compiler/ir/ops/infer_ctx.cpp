@@ -1,7 +1,7 @@
 // InferCtx: the graph's types and symbolic values as op inference reads and writes them.
 #include "compiler/ir/ops/infer_ctx.h"
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

@@ -4,7 +4,7 @@
 // none is evaluated, so folding never expands a quantized weight.
 #include "compiler/ir/ops/families.h"
 #include "compiler/ir/ops/infer_ctx.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc::ops {
 namespace {

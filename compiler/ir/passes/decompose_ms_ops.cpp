@@ -4,7 +4,7 @@
 //   SkipSimplifiedLayerNormalization -> same with tsc.RMSNorm;  SimplifiedLayerNormalization (either domain) -> tsc.RMSNorm
 //   FastGelu(x, bias?) -> tsc.Gelu<approximate=tanh>;  BiasGelu(x, bias) / Gelu -> tsc.Gelu<none>
 #include "compiler/ir/passes/pass.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

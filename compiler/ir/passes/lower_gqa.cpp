@@ -16,7 +16,7 @@
 #include "compiler/ir/passes/model_inputs.h"
 #include "compiler/ir/passes/pass.h"
 #include "compiler/ir/probe.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

@@ -1,7 +1,7 @@
 // Input roles and probe inputs.
 #include "compiler/ir/passes/model_inputs.h"
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

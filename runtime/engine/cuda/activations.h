@@ -5,7 +5,7 @@
 
 #include <cstddef>
 
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 #include "runtime/engine/cuda/device.h"
 #include "runtime/engine/cuda/step_meta.h"
 

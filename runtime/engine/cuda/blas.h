@@ -9,7 +9,7 @@
 #include <map>
 #include <tuple>
 
-#include "runtime/core/dtype.h"
+#include "contract/dtype.h"
 
 namespace tsc::cuda {
 

@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
+#include "runtime/engine/select_diag.h"
 
 // Defined by the generated kernels file linked into a CUDA-target executable.
 extern "C" __attribute__((weak)) const tsc::cuda::KernelTable* tsc_cuda_kernels();
@@ -111,8 +112,8 @@ void CudaBackend::download_trace(std::span<const StepSeq> seqs, const HostStep& 
   int64_t d = 0;
   for (auto& q : seqs) {
     if (!q.decode) continue;
-    if (q.select_trace)
-      for (int64_t l = 0; l < L; ++l) std::copy_n(h.begin() + trace_row(st, s_, o_, l, d), row, q.select_trace + l * row);
+    if (q.diag && q.diag->trace)
+      for (int64_t l = 0; l < L; ++l) std::copy_n(h.begin() + trace_row(st, s_, o_, l, d), row, q.diag->trace + l * row);
     ++d;
   }
 }

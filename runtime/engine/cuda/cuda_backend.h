@@ -46,7 +46,7 @@ class CudaBackend : public Backend {
  private:
   // Uploads metadata and runs the step, eagerly or through the graph cache; outputs land in host_out_.
   void run(const HostStep& st, bool greedy);
-  // Copies each tracing decode sequence's selection into its StepSeq::select_trace ([layers, hkv, top_k]).
+  // Copies each tracing decode sequence's selection into its StepSeq::diag->trace ([layers, hkv, top_k]).
   void download_trace(std::span<const StepSeq> seqs, const HostStep& st);
   // forward.cpp: every launch of one step; `meta` holds HostStep::packed on the device.
   void launch(const HostStep& st, const int32_t* meta, bool greedy);

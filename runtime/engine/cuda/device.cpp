@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/backend.h"
 
 namespace tsc::cuda {
@@ -22,6 +22,17 @@ void check(cudaError_t e, const char* what) {
   if (e == cudaErrorNoDevice)
     throw Error(std::string(what) + ": no CUDA GPU is visible (" + cudaGetErrorString(e) + ")",
                 "run this executable on a machine with an NVIDIA GPU (check nvidia-smi), or rebuild with tsc --target cpu");
+  // Sticky errors leave the CUDA context unusable: every later call on this GPU fails too, so the engine is
+  // done (the scheduler ends its requests, the router stops sending it work).
+  switch (e) {
+    case cudaErrorIllegalAddress: case cudaErrorLaunchFailure: case cudaErrorHardwareStackError: case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress: case cudaErrorInvalidAddressSpace: case cudaErrorInvalidPc: case cudaErrorECCUncorrectable:
+    case cudaErrorLaunchTimeout:
+      throw EngineFailure(std::string(what) + " failed: " + cudaGetErrorString(e) + " (the GPU's context is lost)",
+                          "restart model_server; if it recurs on one GPU, leave that GPU out of --devices and report it");
+    default:
+      break;
+  }
   throw Error(std::string(what) + " failed: " + cudaGetErrorString(e), "this is a bug in tsc's CUDA backend; please report it");
 }
 
@@ -33,9 +44,12 @@ cudaDeviceProp open_device() {
   int n = 0;
   check(cudaGetDeviceCount(&n), "looking for a GPU");
   if (n == 0) check(cudaErrorNoDevice, "looking for a GPU");
-  check(cudaSetDevice(0), "selecting GPU 0");
+  // The calling thread's current GPU (0 unless cuda_select_device chose another for this engine).
+  int dev = 0;
+  check(cudaGetDevice(&dev), "reading the current GPU");
+  check(cudaSetDevice(dev), "selecting the GPU");
   cudaDeviceProp prop{};
-  check(cudaGetDeviceProperties(&prop, 0), "reading the GPU's properties");
+  check(cudaGetDeviceProperties(&prop, dev), "reading the GPU's properties");
   if (prop.major < 8)
     throw Error(std::string("GPU '") + prop.name + "' has compute capability " + std::to_string(prop.major) + "." + std::to_string(prop.minor) +
                     "; tsc's CUDA kernels need 8.0 (Ampere) or newer", "run on an A100/H100-class GPU, or rebuild with tsc --target cpu");
@@ -43,8 +57,8 @@ cudaDeviceProp open_device() {
 }
 
 void check_kernel_table(const KernelTable& kt, const DecoderSpec& s, const BuildOptions& o) {
-  if (o.page_score != "bound")
-    throw Error("this executable's payload asks for page score '" + o.page_score + "', which the CUDA kernels do not implement",
+  if (o.page_score != PageScore::kBound)
+    throw Error("this executable's payload asks for page score '" + page_score_name(o.page_score) + "', which the CUDA kernels do not implement",
                 "rebuild it with tsc (which refuses --page-score sketch for --target cuda)");
   auto want = [&](bool ok, const char* what, int64_t need, int64_t have) {
     if (!ok)
@@ -90,8 +104,7 @@ namespace tsc {
 
 int64_t default_cuda_kv_memory(const Payload& payload) {
   size_t free_b = 0, total_b = 0;
-  cuda::check(cudaSetDevice(0), "selecting GPU 0");
-  cuda::check(cudaMemGetInfo(&free_b, &total_b), "reading GPU memory");
+  cuda::check(cudaMemGetInfo(&free_b, &total_b), "reading GPU memory");  // of the current GPU (cuda_select_device)
   // Weights (the payload's tensors) still to be uploaded, 1 GiB for activations and cuBLAS, 90% of the rest.
   const int64_t left = static_cast<int64_t>(free_b) - static_cast<int64_t>(payload.total_bytes()) - (int64_t{1} << 30);
   return std::max<int64_t>(left, int64_t{256} << 20) / 10 * 9;
@@ -114,6 +127,27 @@ bool cuda_device_usable(std::string* why) {
   }
   cudaGetLastError();  // a failed probe must not leave a sticky error for later calls
   return false;
+}
+
+int cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+void cuda_select_device(int device) {
+  const int n = cuda_device_count();
+  if (device < 0 || device >= n)
+    throw Error("GPU " + std::to_string(device) + " does not exist: " + std::to_string(n) + " GPU(s) are visible", "pick indices below " + std::to_string(n) + " (check nvidia-smi and CUDA_VISIBLE_DEVICES), or use --devices all");
+  cuda::check(cudaSetDevice(device), "selecting a GPU");
+  cudaDeviceProp prop{};
+  cuda::check(cudaGetDeviceProperties(&prop, device), "reading the GPU's properties");
+  if (prop.major < 8)
+    throw Error("GPU " + std::to_string(device) + " ('" + prop.name + "') has compute capability " + std::to_string(prop.major) + "." + std::to_string(prop.minor) +
+                    "; tsc's CUDA kernels need 8.0 (Ampere) or newer", "leave it out of --devices");
 }
 
 }  // namespace tsc

@@ -6,7 +6,7 @@
 
 #include <cstddef>
 
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 #include "templates/cuda/kernel_table.h"
 
 namespace tsc::cuda {

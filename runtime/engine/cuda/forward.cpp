@@ -7,7 +7,8 @@
 // projections take the unfused path: their decode GEMVs dequantize in registers (gemv_q4), larger steps
 // dequantize each weight into a scratch matrix for cuBLASLt. So do OLMo 2's post-norm blocks (post_norm_add: the
 // branch output normalized, then added) and q/k norms over all heads (qk_norm_rows before the append).
-#include "runtime/core/error.h"
+#include "contract/error.h"
+#include "contract/payload_tensors.h"
 #include "runtime/engine/cuda/cuda_backend.h"
 
 namespace tsc::cuda {
@@ -19,12 +20,12 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
                 *dp_len = meta + st.off_pl, *dp_kv = meta + st.off_pkv, *dp_pt = meta + st.off_ppt;
   const int64_t T = st.T, R = st.R;
   const int64_t QKV = Q_ + 2 * KV_, U = s_.mlp_gated ? 2 * I_ : I_;
-  const void* pos_table = s_.position == PositionKind::kLearned ? w_.get("embed_positions") : nullptr;
+  const void* pos_table = s_.position == PositionKind::kLearned ? w_.get(tensors::embed_positions) : nullptr;
   prof_.begin(stream, graphs_.capturing());
-  prof(kt_->embed(d_tok, d_pos, static_cast<int32_t>(T), w_.get("embed_tokens"), pos_table, static_cast<int32_t>(H_), act_.x.as<float>(), stream), "embed");
+  prof(kt_->embed(d_tok, d_pos, static_cast<int32_t>(T), w_.get(tensors::embed_tokens), pos_table, static_cast<int32_t>(H_), act_.x.as<float>(), stream), "embed");
   const float eps = static_cast<float>(s_.norm_eps);
   const int32_t rms = s_.norm == NormKind::kRMSNorm ? 1 : 0;
-  const float* inv_freq = s_.position == PositionKind::kRope ? static_cast<const float*>(w_.get("rope_inv_freq")) : nullptr;
+  const float* inv_freq = s_.position == PositionKind::kRope ? static_cast<const float*>(w_.get(tensors::rope_inv_freq)) : nullptr;
   const void* delta = nullptr;  // the previous layer's MLP output, added to x by the next norm (unfused path)
   // OLMo 2: post-norm blocks (the previous MLP output is normalized with that layer's weights before it is added),
   // q/k norms over all heads (their own kernel before the append). Both take the unfused path.
@@ -103,9 +104,9 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
     prev_w = L.mlp_norm_w;
     prev_b = L.mlp_norm_b;
   }
-  const float* fw = w_.f32_or_null("final_norm_w");
-  const float* fb = w_.f32_or_null("final_norm_b");
-  const float* head_b = w_.f32_or_null("lm_head_b");
+  const float* fw = w_.f32_or_null(tensors::final_norm_w);
+  const float* fb = w_.f32_or_null(tensors::final_norm_b);
+  const float* head_b = w_.f32_or_null(tensors::lm_head_b);
   if (fused) {
     // Every row of a pure decode step needs logits: the head reads the residual stream directly.
     GemvArgs ha{act_.x.p, static_cast<int32_t>(T), static_cast<int32_t>(H_), w_.lm_head().dense, head_b, static_cast<int32_t>(V_), act_.logits.p, fw, fb, nullptr, eps};

@@ -19,7 +19,7 @@ GraphCache::~GraphCache() {
 
 int64_t GraphCache::bucket(std::span<const StepSeq> seqs, int64_t max_batch) const {
   bool decode_only = !seqs.empty();
-  for (auto& q : seqs) decode_only = decode_only && q.decode && !q.all_logits && q.budget == seqs[0].budget && !q.select_trace;
+  for (auto& q : seqs) decode_only = decode_only && q.decode && !q.all_logits && q.budget == seqs[0].budget && !q.diag;
   const int64_t B = static_cast<int64_t>(seqs.size());
   if (!decode_only || !enabled_ || B > max_batch) return 0;
   int64_t b = 1;

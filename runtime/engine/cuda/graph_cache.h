@@ -23,7 +23,7 @@ class GraphCache {
   GraphCache& operator=(const GraphCache&) = delete;
 
   // The graph bucket of a step (the batch rounded up to a power of two, at most max_batch), or 0 to run it
-  // eagerly: steps with prefill rows, mixed budgets or a selection trace (kept_out is not in the graphs).
+  // eagerly: steps with prefill rows, mixed budgets or selection diagnostics (a trace: kept_out is not in the graphs).
   int64_t bucket(std::span<const StepSeq> seqs, int64_t max_batch) const;
   // Buffers a captured graph reads or writes moved: every graph is re-captured on its next use.
   void invalidate() { ++generation_; }

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/engine/cuda/device.h"
 
 namespace tsc::cuda {
@@ -22,7 +22,9 @@ KvMemory::Vmm KvMemory::Vmm::load() {
     return Vmm{};
   v.prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
   v.prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
-  v.prop.location.id = 0;
+  int dev = 0;
+  check(cudaGetDevice(&dev), "reading the current GPU");
+  v.prop.location.id = dev;  // the engine's GPU (made current by cuda_select_device before the backend)
   if (gran(&v.granularity, &v.prop, CU_MEM_ALLOC_GRANULARITY_MINIMUM) != CUDA_SUCCESS) return Vmm{};
   return v;
 }

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
+#include "contract/payload_tensors.h"
+#include "runtime/engine/select_diag.h"
 
 namespace tsc::cuda {
 namespace {
@@ -24,15 +26,15 @@ void check_seq(const StepSeq& q, const DecoderSpec& s, const BuildOptions& o, co
     throw Error("page budget " + std::to_string(q.budget) + " exceeds the compiled top-k capacity " + std::to_string(o.top_k_pages),
                 "ask for at most " + std::to_string(o.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
   if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
-  if (q.select_replay) throw Error("--select-replay imposes a selection on the CPU target only", "replay with a --target cpu build; record here with --select-trace");
+  if (q.diag && q.diag->replay) throw Error("--select-replay imposes a selection on the CPU target only", "replay with a --target cpu build; record here with --select-trace");
   check_select_every(q.select_every, "select_every");
-  if (q.select_flags != 0) throw Error("selection ablations (--select-reduce max, --no-sink, --select-score other than bound) run on the CPU target only", "rebuild with tsc --target cpu");
+  if (q.diag && q.diag->ablation != 0) throw Error("selection ablations (--select-reduce max, --no-sink, --select-score other than bound) run on the CPU target only", "rebuild with tsc --target cpu");
   const int64_t total = q.kv->num_tokens + q.n;
   if (total > o.max_seq_len) throw Error("sequence of " + std::to_string(total) + " tokens exceeds max_seq_len", "use shorter inputs");
   for (int64_t i = 0; i < q.n; ++i)
     if (q.tokens[i] < 0 || q.tokens[i] >= s.vocab_size)
       throw Error("token id " + std::to_string(q.tokens[i]) + " is outside the vocabulary [0, " + std::to_string(s.vocab_size) + ")", "pass ids produced by this model's tokenizer");
-  if (s.position == PositionKind::kLearned && total > p.entry("embed_positions").shape[0])
+  if (s.position == PositionKind::kLearned && total > p.entry(tensors::embed_positions).shape[0])
     throw Error("position " + std::to_string(total - 1) + " exceeds the model's learned positions", "use shorter sequences");
 }
 
@@ -57,7 +59,7 @@ HostStep pack_step(std::span<const StepSeq> seqs, int64_t bucket, const StepLimi
   for (size_t qi = 0; qi < seqs.size(); ++qi) {
     const StepSeq& q = seqs[qi];
     check_seq(q, s, o, *lim.payload);
-    st.trace = st.trace || (q.decode && q.select_trace);
+    st.trace = st.trace || (q.decode && q.diag && q.diag->trace);
     const int64_t start = q.kv->num_tokens, total = start + q.n;
     for (int64_t i = 0; i < q.n; ++i) {
       tok.push_back(q.tokens[i]);

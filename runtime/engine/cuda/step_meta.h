@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 #include "runtime/engine/backend.h"
 #include "runtime/kv/select_reuse.h"
 

@@ -5,15 +5,17 @@
 
 #include <algorithm>
 
-#include "runtime/core/linear_weight.h"
+#include "contract/linear_weight.h"
+#include "contract/payload_tensors.h"
 #include "runtime/engine/cuda/device.h"
 
 namespace tsc::cuda {
 
 DeviceWeights::DeviceWeights(const Payload& p, int64_t num_layers) : p_(p) {
   const DecoderSpec& s = p.spec();
-  get("embed_tokens");
-  lm_head_ = projection("lm_head", s.vocab_size, s.hidden_size);
+  check_payload_tensors(p);
+  get(tensors::embed_tokens);
+  lm_head_ = projection(tensors::lm_head, s.vocab_size, s.hidden_size);
   for (int64_t l = 0; l < num_layers; ++l)
     layers_.push_back(read_layer_tensors<const float*, ProjWeight>(
         s, l, [&](const std::string& n) { return f32_or_null(n); },

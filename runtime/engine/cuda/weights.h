@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/layer_tensors.h"
-#include "runtime/core/payload.h"
+#include "contract/layer_tensors.h"
+#include "contract/payload.h"
 #include "templates/cuda/kernel_table.h"
 
 namespace tsc::cuda {
 
-// A projection's weight on the device in its stored format (runtime/core/linear_weight.h): dense [N, K] in the
+// A projection's weight on the device in its stored format (contract/linear_weight.h): dense [N, K] in the
 // weight type, or 4-bit codes with their scales (q4.codes non-null, dense null).
 struct ProjWeight {
   const void* dense = nullptr;

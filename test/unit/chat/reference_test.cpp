@@ -7,7 +7,7 @@
 #include <string>
 
 #include "runtime/chat/chat_template.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

@@ -1,13 +1,16 @@
-// CPU kernel templates (gemm.h, attend_tile.h via attention.h) against naive double-precision references.
+// CPU kernel templates (gemm.h, attend_tile.h via attention.h) against naive double-precision references, and the
+// selection extension (select_ext.h) against the production decode kernel it extends.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "templates/cpu/attention.h"
 #include "templates/cpu/elementwise.h"
 #include "templates/cpu/gemm.h"
+#include "templates/cpu/select_ext.h"
 
 namespace tsc::cpu {
 namespace {
@@ -127,7 +130,7 @@ void check_attention(int64_t hkv, int64_t start, int64_t n) {
   // Dense decode of the last token's query.
   std::vector<float> dout(static_cast<size_t>(hq * D), -1.f);
   const float* ql = q.data() + (n - 1) * hq * D;
-  attend_decode<D, PS, 4, G, kPageScoreBound>(c.kv, SeqPages{c.pages.data(), start + n}, hq, scale, 0, 0, SelectIo{}, ql, dout.data(), nullptr);
+  attend_decode<D, PS, 4, G, kPageScoreBound>(c.kv, SeqPages{c.pages.data(), start + n}, hq, scale, 0, SelectReuse{}, ql, dout.data(), nullptr);
   for (int64_t qh = 0; qh < hq; ++qh) {
     c.reference(ql + qh * D, qh / G, start + n - 1, scale, ref);
     for (int d = 0; d < D; ++d) ASSERT_NEAR(dout[qh * D + d], ref[d], 2e-5) << "decode head " << qh << " d " << d;
@@ -140,6 +143,42 @@ TEST(Attention, PrefillAndDecodeMatchNaive) {
   check_attention<16, 4, 1>(2, 0, 9);      // GPT-2-like, page 4
   check_attention<8, 4, 4>(1, 5, 17);      // group 4, head dim 8
   check_attention<32, 8, 20>(1, 0, 40);    // a group wider than one SIMD vector
+}
+
+// The selection extension with no ablation attends exactly as the production kernel (same pages, same
+// output bits); its trace holds the design's selection, and replaying that trace changes nothing.
+TEST(SelectExtension, NeutralTraceAndReplayMatchProduction) {
+  constexpr int D = 16, PS = 4, TOP_K = 8, G = 3;
+  const int64_t hkv = 2, hq = hkv * G, tokens = 41, budget = 5, pages = (tokens + PS - 1) / PS;
+  Cache<D, PS> c(hkv, tokens, 5);
+  const SeqPages sp{c.pages.data(), tokens};
+  std::mt19937 g(3);
+  std::normal_distribution<float> nd;
+  std::vector<float> q(static_cast<size_t>(hq * D));
+  for (auto& x : q) x = nd(g);
+  std::vector<float> prod(q.size()), ext(q.size()), rep(q.size());
+  SelectStats sp_st, ext_st;
+  attend_decode<D, PS, TOP_K, G, kPageScoreBound>(c.kv, sp, hq, 0.25f, budget, SelectReuse{}, q.data(), prod.data(), &sp_st);
+  std::vector<int32_t> trace(static_cast<size_t>(hkv * TOP_K), 7);
+  ReplayStats rs;
+  attend_decode_ablated<D, PS, TOP_K, G, kPageScoreBound>(c.kv, sp, hq, 0.25f, budget, 0, SelectIo{nullptr, trace.data()}, SelectReuse{}, q.data(),
+                                                          ext.data(), &ext_st, &rs);
+  EXPECT_EQ(0, std::memcmp(prod.data(), ext.data(), prod.size() * 4));
+  EXPECT_EQ(sp_st.pages_kept, ext_st.pages_kept);
+  EXPECT_EQ(sp_st.pages_kept, hkv * budget);
+  for (int64_t h = 0; h < hkv; ++h) {
+    const int32_t* row = trace.data() + h * TOP_K;
+    EXPECT_EQ(row[0], 0);
+    EXPECT_EQ(row[budget - 1], pages - 1);
+    for (int64_t i = 1; i < budget; ++i) EXPECT_LT(row[i - 1], row[i]);
+    for (int64_t i = budget; i < TOP_K; ++i) EXPECT_EQ(row[i], -1);
+  }
+  attend_decode_ablated<D, PS, TOP_K, G, kPageScoreBound>(c.kv, sp, hq, 0.25f, budget, 0, SelectIo{trace.data(), nullptr}, SelectReuse{}, q.data(),
+                                                          rep.data(), nullptr, &rs);
+  EXPECT_EQ(0, std::memcmp(prod.data(), rep.data(), prod.size() * 4));
+  EXPECT_EQ(rs.replayed, hkv);
+  EXPECT_EQ(rs.differs, 0);
+  EXPECT_EQ(rs.invalid, 0);
 }
 
 TEST(SimdExp, MatchesStdExp) {

@@ -6,7 +6,7 @@
 #include "builder.h"
 #include "compiler/ir/infer.h"
 #include "compiler/ir/probe.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

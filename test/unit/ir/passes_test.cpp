@@ -7,7 +7,7 @@
 #include "builder.h"
 #include "compiler/ir/infer.h"
 #include "compiler/ir/passes/pass.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

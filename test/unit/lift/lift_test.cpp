@@ -3,7 +3,7 @@
 
 #include "test/unit/ir/builder.h"
 #include "compiler/lift/lift.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

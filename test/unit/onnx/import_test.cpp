@@ -10,7 +10,7 @@
 #include "test/unit/ir/builder.h"
 #include "compiler/onnx/import.h"
 #include "compiler/onnx/onnx.pb.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 namespace {

@@ -2,8 +2,11 @@
 // 16-byte code chunks refuse blocks under 32.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "compiler/plan/plan.h"
-#include "runtime/core/error.h"
+#include "contract/error.h"
+#include "contract/payload_tensors.h"
 
 namespace tsc {
 namespace {
@@ -28,7 +31,7 @@ DecoderSpec llama_spec() {
 
 CompileOptions options(const std::string& target) {
   CompileOptions o;
-  o.target = target;
+  o.target = parse_target(target, "--target");
   return o;
 }
 
@@ -60,6 +63,56 @@ TEST(Plan, CudaTakesBlocksOf32AndRefusesBlocksOf16) {
     EXPECT_NE(std::string(e.what()).find("blocks of 16"), std::string::npos) << e.what();
   }
   EXPECT_EQ(make_plan(s, options("cpu"), false).q4_block, 16);  // the CPU kernels take any power of two >= 16
+}
+
+// The message of the tsc::Error `f` throws ("" when it throws none).
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return std::string(e.what()) + " | " + e.hint();
+  }
+  return "";
+}
+
+TEST(BuildOptions, BadValuesAreOneLineErrorsWithHints) {
+  EXPECT_EQ(error_of([] { parse_page_score("maxbound", "--page-score"); }),
+            "--page-score maxbound is not a page score | use bound (the key bound) or sketch (the key sketch)");
+  EXPECT_EQ(error_of([] { parse_target("tpu", "--target"); }), "--target tpu is not a target | use cpu or cuda");
+  EXPECT_EQ(parse_cuda_compiler(cuda_compiler_name(CudaCompiler::kClang), "x"), CudaCompiler::kClang);
+  CompileOptions o = options("cpu");
+  o.build.page_size = 12;
+  EXPECT_NE(error_of([&] { make_plan(llama_spec(), o, false); }).find("--page-size 12 is not a power of two"), std::string::npos);
+  o = options("cpu");
+  o.build.select_every = 65;
+  EXPECT_NE(error_of([&] { make_plan(llama_spec(), o, false); }).find("--select-every 65 is outside [1, 64]"), std::string::npos);
+}
+
+TEST(BuildOptions, PlanResolvesAndThePayloadRecordRoundTrips) {
+  CompileOptions o = options("cuda");
+  o.build.page_score = PageScore::kBound;
+  const KernelPlan p = make_plan(llama_spec(), o, true);
+  EXPECT_EQ(p.build.max_seq_len, 512);               // the model's max_position_embeddings
+  EXPECT_EQ(p.build.weight_dtype, DType::kF16);      // the GPU streams half-precision weights
+  const BuildOptions back = build_options_from_json(build_options_to_json(p.build));
+  EXPECT_EQ(back.target, Target::kCuda);
+  EXPECT_EQ(back.page_score, PageScore::kBound);
+  EXPECT_EQ(back.max_seq_len, 512);
+  EXPECT_EQ(back.kv_dtype, DType::kF16);
+}
+
+// The payload tensor table's shape rules, in the spec's terms (llama_spec: H 64, Q 64, KV 32, I 128, gated).
+TEST(PayloadTensors, ShapeRulesFollowTheSpec) {
+  const DecoderSpec s = llama_spec();
+  std::map<std::string, std::vector<int64_t>> shape;
+  for (const TensorRule& r : payload_tensors()) shape[r.name(0)] = r.shape(s);
+  EXPECT_EQ(shape.at("embed_tokens"), (std::vector<int64_t>{256, 64}));
+  EXPECT_EQ(shape.at("layers.0.qkv_w"), (std::vector<int64_t>{64 + 2 * 32, 64}));
+  EXPECT_EQ(shape.at("layers.0.up_w"), (std::vector<int64_t>{2 * 128, 64}));  // [gate|up]
+  EXPECT_EQ(shape.at("layers.0.down_w"), (std::vector<int64_t>{64, 128}));
+  EXPECT_EQ(shape.at("rope_inv_freq"), (std::vector<int64_t>{8}));
+  EXPECT_EQ(shape.at("layers.0.q_norm_w"), (std::vector<int64_t>{64}));  // all heads unless qk_norm is per head
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <functional>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/sample/sampler.h"
 
 namespace tsc::test {

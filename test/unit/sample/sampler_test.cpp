@@ -7,7 +7,7 @@
 #include <functional>
 #include <thread>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/sample/sampler.h"
 #include "test_logits.h"
 

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/sched/step_model.h"
 
 namespace tsc::test {

@@ -1,7 +1,7 @@
 // What a build without ICU refuses (clearly, at load time) and what it must run the same as an ICU build.
 #include <gtest/gtest.h>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/regex.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "runtime/tokenizer/unicode.h"

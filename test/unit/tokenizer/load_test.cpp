@@ -1,7 +1,7 @@
 // Loading: accessors of the shipped tokenizers, and a tsc::Error (never a crash) for bad files.
 #include <gtest/gtest.h>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "test_support.h"
 

@@ -1,7 +1,7 @@
 // Encode/decode/streaming of every reference case must equal what HF tokenizers produced.
 #include <gtest/gtest.h>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "runtime/tokenizer/unicode.h"
 #include "test_support.h"

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <random>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 #include "runtime/tokenizer/regex.h"
 #include "runtime/tokenizer/unicode.h"
 #include "runtime/tokenizer/utf8.h"

@@ -1,5 +1,5 @@
 // mmap-backed MappedFile.
-#include "runtime/core/mapped_file.h"
+#include "contract/mapped_file.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

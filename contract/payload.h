@@ -14,33 +14,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/core/dtype.h"
-#include "runtime/core/mapped_file.h"
-#include "runtime/core/spec.h"
+#include "contract/build_options.h"
+#include "contract/dtype.h"
+#include "contract/mapped_file.h"
+#include "contract/spec.h"
 
 namespace tsc {
 
 constexpr char kPayloadMagic[8] = {'T', 'S', 'C', 'P', 'A', 'Y', 'L', 'D'};
 constexpr uint32_t kPayloadVersion = 1;
 constexpr uint64_t kPayloadAlign = 4096;
-
-// What tsc was asked for; recorded in the executable and printed by `model_server info`.
-struct BuildOptions {
-  std::string target = "cpu";        // cpu | cuda
-  DType weight_dtype = DType::kF32;  // storage type of matrices (norms stay f32)
-  DType kv_dtype = DType::kF32;      // storage type of the KV cache
-  int64_t page_size = 16;
-  int64_t top_k_pages = 64;          // capacity of the selection kernels (0 = dense only)
-  int64_t dense_layers = 2;
-  std::string page_score = "bound";  // bound | sketch: the selection's page score (DESIGN.md)
-  int64_t select_every = 1;          // decode steps between page scorings (reused kept set in between)
-  int64_t max_seq_len = 4096;
-  int64_t max_batch = 64;
-  std::string source_model;          // path given to tsc
-  std::string tsc_version;
-};
-nlohmann::json build_options_to_json(const BuildOptions& o);
-BuildOptions build_options_from_json(const nlohmann::json& j);
 
 struct TensorEntry {
   std::string name;

@@ -1,5 +1,5 @@
 // DType names, sizes and IEEE half conversions.
-#include "runtime/core/dtype.h"
+#include "contract/dtype.h"
 
 #include <cmath>
 

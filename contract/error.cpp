@@ -1,5 +1,5 @@
 // Formatting of user-facing errors.
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 

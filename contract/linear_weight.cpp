@@ -1,8 +1,8 @@
 // Reading a projection's weight from the payload in its stored format (linear_weight.h).
-#include "runtime/core/linear_weight.h"
+#include "contract/linear_weight.h"
 
-#include "runtime/core/error.h"
-#include "runtime/core/payload.h"
+#include "contract/error.h"
+#include "contract/payload.h"
 
 namespace tsc {
 

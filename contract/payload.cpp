@@ -1,39 +1,14 @@
 // Payload writing (tsc) and mapping (model_server).
-#include "runtime/core/payload.h"
+#include "contract/payload.h"
 
 #include <cstring>
 #include <fstream>
 
-#include "runtime/core/error.h"
+#include "contract/error.h"
 
 namespace tsc {
 
 using nlohmann::json;
-
-json build_options_to_json(const BuildOptions& o) {
-  return {{"target", o.target}, {"weight_dtype", dtype_name(o.weight_dtype)}, {"kv_dtype", dtype_name(o.kv_dtype)},
-          {"page_size", o.page_size}, {"top_k_pages", o.top_k_pages}, {"dense_layers", o.dense_layers},
-          {"page_score", o.page_score}, {"select_every", o.select_every},
-          {"max_seq_len", o.max_seq_len}, {"max_batch", o.max_batch}, {"source_model", o.source_model},
-          {"tsc_version", o.tsc_version}};
-}
-
-BuildOptions build_options_from_json(const json& j) {
-  BuildOptions o;
-  o.target = j.at("target");
-  o.weight_dtype = dtype_from_name(j.at("weight_dtype"));
-  o.kv_dtype = dtype_from_name(j.at("kv_dtype"));
-  o.page_size = j.at("page_size");
-  o.top_k_pages = j.at("top_k_pages");
-  o.dense_layers = j.at("dense_layers");
-  o.page_score = j.value("page_score", "bound");  // absent from executables built before the option
-  o.select_every = j.value("select_every", int64_t{1});  // likewise
-  o.max_seq_len = j.at("max_seq_len");
-  o.max_batch = j.at("max_batch");
-  o.source_model = j.at("source_model");
-  o.tsc_version = j.at("tsc_version");
-  return o;
-}
 
 void PayloadWriter::add(const std::string& name, DType dt, std::vector<int64_t> shape, const void* data, size_t nbytes) {
   for (auto& it : items_)

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/core/dtype.h"
+#include "contract/dtype.h"
 
 namespace tsc {
 

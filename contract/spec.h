@@ -1,59 +1,16 @@
-// DecoderSpec: the model recovered from the graph, in HF config.json vocabulary, plus its weight bindings.
+// DecoderSpec: the model recovered from the graph, in HF config.json vocabulary; recorded in the payload and read
+// by the backends. Its weight bindings stay in the compiler (compiler/lift/bindings.h).
 #pragma once
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/core/dtype.h"
+#include "contract/dtype.h"
 
 namespace tsc {
-
-// One step of the transform from an ONNX initializer to tsc's canonical layout.
-struct WeightOp {
-  // kScale folds a family's constant factor into the weight at compile time (Granite's multipliers, Gemma's
-  // embedding x sqrt(hidden)): every element becomes v * value.
-  enum class Kind { kTranspose, kSlice, kScale };
-  Kind kind = Kind::kTranspose;
-  int64_t axis = 0, start = 0, length = 0;  // kSlice: rows/cols [start, start+length) of axis (after earlier ops)
-  double value = 0;                         // kScale: the factor
-};
-
-// A linear weight the file keeps in 4-bit blocks (com.microsoft MatMulNBits): the binding's initializer holds the
-// codes [out, n_blocks, block_size/2] u8 and these name the rest; row slices (kSlice on axis 0) select output rows of
-// all three. The codes are never expanded to floats (compiler/driver/weights.cpp, runtime/core/linear_weight.h).
-// A linear weight the file keeps in 8 bits (quantize_dynamic: MatMulInteger after DynamicQuantizeLinear): the
-// binding's initializer holds the codes [in, out] as int8 or uint8 (its source dtype; the binding's transpose makes
-// them [out, in]) and these name the scale and zero point, one per tensor or one per output column. The codes are
-// never expanded; the input is quantized at run time as DynamicQuantizeLinear does (templates/cpu/linear_int8.h).
-struct Int8Weight {
-  std::string scales;       // [1] or [out] f32
-  std::string zero_points;  // [1] or [out], the codes' dtype; "" = 0
-};
-
-struct QuantizedWeight {
-  int64_t block_size = 0;
-  std::string scales;       // [out * n_blocks] f32 or f16
-  std::string zero_points;  // [out, ceil(n_blocks / 2)] u8, two 4-bit points per byte; "" = symmetric (8)
-  DType scale_dtype = DType::kF32;
-};
-
-// Binds a canonical weight to the initializer it comes from. Canonical layouts:
-//   linear weights [out_features, in_features] (row-major, as torch.nn.Linear), biases [out_features],
-//   embeddings [vocab, hidden], positions [max_pos, hidden], norm weights/biases [hidden].
-struct WeightBinding {
-  std::string initializer;             // ONNX initializer name (names are not trusted for meaning, only for lookup)
-  DType source_dtype = DType::kF32;    // element type in the file
-  std::vector<int64_t> source_shape;
-  std::vector<WeightOp> ops;           // applied in order
-  std::vector<int64_t> shape;          // canonical shape after ops ([out, in] for quantized weights too)
-  std::optional<QuantizedWeight> q4;   // set when the initializer holds MatMulNBits codes
-  std::optional<Int8Weight> i8;        // set when it holds MatMulInteger's int8/uint8 weight
-  std::string transform_str() const;   // "transpose", "slice(1,0,64)", "scale(0.22)", "none"
-};
 
 enum class NormKind { kLayerNorm, kRMSNorm };
 enum class Activation { kGeluTanh, kGelu, kSilu };
@@ -61,21 +18,6 @@ enum class PositionKind { kLearned, kRope };
 // Normalization of q and k between the projections and the rotary: none, RMSNorm of each head (Qwen3's q_norm /
 // k_norm, weights [head_dim]), or RMSNorm over all heads of q and of k (OLMo 2's, weights [heads * head_dim]).
 enum class QkNorm { kNone, kPerHead, kAllHeads };
-
-struct LayerWeights {
-  std::optional<WeightBinding> attn_norm_w, attn_norm_b;
-  std::optional<WeightBinding> q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b;
-  std::optional<WeightBinding> q_norm_w, k_norm_w;  // DecoderSpec::qk_norm's weights ([head_dim] per head, else [Q], [KV])
-  std::optional<WeightBinding> mlp_norm_w, mlp_norm_b;
-  std::optional<WeightBinding> up_w, up_b, gate_w, gate_b, down_w, down_b;  // gate only for gated MLPs
-};
-
-// Names of the graph's inputs/outputs, so tools can feed the original model the same way.
-struct ModelIO {
-  std::string input_ids, attention_mask, position_ids, logits;
-  std::vector<std::string> past_keys, past_values, present_keys, present_values;  // per layer, when the export has a KV cache
-  bool kv_cache() const { return !past_keys.empty(); }
-};
 
 // The weight format of a model whose file keeps its projections quantized (--emit=spec, `info`).
 struct Quantization {
@@ -132,17 +74,7 @@ struct DecoderSpec {
   DType weight_dtype = DType::kF32;  // element type of the exported weights
   std::optional<Quantization> quantization;  // projections kept quantized as the file has them
 
-  // Weights
-  WeightBinding embed_tokens;
-  std::optional<WeightBinding> embed_positions;
-  std::optional<WeightBinding> final_norm_w, final_norm_b;
-  WeightBinding lm_head;  // [vocab, hidden]; same initializer as embed_tokens when tied
-  std::optional<WeightBinding> lm_head_b;
-  std::vector<float> rope_inv_freq;  // [rotary_dim / 2], exactly as the graph computes angles = pos * inv_freq
-  std::vector<LayerWeights> layers;
-  ModelIO io;
-
-  // Checks internal consistency (head counts divide, shapes of every binding). Throws tsc::Error.
+  // Checks internal consistency (head counts divide, sizes, rotary). Throws tsc::Error.
   void validate() const;
 };
 
@@ -151,10 +83,10 @@ std::string activation_name(Activation a);
 std::string position_name(PositionKind p);
 std::string qk_norm_name(QkNorm q);  // "none", "per_head", "all_heads"
 
-// JSON with HF config.json names where one exists; `with_weights` adds bindings and io.
-nlohmann::json spec_to_json(const DecoderSpec& s, bool with_weights);
-DecoderSpec spec_from_json(const nlohmann::json& j);  // inverse of spec_to_json(s, true)
-// Stable human-readable text form (tsc --emit=spec).
+// JSON with HF config.json names where one exists (tsc --emit=spec --json, the payload's "spec" record).
+nlohmann::json spec_to_json(const DecoderSpec& s);
+DecoderSpec spec_from_json(const nlohmann::json& j);  // inverse of spec_to_json
+// Stable human-readable text form (the head of tsc --emit=spec, model_server info).
 std::string spec_to_text(const DecoderSpec& s);
 
 // Shortest decimal that reads back as the same float32: eps and theta come from float32 constants,
