@@ -59,14 +59,15 @@ inline int32_t signed_zero(C z) {
   else return static_cast<int32_t>(z);
 }
 
-// One MR x NR tile: rows m0.. of xq ([M, Kp] u8, zero past K) against weight rows n0.. ([N, K]); writes y.
+// One MR x NR tile: the MR rows m0.. of xq ([M, Kp] u8, zero past K) against the nr <= NR weight rows n0.. ([N, K]);
+// writes y.
 template <typename C, int MR, int NR>
 void tile(const uint8_t* xq, int64_t Kp, int64_t K, const int32_t* sx, const float* x_scale, const uint8_t* x_zp, const C* codes,
-          const C* w_zp, const float* w_scale, const float* bias, int64_t N, int64_t m0, int64_t mr, int64_t n0, int64_t nr, float* y) {
+          const C* w_zp, const float* w_scale, const float* bias, int64_t N, int64_t m0, int64_t n0, int64_t nr, float* y) {
   const C* w[NR];
   for (int j = 0; j < NR; ++j) w[j] = codes + (n0 + std::min<int64_t>(j, nr - 1)) * K;
   const uint8_t* xr[MR];
-  for (int i = 0; i < MR; ++i) xr[i] = xq + (m0 + std::min<int64_t>(i, mr - 1)) * Kp;
+  for (int i = 0; i < MR; ++i) xr[i] = xq + (m0 + i) * Kp;
   __m512i acc[MR][NR], sw[NR];
   for (int j = 0; j < NR; ++j) {
     sw[j] = _mm512_setzero_si512();
@@ -87,7 +88,7 @@ void tile(const uint8_t* xq, int64_t Kp, int64_t K, const int32_t* sx, const flo
   }
   for (int j = 0; j < nr; ++j) {
     const int64_t n = n0 + j, zw = signed_zero(w_zp[n]), swn = _mm512_reduce_add_epi32(sw[j]);
-    for (int i = 0; i < mr; ++i) {
+    for (int i = 0; i < MR; ++i) {
       const int64_t m = m0 + i, zx = x_zp[m];
       const int64_t dot = static_cast<int64_t>(_mm512_reduce_add_epi32(acc[i][j])) - zw * sx[m] - zx * swn + K * zx * zw;
       y[m * N + n] = static_cast<float>(static_cast<int32_t>(dot)) * (x_scale[m] * w_scale[n]) + (bias ? bias[n] : 0.f);
@@ -205,12 +206,11 @@ void linear_i8(const float* x, int64_t M, int64_t K, const float* x_scale, const
   // Decode steps: 1 x 8 tiles for one row, 4 x 4 for 4 to 7 (16 accumulators, 4 weight vectors, 4 weight sums).
 #pragma omp parallel for schedule(static) if (gemm::worth_threads(M, K, N))
   for (int64_t n0 = 0; n0 < N; n0 += 8) {
-    for (int64_t h = n0; h < std::min(N, n0 + 8); h += 4) {
-      if (M < 4) break;
-      i8::tile<C, 4, 4>(xqp, Kp, K, sxp, x_scale, x_zp, codes, w_zp, w_scale, bias, N, 0, 4, h, std::min<int64_t>(4, N - h), y);
-    }
-    for (int64_t m = M < 4 ? 0 : 4; m < M; ++m)
-      i8::tile<C, 1, 8>(xqp, Kp, K, sxp, x_scale, x_zp, codes, w_zp, w_scale, bias, N, m, 1, n0, std::min<int64_t>(8, N - n0), y);
+    const int64_t m4 = M >= 4 ? 4 : 0;
+    for (int64_t h = n0; m4 && h < std::min(N, n0 + 8); h += 4)
+      i8::tile<C, 4, 4>(xqp, Kp, K, sxp, x_scale, x_zp, codes, w_zp, w_scale, bias, N, 0, h, std::min<int64_t>(4, N - h), y);
+    for (int64_t m = m4; m < M; ++m)
+      i8::tile<C, 1, 8>(xqp, Kp, K, sxp, x_scale, x_zp, codes, w_zp, w_scale, bias, N, m, n0, std::min<int64_t>(8, N - n0), y);
   }
   return;
 #endif

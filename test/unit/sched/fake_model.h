@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "contract/error.h"
+#include "runtime/sched/request.h"
 #include "runtime/sched/step_model.h"
 
 namespace tsc::test {
@@ -26,6 +27,15 @@ inline void fake_logits(std::span<const int32_t> history, int64_t vocab, float* 
   uint64_t h = 1469598103934665603ull;
   for (int32_t t : history) h = mix64(h ^ static_cast<uint32_t>(t));
   for (int64_t v = 0; v < vocab; ++v) out[v] = static_cast<float>(mix64(h + static_cast<uint64_t>(v)) >> 40) / static_cast<float>(1 << 21);
+}
+
+// A greedy request of max_tokens after prompt (temperature 0).
+inline GenerationRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens) {
+  GenerationRequest g;
+  g.prompt = std::move(prompt);
+  g.max_tokens = max_tokens;
+  g.sampling.temperature = 0;
+  return g;
 }
 
 // Greedy continuation computed without any cache: what every scheduled run must reproduce.

@@ -12,17 +12,10 @@ namespace tsc {
 namespace {
 
 using test::FakeModel;
+using test::greedy;
 using test::reference_greedy;
 
 constexpr int64_t kVocab = 97, kPage = 4;
-
-GenerationRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens) {
-  GenerationRequest g;
-  g.prompt = std::move(prompt);
-  g.max_tokens = max_tokens;
-  g.sampling.temperature = 0;
-  return g;
-}
 
 // Tokens of choice 0 and its finish (error text kept).
 std::pair<std::vector<int32_t>, std::string> run(RequestStream& s) {

@@ -14,6 +14,7 @@ namespace tsc {
 namespace {
 
 using test::FakeModel;
+using test::greedy;
 using test::reference_greedy;
 
 struct Result {
@@ -52,14 +53,6 @@ Result collect(RequestStream& s, std::chrono::seconds limit = std::chrono::secon
     }
   }
   return r;
-}
-
-GenerationRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens) {
-  GenerationRequest g;
-  g.prompt = std::move(prompt);
-  g.max_tokens = max_tokens;
-  g.sampling.temperature = 0;
-  return g;
 }
 
 std::vector<int32_t> random_prompt(std::mt19937& rng, int64_t len, int64_t vocab) {
