@@ -3,23 +3,11 @@
 #include "runtime/sched/router.h"
 
 #include <algorithm>
+#include <span>
+
+#include "runtime/kv/prefix_cache.h"
 
 namespace tsc {
-
-namespace {
-
-uint64_t mix(uint64_t h, uint64_t v) {
-  // splitmix64's finalizer over the running hash and the next token: order matters, collisions are rare
-  // and only cost a routing choice (the prefix cache itself compares tokens).
-  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
-}
-
-}  // namespace
 
 Router::Router(std::vector<Member> engines, RouterOptions opt) : members_(std::move(engines)), opt_(opt) {
   if (members_.empty()) throw Error("the router has no engine", "this is a bug in model_server");
@@ -33,10 +21,12 @@ std::vector<uint64_t> Router::prefix_hashes(const std::vector<int32_t>& prompt) 
   // computed, its logits being needed).
   const int64_t len = static_cast<int64_t>(prompt.size());
   const int64_t pages = std::min<int64_t>(opt_.affinity_pages, len > 0 ? (len - 1) / opt_.page_size : 0);
+  // The prefix cache's own page keys (a hash chain over the pages' token ids): collisions only cost a routing
+  // choice, the cache itself compares tokens.
   std::vector<uint64_t> out;
   uint64_t h = 0;
   for (int64_t p = 0; p < pages; ++p) {
-    for (int64_t t = p * opt_.page_size; t < (p + 1) * opt_.page_size; ++t) h = mix(h, static_cast<uint32_t>(prompt[static_cast<size_t>(t)]));
+    h = PrefixCache::chain(h, std::span<const int32_t>(prompt).subspan(static_cast<size_t>(p * opt_.page_size), static_cast<size_t>(opt_.page_size)));
     out.push_back(h);
   }
   return out;
