@@ -7,21 +7,6 @@
 #include "contract/error.h"
 
 namespace tsc {
-namespace {
-
-std::unique_ptr<Node> make(const std::string& op, const std::string& domain, std::vector<std::string> in,
-                           std::vector<std::string> out, const std::string& name) {
-  auto n = std::make_unique<Node>();
-  n->op = op;
-  n->domain = domain;
-  n->inputs = std::move(in);
-  n->outputs = std::move(out);
-  n->name = name;
-  return n;
-}
-
-}  // namespace
-
 int pass_decompose_ms_ops(Graph& g, const PassContext&) {
   int rewrites = 0;
   std::vector<std::unique_ptr<Node>> out;
@@ -40,12 +25,12 @@ int pass_decompose_ms_ops(Graph& g, const PassContext&) {
       const std::string bias = rms ? n.input(3) : n.input(4);
       if (!bias.empty()) {
         x = g.fresh_name(n.name + "_biased");
-        out.push_back(make("Add", "", {n.inputs[0], bias}, {x}, n.name + "/bias"));
+        out.push_back(make_node("Add", "", {n.inputs[0], bias}, {x}, n.name + "/bias"));
       }
-      out.push_back(make("Add", "", {x, n.inputs[1]}, {sum}, n.name + "/add"));
+      out.push_back(make_node("Add", "", {x, n.inputs[1]}, {sum}, n.name + "/add"));
       std::vector<std::string> ln_in = {sum, n.inputs[2]};
       if (!rms && !n.input(3).empty()) ln_in.push_back(n.input(3));
-      auto ln = make(rms ? "RMSNorm" : "LayerNorm", "tsc", ln_in, {n.outputs[0]}, n.name);
+      auto ln = make_node(rms ? "RMSNorm" : "LayerNorm", "tsc", ln_in, {n.outputs[0]}, n.name);
       ln->attrs["epsilon"] = float_attr(n.attr_f("epsilon", 1e-12f));
       out.push_back(std::move(ln));
       ++rewrites;
@@ -53,7 +38,7 @@ int pass_decompose_ms_ops(Graph& g, const PassContext&) {
     }
     // onnxruntime-genai's builder writes SimplifiedLayerNormalization in the ONNX domain (onnxruntime registers both).
     if ((ms || n.is("SimplifiedLayerNormalization")) && n.op == "SimplifiedLayerNormalization") {
-      auto ln = make("RMSNorm", "tsc", {n.inputs[0], n.input(1)}, {n.outputs[0]}, n.name);
+      auto ln = make_node("RMSNorm", "tsc", {n.inputs[0], n.input(1)}, {n.outputs[0]}, n.name);
       ln->attrs["epsilon"] = float_attr(n.attr_f("epsilon", 1e-5f));
       out.push_back(std::move(ln));
       ++rewrites;
@@ -63,9 +48,9 @@ int pass_decompose_ms_ops(Graph& g, const PassContext&) {
       std::string x = n.inputs[0];
       if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
         x = g.fresh_name(n.name + "_biased");
-        out.push_back(make("Add", "", {n.inputs[0], n.inputs[1]}, {x}, n.name + "/bias"));
+        out.push_back(make_node("Add", "", {n.inputs[0], n.inputs[1]}, {x}, n.name + "/bias"));
       }
-      auto ge = make("Gelu", "tsc", {x}, {n.outputs[0]}, n.name);
+      auto ge = make_node("Gelu", "tsc", {x}, {n.outputs[0]}, n.name);
       ge->attrs["approximate"] = string_attr(n.op == "FastGelu" ? "tanh" : "none");
       out.push_back(std::move(ge));
       ++rewrites;

@@ -24,23 +24,6 @@ namespace {
 const char* kHint = "tsc lowers GroupQueryAttention as onnxruntime-genai's builder writes it for a dense causal decoder; "
                     "rebuild the model without this option, or file an issue with the model";
 
-Attribute fattr(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-
-std::unique_ptr<Node> node(const char* op, const char* domain, std::vector<std::string> in, std::string out, const std::string& name) {
-  auto n = std::make_unique<Node>();
-  n->op = op;
-  n->domain = domain;
-  n->inputs = std::move(in);
-  n->outputs = {std::move(out)};
-  n->name = name;
-  return n;
-}
-
 // Largest |cache - cos/sin(p * f)| over every position, allowing the float32 rounding of p * f the builder's torch code does.
 double cache_error(const Tensor& c, const Tensor& s, const std::vector<double>& f) {
   const int64_t P = c.shape[0], half = c.shape[1];
@@ -111,7 +94,7 @@ std::string rope(Graph& g, const Node& at, const std::string& x, const std::stri
   std::string inv_name = g.fresh_name("rope_inv_freq");
   g.constants[inv_name] = Tensor::from_f32(inv, {static_cast<int64_t>(inv.size())});
   std::string y = out_name.empty() ? g.fresh_name(x + "_rope") : out_name;
-  auto r = node("Rope", "tsc", {x, inv_name}, y, at.name + (out_name.empty() ? "/rope" : ""));
+  auto r = make_node("Rope", "tsc", {x, inv_name}, {y}, at.name + (out_name.empty() ? "/rope" : ""));
   r->attrs = {{"num_heads", int_attr(heads)}, {"head_dim", int_attr(head_dim)}, {"rotary_dim", int_attr(rd)}, {"interleaved", int_attr(interleaved ? 1 : 0)}};
   out.push_back(std::move(r));
   return y;
@@ -210,7 +193,7 @@ int pass_lower_gqa(Graph& g, const PassContext&) {
         g.constants[st] = Tensor::from_i64({bounds[i]}, {1});
         g.constants[en] = Tensor::from_i64({bounds[i + 1]}, {1});
         std::string y = g.fresh_name(n.name + "/" + what[i]);
-        out.push_back(node("Slice", "", {n.inputs[0], st, en, axes}, y, n.name + "/" + what[i]));
+        out.push_back(make_node("Slice", "", {n.inputs[0], st, en, axes}, {y}, n.name + "/" + what[i]));
         *parts[i] = y;
       }
     }
@@ -227,7 +210,7 @@ int pass_lower_gqa(Graph& g, const PassContext&) {
     a->name = n.name;
     a->inputs = {q, k, v, n.inputs[3], n.inputs[4]};
     a->outputs = {n.outputs[0], n.outputs[1], n.outputs[2]};
-    a->attrs = {{"num_heads", int_attr(hq)}, {"num_kv_heads", int_attr(hkv)}, {"head_dim", int_attr(d)}, {"scale", fattr(scale)}};
+    a->attrs = {{"num_heads", int_attr(hq)}, {"num_kv_heads", int_attr(hkv)}, {"head_dim", int_attr(d)}, {"scale", float_attr(scale)}};
     out.push_back(std::move(a));
     ++rewrites;
   }

@@ -83,6 +83,17 @@ Attribute string_attr(const std::string& v) {
   return a;
 }
 
+std::unique_ptr<Node> make_node(const std::string& op, const std::string& domain, std::vector<std::string> inputs,
+                                std::vector<std::string> outputs, const std::string& name) {
+  auto n = std::make_unique<Node>();
+  n->op = op;
+  n->domain = domain;
+  n->inputs = std::move(inputs);
+  n->outputs = std::move(outputs);
+  n->name = name;
+  return n;
+}
+
 int pass_fold(Graph& g, const PassContext&) {
   topo_sort(g);
   return infer_and_fold(g).folded;

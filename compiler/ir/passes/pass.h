@@ -49,6 +49,9 @@ int pass_dead_code(Graph& g, const PassContext& ctx);
 Attribute int_attr(int64_t v);
 Attribute float_attr(float v);
 Attribute string_attr(const std::string& v);
+// A new node op (domain) from inputs to outputs, named name: what a pass splices in where it rewrites.
+std::unique_ptr<Node> make_node(const std::string& op, const std::string& domain, std::vector<std::string> inputs,
+                                std::vector<std::string> outputs, const std::string& name);
 class Pat {
  public:
   explicit Pat(Graph& g) : g(g), ud(g) {}
