@@ -472,6 +472,24 @@ def copy_bandwidth():
 TINYLLAMA_DECODE_WEIGHT_BYTES = 2 * (22 * (2048 * (2048 + 2 * 256) + 2048 * 2048 + 2 * 5632 * 2048 + 5632 * 2048) + 32000 * 2048)
 
 
+def same_logits(exes, d):
+    """The A/B pair's logits on one random batch (2 x 96 tokens): prefill and dense decode, this tree's build against
+    the baseline's. Rows say whether they are bit-identical and, if not, the largest difference over max|logit|."""
+    ids = os.path.join(d, "ab_ids.npy")
+    np.save(ids, np.random.default_rng(13).integers(0, 32000, size=(2, 96), dtype=np.int64))
+    for mode in (["prefill"], ["decode", "--dense"]):
+        outs = []
+        for tag, exe in exes:
+            o = os.path.join(d, f"ab_{tag}_{mode[0]}.npy")
+            sh([exe, "score", "--input-ids", ids, "--out", o, "--mode", *mode])
+            outs.append(np.load(o))
+        a, b = outs
+        err = float(np.abs(a - b).max() / max(float(np.abs(b).max()), 1e-30))
+        row(f"decode A/B logits {' '.join(mode)}: tsc vs base", "ok" if err <= 1e-3 else "FAIL",
+            f"{'bit-identical' if np.array_equal(a, b) else f'max diff {err:.2e} x max|logit|'}, "
+            f"argmax {float((a.argmax(-1) == b.argmax(-1)).mean()):.3f}")
+
+
 def decode():
     """Dense decode at batch 1 and 64 (TinyLlama shape, prompt 128, 256 new tokens): this tree's kernels, a baseline
     tree's (TSC_BASE_SOURCE_DIR, e.g. the previous commit's templates, if set), HF transformers and the copy rate,
@@ -486,10 +504,16 @@ def decode():
     exes = [("tsc", os.path.join(d, "cuda"))]
     base = os.environ.get("TSC_BASE_SOURCE_DIR")
     if base:
+        # The baseline's kernels; with TSC_BASE_TSC and TSC_BASE_LIB_DIR (an older commit's tsc and runtime libraries,
+        # carried as .carry/base-bin and .carry/base-lib) the whole baseline build, runtime included.
         exe = os.path.join(d, "cuda_base")
+        env = {**os.environ, "TSC_SOURCE_DIR": base}
+        if os.environ.get("TSC_BASE_LIB_DIR"):
+            env["TSC_LIB_DIR"] = os.environ["TSC_BASE_LIB_DIR"]
         if not os.path.exists(exe):
-            sh([TSC, m, "-o", exe, "--target", "cuda"], env={**os.environ, "TSC_SOURCE_DIR": base})
+            sh([os.environ.get("TSC_BASE_TSC", TSC), m, "-o", exe, "--target", "cuda"], env=env)
         exes.append(("base", exe))
+        same_logits(exes, d)
     res = [{"copy_bytes_per_s": bw, "weight_bytes": TINYLLAMA_DECODE_WEIGHT_BYTES}]
     # Two rounds in opposite orders, so that neither binary always runs on a colder or warmer card.
     for rnd, order in enumerate((exes, exes[::-1])):
@@ -499,6 +523,9 @@ def decode():
                 res.append(j)
                 extra = f", {roof_ms / j['step_ms_median'] * 100:.0f}% of roofline" if j["batch"] == 1 else ""
                 row(f"decode tinyllama {tag} batch {j['batch']} round {rnd}", "info", f"{j['step_ms_median']:.3f} ms/step, {j['tokens_per_s']:.0f} tok/s{extra}")
+    if os.environ.get("TSC_DECODE_AB_ONLY"):  # the A/B alone: no HF baseline, no profile
+        json.dump(res, open(os.path.join(OUT, "decode.json"), "w"), indent=1)
+        return
     hf = os.path.join(ROOT, "tools", "gpu", "hf_baseline.py")
     for j in bench_json([sys.executable, hf, "--model", "tinyllama", "--batch", "1", "64", "--prompt", "128", "--gen", "256"], timeout=1200):
         res.append(j)

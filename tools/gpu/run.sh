@@ -18,4 +18,8 @@ fi
 # A baseline source tree (e.g. `git archive HEAD~ templates runtime compiler`) for same-run A/B timings.
 # (TSC_BASE_SOURCE_DIR= on the command line turns it off.)
 [ -d .carry/base-src/templates ] && export TSC_BASE_SOURCE_DIR=${TSC_BASE_SOURCE_DIR-$PWD/.carry/base-src}
+# An older commit's tsc and runtime libraries beside its sources (tools/gpu/pack_base.sh): a whole-build A/B.
+if [ -x .carry/base-bin/tsc ] && [ -n "${TSC_BASE_SOURCE_DIR:-}" ]; then
+  export TSC_BASE_TSC=$PWD/.carry/base-bin/tsc TSC_BASE_LIB_DIR=$PWD/.carry/base-lib
+fi
 python3 tools/gpu/check.py "$@" 2>&1 | tee -a "$OUT/run.log"
