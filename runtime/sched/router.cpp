@@ -80,9 +80,8 @@ Router::Routed Router::submit(std::vector<GenerationRequest> reqs) {
       break;
     }
     try {
-      // Scheduler::submit consumes its requests only on success; a refusal leaves them for the next try.
-      std::vector<GenerationRequest> copy = reqs;
-      Routed r{members_[pick].sched->submit(std::move(copy)), pick};
+      // Scheduler::submit takes its requests only on success; a refusal leaves them for the next try.
+      Routed r{members_[pick].sched->submit(std::move(reqs)), pick};
       (affine ? counts_[pick].affine : counts_[pick].load) += 1;
       remember(hashes, pick);
       return r;

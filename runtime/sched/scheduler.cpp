@@ -122,7 +122,7 @@ SchedStats Scheduler::stats() const {
   return s;
 }
 
-std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> reqs) {
+std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest>&& reqs) {
   const int64_t vocab = model_.vocab_size(), max_len = model_.max_seq_len(), ps = model_.page_size();
   if (reqs.empty()) throw Error("no prompt", "send at least one prompt");
   std::vector<std::unique_ptr<Seq>> seqs;
@@ -165,7 +165,6 @@ std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> 
     s->forks = g.n - 1;
     s->prompt_logprobs = g.prompt_logprobs;
     s->sampler = std::make_unique<Sampler>(g.sampling, g.prompt);  // validates the sampling fields
-    req->g = std::move(g);
     seqs.push_back(std::move(s));
   }
   {
@@ -174,6 +173,8 @@ std::shared_ptr<RequestStream> Scheduler::submit(std::vector<GenerationRequest> 
     if (!failure_.empty()) throw EngineDown(failure_, "retry: the other engines still serve");
     if (waiting_requests_ + static_cast<int64_t>(seqs.size()) > opt_.max_waiting)
       throw QueueFull("the waiting queue is full (" + std::to_string(waiting_requests_) + " requests)", "retry after a short wait");
+    // Accepted: only now are the requests taken, so a refusal above leaves them to the caller (the router's next try).
+    for (size_t i = 0; i < seqs.size(); ++i) seqs[i]->req->g = std::move(reqs[i]);
     for (auto& s : seqs) s->req->order = next_order_++;
     for (auto& s : seqs) incoming_.push_back(std::move(s));
     waiting_requests_ += static_cast<int64_t>(seqs.size());

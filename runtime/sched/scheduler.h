@@ -63,7 +63,9 @@ class Scheduler {
   // in the waiting queue, and tsc::Error (naming the field) for a request the model cannot serve. Their
   // results share one stream; choice c of request r is numbered r * n + c (n of the first request,
   // which all must share). Thread-safe.
-  std::shared_ptr<RequestStream> submit(std::vector<GenerationRequest> reqs);
+  // Takes (moves from) the requests only when it accepts them: after a refusal (Error, QueueFull, EngineDown) the
+  // caller still has them, defaults filled in (budget, select_every).
+  std::shared_ptr<RequestStream> submit(std::vector<GenerationRequest>&& reqs);
 
   // Cancels every request in flight (their streams end with finish "abort"). Thread-safe.
   void cancel_all();

@@ -108,7 +108,7 @@ TEST(Scheduler, PreemptionKeepsOutputs) {
   for (int i = 0; i < 20; ++i) reqs.push_back(greedy(random_prompt(rng, 1 + rng() % 30, 61), 5 + rng() % 30));
   // One submission, queued at once: submitted one by one, the scheduler could finish the first requests
   // before the last arrived and never run short of pages (seen under a loaded CI run: 0 preemptions).
-  Result r = collect(*s.submit(reqs));
+  Result r = collect(*s.submit(std::vector<GenerationRequest>(reqs)));  // reqs are read below
   for (size_t i = 0; i < reqs.size(); ++i)
     EXPECT_EQ(r.tokens[i], reference_greedy(reqs[i].prompt, reqs[i].max_tokens, 61)) << "request " << i;
   EXPECT_GT(s.stats().preemptions, 0);
