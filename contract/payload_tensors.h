@@ -45,12 +45,14 @@ enum class Dim { kNone, kAny, kH, kV, kQ, kKV, kQKV, kI, kU, kQN, kKN, kR };
   X(k_norm_w,        kVector,     kKN,  kNone, false, false, "k_norm_w")                 \
   X(o_w,             kProjection, kH,   kQ,    true,  true,  "o_w")                      \
   X(o_b,             kVector,     kH,   kNone, false, false, "o_b")                      \
+  X(post_attn_norm_w, kVector,    kH,   kNone, false, false, "post_attn_norm_w")         \
   X(mlp_norm_w,      kVector,     kH,   kNone, false, true,  "mlp_norm_w")               \
   X(mlp_norm_b,      kVector,     kH,   kNone, false, false, "mlp_norm_b")               \
   X(up_w,            kProjection, kU,   kH,    true,  true,  "gate_w up_w")              \
   X(up_b,            kVector,     kU,   kNone, false, false, "gate_b up_b")              \
   X(down_w,          kProjection, kH,   kI,    true,  true,  "down_w")                   \
-  X(down_b,          kVector,     kH,   kNone, false, false, "down_b")
+  X(down_b,          kVector,     kH,   kNone, false, false, "down_b")             \
+  X(post_mlp_norm_w, kVector,     kH,   kNone, false, false, "post_mlp_norm_w")
 
 struct TensorRule {
   const char* field;

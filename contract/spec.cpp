@@ -89,10 +89,14 @@ json spec_to_json(const DecoderSpec& s) {
   if (s.rope_scaling_factor) j["rope_scaling_factor"] = *s.rope_scaling_factor;
   if (s.qk_norm != QkNorm::kNone) j["qk_norm"] = qk_norm_name(s.qk_norm);
   if (s.post_norm) j["post_norm"] = true;
+  if (s.sandwich_norm) j["sandwich_norm"] = true;
+  if (s.attn_logit_softcapping) j["attn_logit_softcapping"] = *s.attn_logit_softcapping;
+  if (s.final_logit_softcapping) j["final_logit_softcapping"] = *s.final_logit_softcapping;
+  if (s.query_pre_attn_scalar) j["query_pre_attn_scalar"] = *s.query_pre_attn_scalar;
   if (!s.no_rope_layers.empty()) j["no_rope_layers"] = s.no_rope_layers;
   // Granite's name for a scale other than 1/sqrt(head_dim); half-precision graphs round 1/sqrt(head_dim) itself
   // by up to ~1e-3 (0.3537 for 1/sqrt(8)), which is no multiplier.
-  if (s.head_dim > 0 && std::fabs(s.attention_scale * std::sqrt(static_cast<double>(s.head_dim)) - 1) > 1e-2)
+  if (s.head_dim > 0 && std::fabs(s.attention_scale * std::sqrt(static_cast<double>(s.head_dim)) - 1) > 1e-2 && !s.query_pre_attn_scalar)
     j["attention_multiplier"] = s.attention_scale;
   return j;
 }
@@ -132,6 +136,10 @@ DecoderSpec spec_from_json(const json& j) {
       s.qk_norm = q == "per_head" ? QkNorm::kPerHead : QkNorm::kAllHeads;
     }
     if (j.contains("post_norm")) s.post_norm = j.at("post_norm").get<bool>();
+    if (j.contains("sandwich_norm")) s.sandwich_norm = j.at("sandwich_norm").get<bool>();
+    if (j.contains("attn_logit_softcapping")) s.attn_logit_softcapping = j.at("attn_logit_softcapping").get<double>();
+    if (j.contains("final_logit_softcapping")) s.final_logit_softcapping = j.at("final_logit_softcapping").get<double>();
+    if (j.contains("query_pre_attn_scalar")) s.query_pre_attn_scalar = j.at("query_pre_attn_scalar").get<double>();
     if (j.contains("no_rope_layers")) s.no_rope_layers = j.at("no_rope_layers").get<std::vector<int64_t>>();
     std::string dt = j.at("torch_dtype");
     s.weight_dtype = dt == "float16" ? DType::kF16 : dt == "bfloat16" ? DType::kBF16 : DType::kF32;

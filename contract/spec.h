@@ -66,6 +66,12 @@ struct DecoderSpec {
   QkNorm qk_norm = QkNorm::kNone;        // Qwen3 / OLMo 2: RMSNorm of q and k before the rotary (eps = norm_eps)
   bool post_norm = false;                // OLMo 2: no norm before the projections; attn_norm_w/mlp_norm_w normalize
                                          // the attention and MLP outputs before their residual adds
+  bool sandwich_norm = false;            // Gemma 2/3: norms before the projections (attn_norm_w/mlp_norm_w) and on the
+                                         // branch outputs before their residual adds (post_attn_norm_w/post_mlp_norm_w)
+  std::optional<double> attn_logit_softcapping;   // Gemma 2: scores s -> c tanh(s / c) before the softmax (s scaled)
+  std::optional<double> final_logit_softcapping;  // Gemma 2/3: logits z -> c tanh(z / c)
+  std::optional<double> query_pre_attn_scalar;    // Gemma 2/3: attention_scale = query_pre_attn_scalar^-1/2, printed
+                                                  // when the model is sandwich-normed (Gemma's name for the scale)
   std::vector<int64_t> no_rope_layers;   // SmolLM3 (HF's name and convention): [num_hidden_layers], 1 where the layer
                                          // applies the rotary, 0 where it has none (NoPE); empty: every layer has it
   bool layer_rope(int64_t l) const {

@@ -90,6 +90,9 @@ void LiftResult::validate() const {
     check_shape(L.down_b, {H}, p + "down bias");
     check_shape(L.attn_norm_w, {H}, p + "attention norm");
     check_shape(L.mlp_norm_w, {H}, p + "mlp norm");
+    need(s.sandwich_norm == (L.post_attn_norm_w && L.post_mlp_norm_w), p + "post-norm weights of a sandwich-normed block mismatch");
+    check_shape(L.post_attn_norm_w, {H}, p + "post-attention norm");
+    check_shape(L.post_mlp_norm_w, {H}, p + "post-feedforward norm");
     need(s.mlp_gated == L.gate_w.has_value(), p + "gated MLP mismatch");
     need((s.qk_norm != QkNorm::kNone) == (L.q_norm_w && L.k_norm_w), p + "q/k norm weights mismatch");
     const bool per_head = s.qk_norm == QkNorm::kPerHead;

@@ -58,7 +58,7 @@ struct WeightBinding {
 // them; contract/payload_tensors.h names each tensor's parts by these fields).
 #define TSC_LAYER_BINDINGS(X) \
   X(attn_norm_w) X(attn_norm_b) X(q_w) X(q_b) X(k_w) X(k_b) X(v_w) X(v_b) X(o_w) X(o_b) X(q_norm_w) X(k_norm_w) X(mlp_norm_w) \
-  X(mlp_norm_b) X(up_w) X(up_b) X(gate_w) X(gate_b) X(down_w) X(down_b)
+  X(mlp_norm_b) X(up_w) X(up_b) X(gate_w) X(gate_b) X(down_w) X(down_b) X(post_attn_norm_w) X(post_mlp_norm_w)
 
 struct LayerWeights {
 #define TSC_X(f) std::optional<WeightBinding> f;  // q_norm_w, k_norm_w: DecoderSpec::qk_norm's; gate_* only when gated

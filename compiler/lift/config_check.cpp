@@ -80,6 +80,17 @@ std::vector<std::string> reconcile_with_config(DecoderSpec& s, const std::string
   if (!theta && j.contains("rope_parameters") && j["rope_parameters"].is_object()) theta = pick(j["rope_parameters"], {"rope_theta"});
   if (theta && theta->is_number() && s.rope_theta && std::fabs(theta->get<double>() - *s.rope_theta) > 1e-3 * theta->get<double>())
     diffs.push_back("rope_theta: graph says " + std::to_string(*s.rope_theta) + ", config.json says " + std::to_string(theta->get<double>()));
+  // Gemma 2/3: soft-caps and the query scalar the graph computes with (a config's cap the graph lacks is a disagreement).
+  auto check_real = [&](const char* key, const std::optional<double>& have) {
+    const nlohmann::json* v = pick(j, {key});
+    const bool cfg = v && v->is_number();
+    if (cfg != have.has_value() || (cfg && std::fabs(v->get<double>() - *have) > 1e-5 * std::fabs(*have)))
+      if (cfg || have)
+        diffs.push_back(std::string(key) + ": graph says " + (have ? std::to_string(*have) : "none") + ", config.json says " + (cfg ? v->dump() : "none"));
+  };
+  check_real("attn_logit_softcapping", s.attn_logit_softcapping);
+  check_real("final_logit_softcapping", s.final_logit_softcapping);
+  if (s.query_pre_attn_scalar) check_real("query_pre_attn_scalar", s.query_pre_attn_scalar);
   // SmolLM3: no_rope_layers[l] = 1 where layer l applies the rotary, 0 where it has none.
   if (auto* v = pick(j, {"no_rope_layers"}); v && v->is_array() && s.position == PositionKind::kRope)
     for (int64_t l = 0; l < s.num_hidden_layers && l < static_cast<int64_t>(v->size()); ++l) {

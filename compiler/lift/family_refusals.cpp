@@ -1,6 +1,6 @@
 // Refusing family features tsc does not implement, named from the HF config.json beside the model: sliding-window
-// layers (Mistral, Gemma 2/3, Qwen2 with use_sliding_window), logit soft-capping (Gemma 2) and rotary scalings that
-// depend on the sequence length or rescale cos/sin (LongRoPE/su, YaRN, dynamic NTK). Compiling such a model as a
+// layers (Mistral, Gemma 2/3, Qwen2 with use_sliding_window) and rotary scalings that depend on the sequence length
+// or rescale cos/sin (LongRoPE/su, YaRN, dynamic NTK). Logit soft-capping (Gemma 2) is compiled (read off the graph). Compiling such a model as a
 // plain decoder would silently give other logits (a window compiled as global attention agrees with it only on
 // prompts shorter than the window), so each is one clear error naming the feature, its layer and its value.
 #include <nlohmann/json.hpp>
@@ -48,10 +48,6 @@ void refuse_unimplemented_features(const std::string& config_text) {
       throw Error("layer " + std::to_string(layer) + ": sliding-window attention (sliding_window = " + num(j["sliding_window"]) +
                       " in config.json) is not implemented; tsc will not compile it as global attention", kHint);
   }
-  for (const char* k : {"attn_logit_softcapping", "final_logit_softcapping"})
-    if (present(k))
-      throw Error(std::string(k == std::string("attn_logit_softcapping") ? "attention" : "final") + " logit soft-capping (" + k + " = " +
-                      num(j[k]) + " in config.json) is not implemented", kHint);
   // Rotary scaling: "default", "linear" and "llama3" only change inv_freq, which tsc reads from the graph; the others
   // switch factors with the sequence length or scale cos/sin.
   for (const char* k : {"rope_parameters", "rope_scaling"}) {

@@ -34,6 +34,7 @@ class Lifter {
     std::string r = embedding();
     layers(r);
     rotary_layers();
+    gemma_query_scalar();
     fold_family_scales();
     check_all_used();
     w_.layers = layers_;
@@ -224,6 +225,14 @@ class Lifter {
     if (div && x == 0) return nullptr;
     *factor = div ? 1.0 / x : x;
     return m;
+  }
+
+  // Gemma 2/3 (sandwich-normed) name the attention scale by query_pre_attn_scalar = scale^-2 (an integer in their
+  // configs: 256, 144; the float32 scale rounds it by ~1e-7).
+  void gemma_query_scalar() {
+    if (!s_.sandwich_norm || s_.attention_scale <= 0) return;
+    const double q = 1.0 / (s_.attention_scale * s_.attention_scale), r = std::round(q);
+    s_.query_pre_attn_scalar = std::fabs(q - r) <= 1e-5 * q ? r : round_to_float32_repr(q);
   }
 
   static void scale_binding(std::optional<WeightBinding>& b, double f) {
@@ -431,6 +440,11 @@ class Lifter {
       L.o_b = ob;
       std::string attn_out = o->outputs[0];
       if (post) attn_out = post_norm(attn_out, L.attn_norm_w, L.attn_norm_b, where + " post-attention norm");
+      // Gemma 2/3's sandwich: a norm before the projections and one on each branch output (4 per layer).
+      const bool sandwich = !post && normed_branch(attn_out);
+      if (li == 0) s_.sandwich_norm = sandwich;
+      else if (sandwich != s_.sandwich_norm) fail(where, "mixes blocks with and without norms on their branch outputs", o);
+      if (sandwich) attn_out = post_norm(attn_out, L.post_attn_norm_w, no_bias_, where + " post-attention norm");
       Node* add1 = residual_add(r, residual_branch(attn_out, where));
       if (!add1) fail(where, "attention output is not added to the residual stream (parallel attention/MLP blocks are not supported)", o);
       use(add1);
@@ -443,6 +457,7 @@ class Lifter {
         if (!n2) fail(where, "no MLP norm after the attention residual", add1);
         record_norm(n2, L.mlp_norm_w, L.mlp_norm_b, where + " MLP norm");
         m = mlp(n2->outputs[0], L, where);
+        if (sandwich) m = post_norm(m, L.post_mlp_norm_w, no_bias_, where + " post-feedforward norm");
       }
       m = residual_branch(m, where);
       Node* add2 = residual_add(r2, m);
@@ -454,14 +469,22 @@ class Lifter {
     }
   }
 
+  // v (a branch output) is read only by an RMSNorm (Gemma 2/3's post-attention / post-feedforward norm).
+  bool normed_branch(const std::string& v) const {
+    auto& cs = consumers(v);
+    return cs.size() == 1 && cs[0]->is_tsc("RMSNorm") && cs[0]->inputs[0] == v;
+  }
+
   // A post-norm block's branch output v normalized before its residual add (OLMo 2): the norm's output.
   std::string post_norm(const std::string& v, std::optional<WeightBinding>& w, std::optional<WeightBinding>& b, const std::string& what) {
     auto& cs = consumers(v);
     if (cs.size() != 1 || !(cs[0]->is_tsc("RMSNorm") || cs[0]->is_tsc("LayerNorm")) || cs[0]->inputs[0] != v)
       fail(what, "a block without a norm before its projections has no norm on its output either", producer(v));
     record_norm(cs[0], w, b, what);
+    if (&b == &no_bias_ && no_bias_) fail(what, "a sandwich block's branch norm has a bias", cs[0]);
     return cs[0]->outputs[0];
   }
+  std::optional<WeightBinding> no_bias_;  // the bias slot of the sandwich norms, which have none
 
   void attention(Node* attn, const std::string& h, LayerWeights& L, const std::string& where, int li) {
     const int64_t hq = attn->attr_i("num_heads", 0), hkv = attn->attr_i("num_kv_heads", 0), d = attn->attr_i("head_dim", 0);
@@ -475,6 +498,10 @@ class Lifter {
     } else if (std::fabs(s_.attention_scale - attn->attr_f("scale", 0)) > 1e-6 * std::fabs(s_.attention_scale)) {
       fail(where, "attention scale differs from layer 0 (per-layer scaling is not supported)", attn);
     }
+    // Gemma 2's attention logit soft-capping (fuse-attention's softcap attribute), the same in every layer.
+    const std::optional<double> cap = attn->has_attr("softcap") ? std::optional<double>(round_to_float32_repr(attn->attr_f("softcap", 0))) : std::nullopt;
+    if (li == 0) s_.attn_logit_softcapping = cap;
+    else if (cap != s_.attn_logit_softcapping) fail(where, "attention soft-capping differs from layer 0", attn);
     std::optional<WeightBinding>* ws[3][2] = {{&L.q_w, &L.q_b}, {&L.k_w, &L.k_b}, {&L.v_w, &L.v_b}};
     const char* names[3] = {"q_proj", "k_proj", "v_proj"};
     // fuse-attention has checked that q and k are both rotated or neither (SmolLM3's NoPE layers: neither).
@@ -749,10 +776,10 @@ class Lifter {
       int64_t out = c->attr_i("w_in_out", 1) ? w->shape[1] : w->shape[0];
       if (out != s_.vocab_size) continue;
       std::string v = c->outputs[0];
-      for (int i = 0; i < 4 && !ud_.is_graph_output(v); ++i) {
+      for (int i = 0; i < 6 && !ud_.is_graph_output(v); ++i) {
         double f = 0;
         auto& cs = consumers(v);
-        if (cs.size() != 1 || !(cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Reshape") || scaled_by(v, &f))) break;
+        if (cs.size() != 1 || !(cs[0]->is("Cast") || cs[0]->is("Identity") || cs[0]->is("Reshape") || cs[0]->is("Tanh") || scaled_by(v, &f))) break;
         v = cs[0]->outputs[0];
       }
       if (ud_.is_graph_output(v)) return c;
@@ -768,7 +795,21 @@ class Lifter {
     std::string v = head->outputs[0];
     while (!ud_.is_graph_output(v)) {
       Node* c = consumers(v)[0];
-      double f = 0;
+      double f = 0, cap = 0;
+      // Gemma 2/3's final_logit_softcapping: c * tanh(logits / c).
+      const Node* m1 = scaled_by(v, &f);
+      const auto& tc = m1 ? consumers(m1->outputs[0]) : consumers(v);
+      const Node* th = tc.size() == 1 && tc[0]->is("Tanh") ? tc[0] : nullptr;
+      const Node* m2 = th ? scaled_by(th->outputs[0], &cap) : nullptr;
+      if (m1 && m2 && std::fabs(f * cap - 1) <= 1e-6) {
+        if (s_.final_logit_softcapping) fail("lm_head", "the logits are soft-capped twice", th);
+        s_.final_logit_softcapping = round_to_float32_repr(cap);
+        use(m1);
+        use(th);
+        use(m2);
+        v = m2->outputs[0];
+        continue;
+      }
       if (scaled_by(v, &f)) {  // Granite: logits / logits_scaling
         if (s_.logits_scaling) fail("lm_head", "the logits are scaled twice", c);
         s_.logits_scaling = round_to_float32_repr(1.0 / f);

@@ -1,5 +1,6 @@
 // CPU backend: the decoder forward pass over the generated CPU kernel table, KV cache in host memory.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -150,7 +151,7 @@ class CpuBackend : public Backend {
         kt_->rope(q_.data(), T, hq, pos.data(), inv_freq);
         kt_->rope(k_.data(), T, hkv, pos.data(), inv_freq);
       }
-      cpu::KvLayer kv{kv_[l].k.get(), kv_[l].v.get(), kv_[l].b.get(), hkv, kv_[l].s.get()};
+      cpu::KvLayer kv{kv_[l].k.get(), kv_[l].v.get(), kv_[l].b.get(), hkv, kv_[l].s.get(), static_cast<float>(s_.attn_logit_softcapping.value_or(0))};
       int64_t t0 = 0;
       for (size_t i = 0; i < seqs.size(); ++i) {
         const StepSeq& q = seqs[i];
@@ -179,6 +180,7 @@ class CpuBackend : public Backend {
       }
       linear(L.o_w, attn_.data(), T, L.o_b, h_.data());
       if (s_.post_norm) norm(h_.data(), T, L.attn_norm_w, L.attn_norm_b, h_.data());  // in place (row statistics first)
+      if (L.post_attn_norm_w) norm(h_.data(), T, L.post_attn_norm_w, nullptr, h_.data());  // Gemma 2/3's sandwich
       kt_->add(x_.data(), h_.data(), T * H_);
       if (!s_.post_norm) norm(x_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
       const float* mlp_in = s_.post_norm ? x_.data() : h_.data();
@@ -191,6 +193,7 @@ class CpuBackend : public Backend {
       }
       linear(L.down_w, mlp_.data(), T, L.down_b, h_.data());
       if (s_.post_norm) norm(h_.data(), T, L.mlp_norm_w, L.mlp_norm_b, h_.data());
+      if (L.post_mlp_norm_w) norm(h_.data(), T, L.post_mlp_norm_w, nullptr, h_.data());
       kt_->add(x_.data(), h_.data(), T * H_);
     }
     // Rows that need logits: every token or the last of each sequence.
@@ -211,6 +214,7 @@ class CpuBackend : public Backend {
     logits.resize(static_cast<size_t>(rows * V_));
     if (lm_head_.format != WeightFormat::kI8) {
       linear(lm_head_, normed.data(), rows, head_b, logits.data());
+      final_softcap(logits);
       return;
     }
     // The graph computes the head on every position, so its DynamicQuantizeLinear ranges over all of a sequence's
@@ -223,6 +227,7 @@ class CpuBackend : public Backend {
     for (size_t i = 0; i < seqs.size(); ++i)
       for (int64_t t = seqs[i].all_logits ? bounds_[i] : bounds_[i + 1] - 1; t < bounds_[i + 1]; ++t) xs.push_back(xs_[t]), xz.push_back(xz_[t]);
     linear_int8(lm_head_, normed.data(), rows, xs.data(), xz.data(), head_b, logits.data());
+    final_softcap(logits);
   }
 
  private:
@@ -293,6 +298,13 @@ class CpuBackend : public Backend {
       kt_->linear_i8(x, M, w.in, xs, xz, static_cast<const int8_t*>(w.data), reinterpret_cast<const int8_t*>(w.zero_points), s, bias, w.out, y);
     else
       kt_->linear_u8(x, M, w.in, xs, xz, static_cast<const uint8_t*>(w.data), w.zero_points, s, bias, w.out, y);
+  }
+
+  // Gemma 2/3's final_logit_softcapping: z -> c tanh(z / c) (monotonic: greedy ids are unchanged, sampling is not).
+  void final_softcap(std::vector<float>& z) const {
+    if (!s_.final_logit_softcapping) return;
+    const float c = static_cast<float>(*s_.final_logit_softcapping);
+    for (float& v : z) v = c * std::tanh(v / c);
   }
 
   void norm(const float* x, int64_t n, const float* w, const float* b, float* out) {

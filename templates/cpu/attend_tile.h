@@ -9,9 +9,16 @@
 
 namespace tsc::cpu {
 
+// c tanh(s / c) per lane, with tanh(x) = 1 - 2 / (e^2x + 1): exp saturates (simd::exp), so |x| large gives +-1.
+inline simd::vf softcap(simd::vf s, float c) {
+  using namespace simd;
+  return splat(c) - splat(2.f * c) / (simd::exp(s * (2.f / c)) + 1.f);
+}
+
 // Rows r < nrows (nrows <= A * kLanes): query q[r] [HEAD_DIM], which sees key positions <= pos[r]; all rows
 // attend to KV head h through the pages page_list[0..num_pages) of the sequence (positions < seq.num_tokens).
-// out[r] [HEAD_DIM] = softmax(scale q[r].K^T) V. Every row must see position 0 (true of causal attention).
+// out[r] [HEAD_DIM] = softmax(cap(scale q[r].K^T)) V, cap the layer's soft-cap (kv.softcap, Gemma 2) or none. Every
+// row must see position 0 (true of causal attention).
 template <int HEAD_DIM, int PAGE_SIZE, int A>
 void attend_panel(const KvLayer& kv, const SeqPages& seq, int64_t h, int nrows, const float* const* q, const int64_t* pos,
                   float scale, const int32_t* page_list, int64_t num_pages, float* const* out) {
@@ -41,6 +48,8 @@ void attend_panel(const KvLayer& kv, const SeqPages& seq, int64_t h, int nrows, 
       for (int j = 0; j < NS; ++j) kr[j] = k0 + std::min(j0 + j, valid - 1) * HEAD_DIM;
       gemm::panel_tile<A, NS>(qt, kr, HEAD_DIM, st + j0 * P);
     }
+    if (kv.softcap > 0)  // before the mask: masked slots stay -inf
+      for (int e = 0; e < PAGE_SIZE * P; e += kLanes) storeu(st + e, softcap(loadu(st + e), kv.softcap));
     // Causal mask, running max, probabilities.
     vf mnew[A], rp[A];
     for (int a = 0; a < A; ++a) mnew[a] = m[a], rp[a] = loadu(rowpos + a * kLanes);

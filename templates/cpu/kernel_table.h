@@ -21,6 +21,7 @@ struct KvLayer {
   float* bounds;
   int64_t num_kv_heads;
   uint32_t* sketch = nullptr;
+  float softcap = 0;  // the layer's attention logit soft-cap c (Gemma 2: scaled scores s -> c tanh(s / c)), 0: none
 };
 
 // One sequence's view of the cache: its pages in order and how many tokens they hold.

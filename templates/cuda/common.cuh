@@ -8,6 +8,8 @@
 namespace tsc::cuda {
 
 // GELU with the tanh approximation (GPT-2's MLP, Gemma's GeGLU gate).
+// Gemma 2's attention logit soft-cap of a scaled score s: c tanh(s / c); c = 0: none (s itself, bit for bit).
+__device__ __forceinline__ float softcap_score(float s, float c) { return c > 0.f ? c * tanhf(s / c) : s; }
 __device__ __forceinline__ float gelu_tanh(float v) { return 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v))); }
 
 // Element type traits: storage type T (half or __nv_bfloat16) <-> float.

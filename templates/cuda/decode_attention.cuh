@@ -210,7 +210,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
         }
 #pragma unroll
         for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        s = ok ? s * a.scale : -INFINITY;
+        s = ok ? softcap_score(s * a.scale, a.softcap) : -INFINITY;
         const float mn = fmaxf(m[g], s);
         const float corr = m[g] == -INFINITY ? 0.f : __expf(m[g] - mn);
         const float p = s == -INFINITY ? 0.f : __expf(s - mn);
@@ -426,7 +426,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
       for (int i = 0; i < CPL; ++i) {
         const int col = i * LPR + sub, pi = c0 + col / PS;
         const bool ok = row_ok && pi < p_end && (pi != num_kept - 1 || (col % PS) < last_valid);
-        sv[i] = ok ? w.s[r][col] * a.scale : -INFINITY;
+        sv[i] = ok ? softcap_score(w.s[r][col] * a.scale, a.softcap) : -INFINITY;
         mx = fmaxf(mx, sv[i]);
       }
 #pragma unroll

@@ -85,6 +85,12 @@ __global__ void qk_norm_rows_kernel(T* qkv, int32_t stride, int32_t Q, int32_t K
   for (int32_t j = threadIdx.x; j < n; j += blockDim.x) r[j] = Elem<T>::from_float(Elem<T>::to_float(r[j]) * inv * w[j]);
 }
 
+// Gemma 2/3's final_logit_softcapping, in place on float32 logits [n]: z -> c tanh(z / c).
+__global__ void logit_softcap_kernel(float* z, int64_t n, float c) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) z[i] = c * tanhf(z[i] / c);
+}
+
 __device__ __forceinline__ float gelu_erf(float v) { return 0.5f * v * (1.f + erff(v * 0.7071067811865476f)); }
 
 template <typename T>

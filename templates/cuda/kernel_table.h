@@ -74,6 +74,7 @@ struct DecodeArgs {
   const int32_t* reuse_slot;  // [batch] each sequence's row of reuse_kept, -1: none (score, store nothing)
   const int32_t* reuse_from;  // [batch] > 0: attend to the stored set plus pages reuse_from .. the last, unscored;
                               // 0: score, and store the kept set in the slot
+  float softcap;              // attention logit soft-cap (Gemma 2), 0: none; page scores see uncapped scores
 };
 
 // Most pages a reused selection adds to the budget (runtime/kv/select_reuse.h, kSelectReuseExtra).
@@ -92,6 +93,7 @@ struct PrefillArgs {
   const int32_t* page_table;  // [num_seqs, max_pages]
   int32_t max_pages, max_q_len;
   float scale;
+  float softcap;  // attention logit soft-cap (Gemma 2), 0: none
 };
 
 // A decode-sized projection with its neighbours fused in (templates/cuda/gemv_fused.cuh).
@@ -164,6 +166,8 @@ struct KernelTable {
   // in place on qkv [T, stride].
   cudaError_t (*qk_norm_rows)(void* qkv, int32_t T, int32_t stride, int32_t Q, int32_t KV, const float* qw, const float* kw,
                               float eps, cudaStream_t s);
+  // Gemma 2/3's final logit soft-cap, in place on float32 logits [n]: z -> c tanh(z / c).
+  cudaError_t (*logit_softcap)(float* z, int64_t n, float c, cudaStream_t s);
 };
 
 }  // namespace tsc::cuda

@@ -298,6 +298,11 @@ struct Kernels {
     }
     return cudaErrorInvalidValue;
   }
+  static cudaError_t logit_softcap(float* z, int64_t n, float c, cudaStream_t s) {
+    if (n == 0) return cudaSuccess;
+    logit_softcap_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, s>>>(z, n, c);
+    return cudaGetLastError();
+  }
   static cudaError_t dequant_q4(const Q4Weight& w, int32_t N, int32_t Kd, void* out, cudaStream_t s) {
     if constexpr (QB > 0) {
       const int64_t threads = static_cast<int64_t>(N) * ((Kd + 7) / 8);
@@ -314,7 +319,8 @@ struct Kernels {
                                   Config::kNorm, Config::kActivation, QB,
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
                                   &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax,
-                                  QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows};
+                                  QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows,
+                                  &logit_softcap};
     return &t;
   }
 };

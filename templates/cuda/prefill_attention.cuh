@@ -129,7 +129,7 @@ __global__ void __launch_bounds__(kPrefillThreads) prefill_attention_kernel(Pref
 #pragma unroll
       for (int i = 0; i < 32; ++i) {
         const int col = half * 32 + i, j = j0 + col;
-        const float s = (valid_row && j <= qpos) ? Sw[r * SW + col] * a.scale : -INFINITY;
+        const float s = (valid_row && j <= qpos) ? softcap_score(Sw[r * SW + col] * a.scale, a.softcap) : -INFINITY;
         sv[i] = s;
         mx = fmaxf(mx, s);
       }

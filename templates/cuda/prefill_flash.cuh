@@ -77,6 +77,8 @@ __global__ void __launch_bounds__(kFlashThreads) prefill_flash_kernel(PrefillArg
   const int rlo = lane >> 2, cq = (lane & 3) * 2;  // accumulator rows rlo and rlo + 8, columns cq and cq + 1
   const int wrow = q0 + warp * 16 * MT;            // this warp's first query row in the chunk
   const float sl2 = a.scale * 1.4426950408889634f;  // scores in log2 units: exp2 instead of exp
+  // Scaled (and soft-capped, Gemma 2) score in log2 units; without a cap the one multiply it always was.
+  auto score2 = [&](float x) { return a.softcap > 0.f ? softcap_score(x * a.scale, a.softcap) * 1.4426950408889634f : x * sl2; };
   uint32_t qf[MT][D / 16][4];
   float o[MT][ND][4];
   // Running max (log2 units) and per-lane partial sums of rows rlo (index 0) and rlo + 8 (index 1) of each m-tile.
@@ -136,8 +138,8 @@ __global__ void __launch_bounds__(kFlashThreads) prefill_flash_kernel(PrefillArg
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
             const int j = j0 + n * 8 + cq + e;
-            s[mt][n][e] = (diag && j > qpos0) ? -INFINITY : s[mt][n][e] * sl2;
-            s[mt][n][2 + e] = (diag && j > qpos1) ? -INFINITY : s[mt][n][2 + e] * sl2;
+            s[mt][n][e] = (diag && j > qpos0) ? -INFINITY : score2(s[mt][n][e]);
+            s[mt][n][2 + e] = (diag && j > qpos1) ? -INFINITY : score2(s[mt][n][2 + e]);
             mx0 = fmaxf(mx0, s[mt][n][e]);
             mx1 = fmaxf(mx1, s[mt][n][2 + e]);
           }

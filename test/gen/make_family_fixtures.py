@@ -19,7 +19,7 @@ import tempfile
 
 import torch
 
-from transformers import GemmaConfig, GraniteConfig, LlamaConfig, Olmo2Config, Phi3Config, Qwen3Config, SmolLM3Config
+from transformers import Gemma2Config, Gemma3TextConfig, GemmaConfig, GraniteConfig, LlamaConfig, Olmo2Config, Phi3Config, Qwen3Config, SmolLM3Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_fixtures as mf  # noqa: E402
@@ -79,6 +79,29 @@ FIXTURES = [
                                    pad_token_id=0, bos_token_id=1, eos_token_id=2),
                mf.export_dynamo, seed=27000,
                note="OLMo 2: post-norm blocks, q/k RMSNorm over all heads, GQA 4/2, untied"),
+    # Gemma 2: attention logits soft-capped (tanh(s/c)*c, c = 3 so that tanh bends: scores here reach ~5), final logits
+    # soft-capped (c = 30, Gemma 2's own; logits reach ~50), query_pre_attn_scalar 24 != head_dim 32 (scale 24^-0.5), 4 norms per layer
+    # (pre and post attention, pre and post feedforward). Every layer global (layer_types all full_attention): Gemma 2's
+    # alternating sliding-window layers are refused (compiler/lift/family_refusals.cpp).
+    mf.Fixture("gemma2_dynamo",
+               lambda: Gemma2Config(**COMMON, num_key_value_heads=2, head_dim=32, hidden_activation="gelu_pytorch_tanh",
+                                    tie_word_embeddings=True, rms_norm_eps=1e-6, query_pre_attn_scalar=24,
+                                    attn_logit_softcapping=3.0, final_logit_softcapping=30.0,
+                                    layer_types=["full_attention"] * COMMON["num_hidden_layers"]),
+               mf.export_dynamo, seed=28000,
+               note="Gemma 2: attention soft-capping 3, final soft-capping 30, query_pre_attn_scalar 24, pre+post norms, "
+                    "GQA 4/2, head_dim 32, GeGLU tanh, tied; all layers global"),
+    # Gemma 3 (text, Gemma3ForCausalLM): Gemma 2's sandwich norms plus per-head q/k RMSNorm ((1 + w), as every Gemma
+    # norm), no soft-capping (its configs have none), query_pre_attn_scalar 24. Every layer global (layer_types all
+    # full_attention), so every layer rotates with rope_parameters.full_attention's theta; its sliding layers (and
+    # their rope_local_base_freq) are refused.
+    mf.Fixture("gemma3_dynamo",
+               lambda: Gemma3TextConfig(**COMMON, num_key_value_heads=2, head_dim=32, hidden_activation="gelu_pytorch_tanh",
+                                        tie_word_embeddings=True, rms_norm_eps=1e-6, query_pre_attn_scalar=24,
+                                        layer_types=["full_attention"] * COMMON["num_hidden_layers"]),
+               mf.export_dynamo, seed=29000,
+               note="Gemma 3 text: per-head q/k RMSNorm, pre+post norms, query_pre_attn_scalar 24, GQA 4/2, head_dim 32, "
+                    "GeGLU tanh, tied; all layers global (rope theta 1e6)"),
 ]
 
 
@@ -93,8 +116,9 @@ def with_kv_cache(fx: mf.Fixture) -> mf.Fixture:
                       note=fx.note + "; with past_key_values/present inputs/outputs")
 
 
-# Granite's multipliers, Gemma's MQA cache, Phi-3's fused qkv, Qwen3's and OLMo 2's q/k norms through the cache path too.
-FIXTURES += [with_kv_cache(fx) for fx in FIXTURES if fx.name in ("granite_dynamo", "gemma_dynamo", "phi3_dynamo", "qwen3_dynamo", "olmo2_dynamo")]
+# Granite's multipliers, Gemma's MQA cache, Phi-3's fused qkv, Qwen3's and OLMo 2's q/k norms, Gemma 2's soft-caps and
+# Gemma 2/3's sandwich norms through the cache path too.
+FIXTURES += [with_kv_cache(fx) for fx in FIXTURES if fx.name in ("granite_dynamo", "gemma_dynamo", "phi3_dynamo", "qwen3_dynamo", "olmo2_dynamo", "gemma2_dynamo", "gemma3_dynamo")]
 
 TINY = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64,
             vocab_size=64, max_position_embeddings=64, use_cache=False, pad_token_id=0, bos_token_id=None, eos_token_id=63)

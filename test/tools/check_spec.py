@@ -84,6 +84,9 @@ def expected_llama(c, graph_only):
     theta_key = "rope_theta"
     if theta is None and isinstance(c.get("rope_parameters"), dict):
         theta, theta_key = c["rope_parameters"].get("rope_theta"), "rope_parameters.rope_theta"
+    if theta is None and isinstance((c.get("rope_parameters") or {}).get("full_attention"), dict):
+        # Gemma 3: rope parameters per layer type; tsc compiles only models whose layers are all global.
+        theta, theta_key = c["rope_parameters"]["full_attention"].get("rope_theta"), "rope_parameters.full_attention.rope_theta"
     if theta is None:
         theta, theta_key = 10000.0, "rope_theta (default 10000)"
     partial = c.get("partial_rotary_factor") or (c.get("rope_parameters") or {}).get("partial_rotary_factor") or 1.0
@@ -98,7 +101,8 @@ def expected_llama(c, graph_only):
         "max_position_embeddings": ("max_position_embeddings", need(c, "max_position_embeddings")),
         "rope_theta": (theta_key, theta),
         "norm_eps": ("rms_norm_eps", need(c, "rms_norm_eps")),
-        "activation": ("hidden_act", ACTIVATIONS.get(need(c, "hidden_act"), "?" + c["hidden_act"])),
+        "activation": ("hidden_act", ACTIVATIONS.get(need(c, "hidden_act"), "?" + c["hidden_act"])) if "hidden_act" in c
+                      else ("hidden_activation", ACTIVATIONS.get(need(c, "hidden_activation"), "?" + c["hidden_activation"])),
         "tie_word_embeddings": ("tie_word_embeddings (default false)", c.get("tie_word_embeddings", False)),
         "attention_bias": ("attention_bias (default false)", c.get("attention_bias", False)),
         "mlp_bias": ("mlp_bias (default false)", c.get("mlp_bias", False)),
@@ -115,8 +119,8 @@ def expected_llama(c, graph_only):
         for k in ("embedding_multiplier", "residual_multiplier", "logits_scaling", "attention_multiplier"):
             e[k] = (k, need(c, k))
         e["attention_scale"] = ("attention_multiplier", need(c, "attention_multiplier"))
-    if c.get("model_type") == "gemma":
-        # Gemma 1: embeddings x sqrt(hidden_size) (a constant of the model's dtype), GeGLU. Its RMSNorm scales by
+    if c.get("model_type") in ("gemma", "gemma2", "gemma3_text"):
+        # Gemma 1 and 2: embeddings x sqrt(hidden_size) (a constant of the model's dtype), GeGLU. Its RMSNorm scales by
         # (1 + w), which the exporters fold into the weight initializer: the graph holds a plain RMSNorm.
         dt = {"float16": "float16", "bfloat16": "bfloat16"}.get(c.get("dtype") or c.get("torch_dtype"), "float32")
         import numpy as np
@@ -124,6 +128,16 @@ def expected_llama(c, graph_only):
                                      float(np.array(hidden ** 0.5, dtype=np.float16 if dt == "float16" else np.float32)))
         e["activation"] = ("hidden_activation", ACTIVATIONS.get(need(c, "hidden_activation"), "?" + c["hidden_activation"]))
         e["tie_word_embeddings"] = ("tie_word_embeddings (Gemma default true)", c.get("tie_word_embeddings", True))
+    if c.get("model_type") == "gemma3_text":
+        e["qk_norm"] = ("Gemma 3: per-head q_norm / k_norm", "per_head")
+    if c.get("model_type") in ("gemma2", "gemma3_text"):
+        # Gemma 2 and 3: sandwich norms (pre and post attention, pre and post feedforward), soft-capped attention scores and
+        # logits, attention scale query_pre_attn_scalar ** -0.5.
+        e["sandwich_norm"] = ("Gemma 2: post_attention_layernorm / post_feedforward_layernorm beside the pre-norms", True)
+        for k in ("attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"):
+            if c.get(k) is not None:
+                e[k] = (k, float(c[k]))
+        e["attention_scale"] = ("query_pre_attn_scalar ** -0.5", f32(need(c, "query_pre_attn_scalar") ** -0.5))
     if c.get("model_type") == "qwen3":
         # Qwen3: q_norm / k_norm, RMSNorm of every q and k head before the rotary (no config key: the architecture's).
         e["qk_norm"] = ("Qwen3: per-head q_norm / k_norm", "per_head")

@@ -8,9 +8,10 @@ transpose, slice, scale) is used to recompute the logits, which must match onnxr
 binding (q and k swapped, a slice off by one head, a missing transpose) cannot pass.
 --last: the reference holds only the last position's logits ([batch, 1, vocab]).
 --ort: the reference is onnxruntime on MODEL itself, for seeded random ids [2, 7] (hand-written models).
-Rotary tables are rebuilt from rope_theta and rotary_dim, as HF computes them; qk_norm, no_rope_layers and post_norm
-(Qwen3's per-head and OLMo 2's all-heads q/k norms, SmolLM3's layers without rotary, OLMo 2's post-norm blocks) are
-applied as the spec says.
+Rotary tables are rebuilt from rope_theta and rotary_dim, as HF computes them; qk_norm, no_rope_layers, post_norm,
+sandwich_norm and the soft-caps (Qwen3's per-head and OLMo 2's all-heads q/k norms, SmolLM3's layers without rotary,
+OLMo 2's post-norm blocks, Gemma 2's four norms a layer and soft-capped scores and logits) are applied as the spec
+says.
 """
 import argparse
 import json
@@ -156,11 +157,16 @@ def main():
             k = norm(k, W(p + "k_norm_w"), None)
         q, k = rope(q, i), rope(k, i)
         k, v = np.repeat(k, nh // nkv, axis=1), np.repeat(v, nh // nkv, axis=1)
-        s = q @ k.transpose(0, 1, 3, 2) * spec["attention_scale"] + mask
+        s = q @ k.transpose(0, 1, 3, 2) * spec["attention_scale"]
+        if spec.get("attn_logit_softcapping"):  # Gemma 2: c tanh(s / c) before the mask
+            s = spec["attn_logit_softcapping"] * np.tanh(s / spec["attn_logit_softcapping"])
+        s = s + mask
         s = np.exp(s - s.max(-1, keepdims=True))
         o = (s / s.sum(-1, keepdims=True)) @ v
         o = o.transpose(0, 2, 1, 3).reshape(B, T, nh * hd)
         o = lin(o, W(p + "o_w"), W(p + "o_b"))
+        if spec.get("sandwich_norm"):  # Gemma 2: the branch outputs are normalized too
+            o = norm(o, W(p + "post_attn_norm_w"), None)
         x = x + (norm(o, W(p + "attn_norm_w"), W(p + "attn_norm_b")) if post else o)
         h = x if post else norm(x, W(p + "mlp_norm_w"), W(p + "mlp_norm_b"))
         if spec["mlp_gated"]:
@@ -168,9 +174,13 @@ def main():
         else:
             m = act(lin(h, W(p + "up_w"), W(p + "up_b")))
         m = lin(m, W(p + "down_w"), W(p + "down_b"))
+        if spec.get("sandwich_norm"):
+            m = norm(m, W(p + "post_mlp_norm_w"), None)
         x = x + (norm(m, W(p + "mlp_norm_w"), W(p + "mlp_norm_b")) if post else m)
     x = norm(x, W("final_norm_w"), W("final_norm_b"))
     logits = lin(x, W("lm_head"), W("lm_head_b"))
+    if spec.get("final_logit_softcapping"):
+        logits = spec["final_logit_softcapping"] * np.tanh(logits / spec["final_logit_softcapping"])
 
     if a.last:
         logits = logits[:, -1:, :]

@@ -2,7 +2,9 @@
 // surround it, -> one tsc.Attention on token-major q/k/v (fuse-rope has already made rotary a tsc.Rope on
 // the token-major q and k):
 //   tsc.Attention(q: [b, s, Hq*D], k: [b, s, Hkv*D], v: [b, s, Hkv*D], past_k?, past_v?)
-//       {num_heads, num_kv_heads, head_dim, scale} -> out [b, s, Hq*D], present_k?, present_v? [b, Hkv, past+s, D]
+//       {num_heads, num_kv_heads, head_dim, scale, softcap?} -> out [b, s, Hq*D], present_k?, present_v? [b, Hkv, past+s, D]
+// Gemma 2's soft-capped scores c * tanh(scale' * Q K^T / c) (Mul/Div, Tanh, Mul between the MatMul and the mask)
+// become softcap = c with scale the score's scale before capping; a mask applied before the cap is refused.
 // Causal masks are verified (probed: exactly the keys after each query hidden) and dropped: the runtime
 // provides causality; a non-causal attention is an error.
 #include <cmath>
@@ -95,6 +97,7 @@ struct Match {
   bool masked = false;  // an Add or Where on the way from the scores to the softmax
   Operand q, k, v;
   double scale = 1.0;
+  double softcap = 0;  // c of c * tanh(s / c) applied to the scaled scores (0: none)
   std::string out;  // token-major output value
   bool flat = false;  // out is [batch*seq, heads*head_dim] (the exporter flattened rows for a 2-D Gemm)
   SymExpr batch, seq;
@@ -115,6 +118,15 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
     if (!n) break;
     if (n->is("MatMul")) { qk = n; break; }
     if (n->is("Cast") || n->is("Identity")) { v = n->inputs[0]; continue; }
+    if (n->is("Tanh") && m.softcap == 0) {
+      // Soft-capping: what multiplies tanh is the cap c; the factors met from here on scale the scores inside it.
+      if (m.scale <= 0) { *why = "the scores' tanh is scaled by a non-positive factor"; return std::nullopt; }
+      m.softcap = m.scale;
+      m.scale = 1.0;
+      v = n->inputs[0];
+      continue;
+    }
+    if (m.softcap != 0 && (n->is("Add") || n->is("Where"))) { *why = "the scores are masked before their soft-cap (tanh)"; return std::nullopt; }
     if ((n->is("Mul") || n->is("Div")) && p.scalar(n->inputs[1])) {
       m.scale *= n->is("Mul") ? *p.scalar(n->inputs[1]) : 1.0 / *p.scalar(n->inputs[1]);
       v = n->inputs[0];
@@ -192,6 +204,7 @@ std::optional<Match> match_attention(const Pat& p, Node* sm, std::string* why) {
   if (roped(*q) != roped(*k)) { *why = "rotary is applied to only one of Q and K"; return std::nullopt; }
   if (!q->past.empty() || k->past.empty() != vv->past.empty()) { *why = "KV-cache concat on only some of K and V"; return std::nullopt; }
   m.scale *= q->scale * k->scale;
+  if (m.softcap != 0) m.scale *= m.softcap;  // c * tanh(x * qk) = c * tanh((x c) * qk / c)
   if (vv->scale != 1.0) { *why = "V is scaled"; return std::nullopt; }
   // Output: forward through movement ops until [batch, seq, heads*head_dim].
   auto os = p.g.shape(av->outputs[0]);
@@ -335,6 +348,7 @@ int pass_fuse_attention(Graph& g, const PassContext& ctx) {
     root->inputs = ins;
     root->outputs = outs;
     root->attrs = {{"num_heads", int_attr(m->hq)}, {"num_kv_heads", int_attr(m->hkv)}, {"head_dim", int_attr(m->d)}, {"scale", float_attr(static_cast<float>(m->scale))}};
+    if (m->softcap != 0) root->attrs["softcap"] = float_attr(static_cast<float>(m->softcap));
     ++rewrites;
   }
   for (auto& n : added) g.nodes.push_back(std::move(n));

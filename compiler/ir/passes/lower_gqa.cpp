@@ -4,11 +4,11 @@
 //       {num_heads, kv_num_heads, scale, do_rotary, rotary_interleaved}
 //   -> q, k, v = Slice(query) along features when packed ([b, s, (Hq + 2 Hkv) D]), else the separate inputs;
 //      with do_rotary, q' = tsc.Rope(q, inv_freq), k' = tsc.Rope(k, inv_freq);
-//      tsc.Attention(q', k', v, past_key, past_value){num_heads, num_kv_heads, head_dim, scale} -> the same outputs.
+//      tsc.Attention(q', k', v, past_key, past_value){num_heads, num_kv_heads, head_dim, scale, softcap?} -> the same outputs.
 //   RotaryEmbedding(x: [b, s, H D], position_ids, cos_cache, sin_cache){interleaved} -> tsc.Rope(x, inv_freq).
 // inv_freq is read from the cos/sin caches ([max_positions, rotary_dim/2]) and checked at every position. seqlens_k and
 // total_sequence_length are probed: they must be what the builder computes from an all-ones attention mask (the
-// runtime provides causality and positions). Sliding windows, softcap and the other extensions are refused.
+// runtime provides causality and positions). Sliding windows and the other extensions are refused.
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -104,7 +104,6 @@ std::string rope(Graph& g, const Node& at, const std::string& x, const std::stri
 void check_supported(const Node& n) {
   auto refuse = [&](const std::string& what, const std::string& hint) { throw Error(n.describe() + ": " + what + " is not supported", hint); };
   if (n.attr_i("local_window_size", -1) != -1) refuse("a sliding window (local_window_size=" + std::to_string(n.attr_i("local_window_size", -1)) + ")", "tsc's attention is global causal attention; sliding-window models (Mistral, Gemma 2/3, Phi-3-small) are not supported yet");
-  if (n.attr_f("softcap", 0.f) != 0.f) refuse("an attention logit softcap", "tsc's attention has no softcap (Gemma 2's); build a model without it");
   if (n.attr_i("smooth_softmax", 0) != 0) refuse("smooth_softmax", kHint);
   if (n.attr_i("qk_output", 0) != 0) refuse("qk_output", kHint);
   for (const char* q : {"k_quant_type", "v_quant_type"})
@@ -211,6 +210,8 @@ int pass_lower_gqa(Graph& g, const PassContext&) {
     a->inputs = {q, k, v, n.inputs[3], n.inputs[4]};
     a->outputs = {n.outputs[0], n.outputs[1], n.outputs[2]};
     a->attrs = {{"num_heads", int_attr(hq)}, {"num_kv_heads", int_attr(hkv)}, {"head_dim", int_attr(d)}, {"scale", float_attr(scale)}};
+    // softcap (Gemma 2's attention logit soft-cap, applied by onnxruntime to the scaled scores) is tsc.Attention's.
+    if (n.attr_f("softcap", 0.f) > 0.f) a->attrs["softcap"] = float_attr(n.attr_f("softcap", 0.f));
     out.push_back(std::move(a));
     ++rewrites;
   }

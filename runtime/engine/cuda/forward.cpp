@@ -30,8 +30,12 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   // OLMo 2: post-norm blocks (the previous MLP output is normalized with that layer's weights before it is added),
   // q/k norms over all heads (their own kernel before the append). Both take the unfused path.
   const bool post = s_.post_norm, qk_all = s_.qk_norm == QkNorm::kAllHeads;
+  // Gemma 2/3: sandwich norms (post_norm_add on each branch output, then add_norm for the next pre-norm), attention
+  // soft-capping in the attention kernels. Sandwich blocks take the unfused path too.
+  const bool sandwich = s_.sandwich_norm;
+  const float softcap = static_cast<float>(s_.attn_logit_softcapping.value_or(0));
   const float *prev_w = nullptr, *prev_b = nullptr;
-  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0 && !w_.any_q4() && !post && !qk_all;
+  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0 && !w_.any_q4() && !post && !qk_all && !sandwich;
   decode_step_ = st.np == 0;
   // Paged decode attention, one launch per run of decode sequences sharing a page budget.
   auto decode_runs = [&](int64_t l, const float* rope) {
@@ -44,7 +48,7 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
                     act_.counters.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l, rope,
                     act_.scores.as<float>() + i * s_.num_key_value_heads * st.max_pages, act_.arrive.as<int32_t>() + i * s_.num_key_value_heads,
                     st.trace ? act_.trace.as<int32_t>() + trace_row(st, s_, o_, l, i) : nullptr,
-                    reuse_kept_.p ? reuse_kept_.as<int32_t>() + l * reuse_layer_ : nullptr, meta + st.off_dslot + i, meta + st.off_dfrom + i};
+                    reuse_kept_.p ? reuse_kept_.as<int32_t>() + l * reuse_layer_ : nullptr, meta + st.off_dslot + i, meta + st.off_dfrom + i, softcap};
       prof(kt_->decode_attention(da, kv_.layer(l), stream), "decode_attention");
     }
   };
@@ -84,14 +88,16 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
     if (st.np > 0) {
       PrefillArgs pa{act_.qkv.p, static_cast<int32_t>(QKV), act_.attn.p, static_cast<int32_t>(Q_), static_cast<int32_t>(st.np),
                      static_cast<int32_t>(s_.num_attention_heads), dp_start, dp_len, dp_kv, dp_pt, st.max_pages, st.max_q,
-                     static_cast<float>(s_.attention_scale)};
+                     static_cast<float>(s_.attention_scale), softcap};
       prof(kt_->prefill_attention(pa, kv, stream), "prefill_attention");
     }
     linear(act_.attn.p, T, Q_, L.o_w, L.o_b, H_, act_.o.p, 0);
+    if (sandwich)  // x += post_attn_norm(o); h = mlp_norm(x)
+      prof(kt_->post_norm_add(act_.x.as<float>(), act_.o.p, L.post_attn_norm_w, nullptr, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), nullptr, stream), "post_norm_add");
     if (post)
       prof(kt_->post_norm_add(act_.x.as<float>(), act_.o.p, L.attn_norm_w, L.attn_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "post_norm_add");
     else
-      prof(kt_->add_norm(act_.x.as<float>(), act_.o.p, L.mlp_norm_w, L.mlp_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
+      prof(kt_->add_norm(act_.x.as<float>(), sandwich ? nullptr : act_.o.p, L.mlp_norm_w, L.mlp_norm_b, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), act_.h.p, stream), "add_norm");
     if (s_.mlp_gated) {
       linear(act_.h.p, T, H_, L.up_w, nullptr, U, act_.up.p, 0);
       prof(kt_->silu_mul(act_.up.p, L.up_b, static_cast<int32_t>(T), static_cast<int32_t>(I_), act_.act.p, stream), "silu_mul");
@@ -101,6 +107,10 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
     }
     linear(act_.act.p, T, I_, L.down_w, L.down_b, H_, act_.mlp.p, 0);
     delta = act_.mlp.p;
+    if (sandwich) {  // x += post_mlp_norm(mlp) now; the next pre-norm adds nothing
+      prof(kt_->post_norm_add(act_.x.as<float>(), delta, L.post_mlp_norm_w, nullptr, eps, rms, static_cast<int32_t>(T), static_cast<int32_t>(H_), nullptr, stream), "post_norm_add");
+      delta = nullptr;
+    }
     prev_w = L.mlp_norm_w;
     prev_b = L.mlp_norm_b;
   }
@@ -120,6 +130,8 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
     prof(kt_->gather_rows(act_.h.p, d_rows, static_cast<int32_t>(R), static_cast<int32_t>(H_), act_.sel.p, stream), "gather_rows");
     linear(act_.sel.p, R, H_, w_.lm_head(), head_b, V_, act_.logits.p, 1);
   }
+  if (s_.final_logit_softcapping)  // before the argmax too: fp32 tanh may tie two logits, as it does on the CPU
+    prof(kt_->logit_softcap(act_.logits.as<float>(), R * V_, static_cast<float>(*s_.final_logit_softcapping), stream), "logit_softcap");
   if (greedy) {
     prof(kt_->argmax(act_.logits.as<float>(), static_cast<int32_t>(R), static_cast<int32_t>(V_), act_.ids.as<int32_t>(), stream), "argmax");
     check(cudaMemcpyAsync(host_out_.p, act_.ids.p, static_cast<size_t>(R) * 4, cudaMemcpyDeviceToHost, stream), "downloading token ids");
