@@ -18,6 +18,18 @@ int64_t LinearWeight::bytes() const {
   return out * nb * (block_size / 2 + static_cast<int64_t>(dtype_size(scale_dtype))) + (zero_points ? out * ((nb + 1) / 2) : 0);
 }
 
+void dequantize_q4_row(const LinearWeight& w, int64_t n, float* out) {
+  const int64_t nb = (w.in + w.block_size - 1) / w.block_size;
+  const auto* codes = static_cast<const uint8_t*>(w.data) + n * nb * (w.block_size / 2);
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t i = n * nb + b;
+    const float s = w.scale_dtype == DType::kF16 ? f16_to_f32(static_cast<const uint16_t*>(w.scales)[i]) : static_cast<const float*>(w.scales)[i];
+    const float z = w.zero_points ? static_cast<float>((w.zero_points[n * ((nb + 1) / 2) + b / 2] >> (4 * (b & 1))) & 15) : 8.f;
+    for (int64_t j = 0; j < w.block_size && b * w.block_size + j < w.in; ++j)
+      out[b * w.block_size + j] = (static_cast<float>((codes[b * (w.block_size / 2) + j / 2] >> (4 * (j & 1))) & 15) - z) * s;
+  }
+}
+
 LinearWeight read_linear_weight(const Payload& p, const std::string& name, int64_t out, int64_t in) {
   LinearWeight w;
   w.out = out;

@@ -40,6 +40,10 @@ std::string q4_scales_name(const std::string& name);
 std::string q4_zero_points_name(const std::string& name);
 std::string i8_codes_name(const std::string& name);
 
+// Row n of a 4-bit weight, dequantized: out[k] = W[n, k] for k < in (the gather of a tied embedding table kept as the
+// LM head's 4-bit blocks, Quantization::tied_head). Dense and 8-bit weights are not read this way.
+void dequantize_q4_row(const LinearWeight& w, int64_t n, float* out);
+
 // Reads the [out, in] weight stored under `name` in either format (the spec gives out and in: 4-bit codes do not
 // say in when it is not a multiple of the block); throws tsc::Error naming it when absent or of another shape.
 LinearWeight read_linear_weight(const Payload& p, const std::string& name, int64_t out, int64_t in);

@@ -60,7 +60,9 @@ void check_payload_tensors(const Payload& p) {
     // A projection may be stored quantized under other names (<name>.q4, ...): read_linear_weight checks it.
     if (r.layout == TensorLayout::kProjection) return;
     if (!p.has(name)) {
-      if (r.required) throw Error("the payload has no tensor '" + name + "'", hint);
+      // --head-dtype int4: the tied table is the LM head's 4-bit blocks, gathered a dequantized row at a time.
+      const bool in_head = name == tensors::embed_tokens && s.quantization && s.quantization->tied_head;
+      if (r.required && !in_head) throw Error("the payload has no tensor '" + name + "'", hint);
       return;
     }
     const TensorEntry& e = p.entry(name);

@@ -32,13 +32,17 @@ double round_to_float32_repr(double v) {
 namespace {
 
 json quantization_json(const Quantization& q) {
-  return {{"format", q.format}, {"bits", q.bits}, {"block_size", q.block_size}, {"zero_points", q.zero_points},
-          {"scale_dtype", dtype_name(q.scale_dtype)}, {"quantized_linears", q.quantized_linears}, {"linears", q.linears}};
+  json j = {{"format", q.format}, {"bits", q.bits}, {"block_size", q.block_size}, {"zero_points", q.zero_points},
+            {"scale_dtype", dtype_name(q.scale_dtype)}, {"quantized_linears", q.quantized_linears}, {"linears", q.linears}};
+  if (q.quantized_by != "file") j["quantized_by"] = q.quantized_by;  // files' own quantization reads as before
+  if (q.tied_head) j["tied_head"] = "int4";
+  return j;
 }
 
 Quantization quantization_from(const json& j) {
   return Quantization{j.at("format"), j.at("bits"), j.at("block_size"), j.at("zero_points"),
-                      dtype_from_name(j.at("scale_dtype").get<std::string>()), j.at("quantized_linears"), j.at("linears")};
+                      dtype_from_name(j.at("scale_dtype").get<std::string>()), j.at("quantized_linears"), j.at("linears"),
+                      j.value("quantized_by", std::string("file")), j.contains("tied_head")};
 }
 
 }  // namespace

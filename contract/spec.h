@@ -28,6 +28,10 @@ struct Quantization {
   DType scale_dtype = DType::kF32;
   int64_t quantized_linears = 0;  // projections kept quantized, of
   int64_t linears = 0;            // all projections (embedding excluded; the LM head included)
+  std::string quantized_by = "file";  // "file": kept as the ONNX file has it; "tsc": tsc --weight-dtype quantized
+                                      // the float weights (compiler/driver/quantize.h: int4 symmetric, int8 per row)
+  bool tied_head = false;  // tsc --head-dtype int4: the tied embedding / LM head matrix in the projections' 4-bit
+                           // format too (payload lm_head.q4, no embed_tokens table: rows are gathered dequantized)
 };
 
 struct DecoderSpec {

@@ -8,7 +8,7 @@
 int main(int argc, char** argv) {
   tsc::CompileOptions o;
   tsc::BuildOptions& b = o.build;
-  std::string target, cuda_compiler, page_score = tsc::page_score_name(b.page_score), dtype;  // typed after parsing
+  std::string target, cuda_compiler, page_score = tsc::page_score_name(b.page_score), dtype, weight_dtype;  // typed after parsing
   CLI::App app{"tsc: ahead-of-time compiler from the ONNX file of a decoder LM (GPT-2, Llama family) to one serving executable"};
   app.add_option("model", o.model, "model.onnx, or a folder holding model.onnx or onnx/model.onnx (external data, config.json and tokenizer files are read from beside it, or one folder up in the hub layout)")->required();
   app.add_option("-o,--output", o.output, "path of the executable to write")->capture_default_str();
@@ -38,6 +38,18 @@ int main(int argc, char** argv) {
                  "are always kept); 1 scores every step. Requests may override it")
       ->capture_default_str();
   app.add_option("--dtype", dtype, "weight type in the executable: f32, f16 or bf16 (default: the model's)")->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  app.add_option("--weight-dtype", weight_dtype,
+                 "quantize a float file's projections at compile time: int4 (blocks of --weight-group, symmetric, round to "
+                 "nearest, as onnxruntime's MatMulNBitsQuantizer) or int8 (one scale per output channel, symmetric, as "
+                 "quantize_dynamic per_channel; inputs quantized per step); a tied LM head stays in --dtype (default: as the file has them)")
+      ->check(CLI::IsMember({"int4", "int8"}));
+  app.add_option("--weight-group", o.weight_group, "with --weight-dtype int4: values per scale, a power of two of at least 16 (default 32)");
+  std::string head_dtype;
+  app.add_option("--head-dtype", head_dtype,
+                 "int4: store the tied embedding / LM head matrix in the projections' 4-bit format too (their block and "
+                 "scale type; symmetric, round to nearest), where a file keeps it in floats (transformers.js's model_q4): "
+                 "a smaller executable and faster decode, logits no longer those of the file (default: as the file has it)")
+      ->check(CLI::IsMember({"int4"}));
   app.add_option("--max-seq-len", b.max_seq_len, "longest sequence served (default: the model's max_position_embeddings)");
   app.add_option("--max-batch", b.max_batch, "most sequences decoded together")->capture_default_str();
   app.add_option("--tokenizer", o.tokenizer, "folder with tokenizer.json (or vocab.json + merges.txt); default: beside the model");
@@ -54,6 +66,11 @@ int main(int argc, char** argv) {
     if (!cuda_compiler.empty()) o.cuda_compiler = tsc::parse_cuda_compiler(cuda_compiler, "--cuda-compiler " + cuda_compiler);
     b.page_score = tsc::parse_page_score(page_score, "--page-score");
     if (!dtype.empty()) o.dtype = tsc::dtype_from_name(dtype);
+    o.head_int4 = !head_dtype.empty();
+    if (!weight_dtype.empty()) o.weight_bits = weight_dtype == "int4" ? 4 : 8;
+    if (o.weight_group != 0 && o.weight_bits != 4)
+      throw tsc::Error("--weight-group " + std::to_string(o.weight_group) + " needs --weight-dtype int4",
+                       "int8 has one scale per output channel; add --weight-dtype int4, or leave --weight-group out");
     return tsc::run_tsc(o);
   } catch (const tsc::Error& e) {
     std::cerr << tsc::format_error("tsc", e);

@@ -17,6 +17,7 @@
 #include "compiler/driver/model_files.h"
 #include "compiler/driver/package.h"
 #include "compiler/driver/target.h"
+#include "compiler/driver/quantize.h"
 #include "compiler/driver/weights.h"
 #include "compiler/ir/passes/pass.h"
 #include "compiler/lift/lift.h"
@@ -73,6 +74,8 @@ void run_lift(Compilation& c, std::ostream& log) {
     refuse_unimplemented_features(text.str());  // before lifting: the feature, not the pattern it breaks, is the error
   }
   c.lift = lift_decoder(c.graph, lo);
+  if (c.opt.weight_bits) request_quantization(c.lift, c.opt.weight_bits, c.opt.weight_group ? c.opt.weight_group : 32);
+  if (c.opt.head_int4) request_tied_head_int4(c.lift);
   if (!fs::exists(cfg)) return;
   for (auto& d : reconcile_with_config(c.lift.spec, text.str())) log << "tsc: warning: " << d << " (" << cfg.string() << ")\n";
 }

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "compiler/driver/quantize.h"
 #include "contract/error.h"
 #include "contract/linear_weight.h"
 #include "contract/payload_tensors.h"
@@ -116,7 +117,9 @@ I8Rows i8_rows(const Graph& g, const WeightBinding& w) {
 
 }  // namespace
 
-void add_linear_weight(PayloadWriter& pw, const Graph& g, const std::string& name, const std::vector<const WeightBinding*>& parts, DType wd) {
+void add_linear_weight(PayloadWriter& pw, const Graph& g, const std::string& name, const std::vector<const WeightBinding*>& parts, DType wd,
+                       const Quantization* compile_time) {
+  if (compile_time) return add_quantized_linear(pw, g, name, parts, *compile_time);
   int64_t out = 0, q4_parts = 0, i8_parts = 0;
   bool zero_points = false;
   for (const WeightBinding* w : parts) {
@@ -217,7 +220,8 @@ std::string weight_of(const std::string& bias_part) { return bias_part.substr(0,
 // Writes payload tensor `name` by its row (contract/payload_tensors.h) from the bindings its parts name (`find`
 // resolves one, null when the model lacks it); a tensor none of whose parts the model has is left out.
 template <typename Find>
-void add_tensor(PayloadWriter& pw, const Graph& g, const TensorRule& r, const std::string& name, const Find& find, DType wd) {
+void add_tensor(PayloadWriter& pw, const Graph& g, const TensorRule& r, const std::string& name, const Find& find, DType wd,
+                const Quantization* compile_time) {
   const std::vector<std::string> names = r.part_names();
   std::vector<const WeightBinding*> parts, present;
   for (const std::string& n : names) {
@@ -225,7 +229,7 @@ void add_tensor(PayloadWriter& pw, const Graph& g, const TensorRule& r, const st
     if (parts.back()) present.push_back(parts.back());
   }
   if (present.empty()) return;
-  if (r.layout == TensorLayout::kProjection) return add_linear_weight(pw, g, name, present, wd);
+  if (r.layout == TensorLayout::kProjection) return add_linear_weight(pw, g, name, present, wd, compile_time);
   const DType dt = r.layout == TensorLayout::kTable ? wd : DType::kF32;  // tables in the weight type, vectors f32
   if (parts.size() == 1) return pw.add_owned(name, dt, present[0]->shape, materialize(g, *present[0], dt));
   // A fused vector (a bias of fused projections): parts the model lacks are zeros as long as their weight's rows, none
@@ -246,10 +250,19 @@ void add_tensor(PayloadWriter& pw, const Graph& g, const TensorRule& r, const st
 void add_model_weights(PayloadWriter& pw, const Graph& g, const LiftResult& r, const KernelPlan& plan) {
   const ModelBindings& b = r.weights;
   const DType wd = plan.build.weight_dtype;
+  // tsc --weight-dtype: every projection quantized here (the file's floats; compiler/driver/quantize.h).
+  const Quantization* compile_time = r.spec.quantization && r.spec.quantization->quantized_by == "tsc" ? &*r.spec.quantization : nullptr;
+  const bool tied_head = r.spec.tie_word_embeddings && r.spec.quantization && r.spec.quantization->tied_head;
   for (const TensorRule& row : payload_tensors()) {
     const std::string field = row.field;
     if (row.per_layer) {
       continue;  // below, layer by layer
+    } else if (tied_head && field == tensors::embed_tokens) {
+      continue;  // --head-dtype int4: the table is the head's 4-bit blocks (contract/payload_tensors.h)
+    } else if (tied_head && field == tensors::lm_head) {
+      if (plan.build.target == Target::kCuda)
+        throw Error("--head-dtype int4 runs on the CPU target only so far (the CUDA kernels gather a float table)", "build with --target cpu, or leave --head-dtype out");
+      add_quantized_linear(pw, g, field, {&b.lm_head}, *r.spec.quantization);
     } else if (field == tensors::lm_head && r.spec.tie_word_embeddings) {
       pw.alias(tensors::lm_head, tensors::embed_tokens);  // the tied head is stored once
     } else if (field == tensors::rope_inv_freq) {  // values lift computed, not a binding
@@ -258,13 +271,14 @@ void add_model_weights(PayloadWriter& pw, const Graph& g, const LiftResult& r, c
                      std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(b.rope_inv_freq.data()),
                                           reinterpret_cast<const uint8_t*>(b.rope_inv_freq.data() + b.rope_inv_freq.size())));
     } else {
-      add_tensor(pw, g, row, row.name(), [&](const std::string& n) { return b.find(n); }, wd);
+      add_tensor(pw, g, row, row.name(), [&](const std::string& n) { return b.find(n); }, wd, compile_time);
     }
   }
   for (size_t l = 0; l < b.layers.size(); ++l)
     for (const TensorRule& row : payload_tensors())
       if (row.per_layer)
-        add_tensor(pw, g, row, row.name(static_cast<int64_t>(l)), [&](const std::string& n) { return b.layers[l].find(n); }, wd);
+        add_tensor(pw, g, row, row.name(static_cast<int64_t>(l)), [&](const std::string& n) { return b.layers[l].find(n); }, wd,
+                   compile_time);
 }
 
 }  // namespace tsc

@@ -114,7 +114,11 @@ class CpuBackend : public Backend {
     for (auto& q : seqs) bounds_.push_back(bounds_.back() + q.n);
     x_.resize(static_cast<size_t>(T * H_));
     h_.resize(x_.size());
-    kt_->embed(tok.data(), T, p_.data(tensors::embed_tokens), H_, x_.data());
+    if (p_.has(tensors::embed_tokens)) {
+      kt_->embed(tok.data(), T, p_.data(tensors::embed_tokens), H_, x_.data());
+    } else {  // tsc --head-dtype int4: the tied table is the LM head's 4-bit blocks, one row dequantized per token
+      for (int64_t t = 0; t < T; ++t) dequantize_q4_row(lm_head_, tok[static_cast<size_t>(t)], x_.data() + t * H_);
+    }
     if (s_.position == PositionKind::kLearned) {
       const int64_t maxp = p_.entry(tensors::embed_positions).shape[0];
       for (int32_t v : pos)

@@ -38,10 +38,9 @@ def ort_chunked(path, ids, chunks):
     return np.concatenate(rows, axis=0)
 
 
-def main():
-    a = parse_args()
-    exe = build_cpu(a)
-    ids_path = os.path.join(a.fixture, "reference", "input_ids.npy")
+def check(exe, model, ids_path, workdir):
+    """`exe score` against onnxruntime on `model` in the same chunks (prefill whole and in chunks of 5, dense decode
+    one token a step and after a half prefill); prints each comparison, returns whether all are within the bound."""
     ids = np.load(ids_path)
     S = ids.shape[1]
     half = S // 2
@@ -51,16 +50,22 @@ def main():
             (["--mode", "decode", "--dense", "--prefill-tokens", str(half)], [half] + [1] * (S - half))]
     ok = True
     for flags, chunks in runs:
-        out = os.path.join(a.workdir, "logits.npy")
+        out = os.path.join(workdir, "logits.npy")
         subprocess.run([exe, "score", "--input-ids", ids_path, "--out", out, *flags], check=True)
-        got, ref = np.load(out), ort_chunked(a.model, ids, chunks)
+        got, ref = np.load(out), ort_chunked(model, ids, chunks)
         err, scale = float(np.abs(got - ref).max()), float(np.abs(ref).max())
         agree = float((got.argmax(-1) == ref.argmax(-1)).mean())
         good = err <= 1e-3 * scale and agree == 1.0
         print(f"{' '.join(flags)} (onnxruntime in chunks {chunks}): max|err| {err:.3g} = {err / scale:.3g} x max|logit|, "
               f"argmax agreement {agree:.4f} -> {'ok' if good else 'FAIL'}")
         ok &= good
-    sys.exit(0 if ok else 1)
+    return ok
+
+
+def main():
+    a = parse_args()
+    exe = build_cpu(a)
+    sys.exit(0 if check(exe, a.model, os.path.join(a.fixture, "reference", "input_ids.npy"), a.workdir) else 1)
 
 
 if __name__ == "__main__":

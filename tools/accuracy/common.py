@@ -68,6 +68,16 @@ def exe_name(page, topk, dense_layers, dtype, page_score="bound"):
     return f"ms_p{page}_k{topk}_d{dense_layers}_{dtype}" + ("" if page_score == "bound" else "_" + page_score)
 
 
+def dtype_flags(dtype):
+    """The weight format a cell names -> tsc flags: f32 | f16 | bf16 (--dtype), or a compile-time quantization of the
+    projections, the rest in f32: int8 (--weight-dtype int8), int4g<G> (--weight-dtype int4 --weight-group G)."""
+    if dtype == "int8":
+        return ["--dtype", "f32", "--weight-dtype", "int8"]
+    if dtype.startswith("int4g"):
+        return ["--dtype", "f32", "--weight-dtype", "int4", "--weight-group", dtype[len("int4g"):]]
+    return ["--dtype", dtype]
+
+
 def build_exe(tsc, work, page, topk, dense_layers, dtype, max_seq_len=8192, page_score="bound"):
     """Compile SmolLM2 with tsc (CPU target, `--page-score page_score`) into work/bin/; rebuilt when tsc, the runtime libraries it links or
     the CPU kernel templates it compiles change (a stale executable would measure old code)."""
@@ -85,7 +95,7 @@ def build_exe(tsc, work, page, topk, dense_layers, dtype, max_seq_len=8192, page
     if not os.path.exists(exe) or not os.path.exists(stamp) or open(stamp).read() != tsc_sha:
         subprocess.run([tsc, os.path.join(MODEL_DIR, "model.onnx"), "-o", exe + ".tmp", "--target", "cpu",
                         "--page-size", str(page), "--top-k-pages", str(topk), "--dense-layers", str(dense_layers),
-                        "--dtype", dtype, "--max-seq-len", str(max_seq_len), "--page-score", page_score], check=True)
+                        *dtype_flags(dtype), "--max-seq-len", str(max_seq_len), "--page-score", page_score], check=True)
         os.replace(exe + ".tmp", exe)
         with open(stamp, "w") as f:
             f.write(tsc_sha)

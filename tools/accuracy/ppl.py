@@ -35,7 +35,7 @@ def main():
     ap.add_argument("--budgets", default="128,256,512,1024,2048,dense", help="tokens, or 'dense'")
     ap.add_argument("--cap", type=int, default=2048, help="compiled --top-k-pages = cap / page (tokens)")
     ap.add_argument("--dense-layers", type=int, default=2)
-    ap.add_argument("--dtype", default="bf16")
+    ap.add_argument("--dtype", default="bf16", help="f32, f16, bf16, or quantized projections: int8, int4g32, int4g128 (common.dtype_flags)")
     ap.add_argument("--select-reduce", default="sum", choices=["sum", "max"])
     ap.add_argument("--no-sink", action="store_true")
     ap.add_argument("--page-score", default="bound", choices=["bound", "sketch"],
