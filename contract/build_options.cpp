@@ -6,7 +6,11 @@
 namespace tsc {
 
 std::string target_name(Target t) { return t == Target::kCuda ? "cuda" : "cpu"; }
-std::string page_score_name(PageScore p) { return p == PageScore::kSketch ? "sketch" : "bound"; }
+std::string page_score_name(PageScore p) {
+  for (const auto& s : kPageScores)
+    if (s.score == p) return s.name;
+  return "?";
+}
 std::string cuda_compiler_name(CudaCompiler c) { return c == CudaCompiler::kClang ? "clang" : "nvcc"; }
 
 Target parse_target(const std::string& text, const std::string& what) {
@@ -16,9 +20,12 @@ Target parse_target(const std::string& text, const std::string& what) {
 }
 
 PageScore parse_page_score(const std::string& text, const std::string& what) {
-  if (text == "bound") return PageScore::kBound;
-  if (text == "sketch") return PageScore::kSketch;
-  throw Error(what + " " + text + " is not a page score", "use bound (the key bound) or sketch (the key sketch)");
+  std::string names;
+  for (const auto& s : kPageScores) {
+    if (text == s.name) return s.score;
+    names += std::string(names.empty() ? "" : " or ") + s.name + " (" + std::string(s.what).substr(0, std::string(s.what).find(':')) + ")";
+  }
+  throw Error(what + " " + text + " is not a page score", "use " + names);
 }
 
 CudaCompiler parse_cuda_compiler(const std::string& text, const std::string& what) {

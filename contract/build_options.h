@@ -12,7 +12,18 @@
 namespace tsc {
 
 enum class Target { kCpu, kCuda };
-enum class PageScore { kBound, kSketch };  // what decode ranks pages by: the key bound or the key sketch (DESIGN.md)
+// What decode ranks pages by (DESIGN.md "Page scores"): a new score is a value here, a line of kPageScores and
+// one template per target (templates/cpu/page_score.h, templates/cuda/page_score.cuh); the value is its kernels' SCORE.
+enum class PageScore { kBound, kSketch };
+struct PageScoreInfo {
+  PageScore score;
+  const char* name;  // --page-score NAME, the payload's and --emit=plan's spelling
+  const char* what;
+};
+inline constexpr PageScoreInfo kPageScores[] = {
+    {PageScore::kBound, "bound", "the key bound: an upper bound of q.k from the page's channel min/max"},
+    {PageScore::kSketch, "sketch", "the key sketch: the page's attention mass estimated from 1 bit per key on its widest channels"},
+};
 enum class CudaCompiler { kNvcc, kClang };  // who compiles the CUDA kernels (compile time only: not recorded)
 
 // Names as the command line and the payload spell them ("cpu", "sketch", "clang"), and back: a value that is none

@@ -8,7 +8,7 @@ namespace tsc {
 
 std::string generate_cuda_source(const KernelPlan& p, const std::string& model_name) {
   const char* weight = p.build.weight_dtype == DType::kBF16 ? "__nv_bfloat16" : "half";
-  return generate_kernel_source(p, model_name, {"CUDA", "cuda", "templates/cuda/kernels.cuh", weight, true, false, true});
+  return generate_kernel_source(p, model_name, {"CUDA", "cuda", "templates/cuda/kernels.cuh", weight, true, true, true});
 }
 
 }  // namespace tsc

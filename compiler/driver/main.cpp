@@ -28,11 +28,13 @@ int main(int argc, char** argv) {
   app.add_option("--page-size", b.page_size, "tokens per KV-cache page")->capture_default_str();
   app.add_option("--top-k-pages", b.top_k_pages, "page budget kept per decode step, layer and KV head (0 = dense attention)")->capture_default_str();
   app.add_option("--dense-layers", b.dense_layers, "number of first layers that always attend densely")->capture_default_str();
-  app.add_option("--page-score", page_score,
-                 "what decode ranks pages by: bound (the key bound: an upper bound of q.k) or sketch (an estimate of the page's "
-                 "attention mass from 1 bit per key on the page's widest channels; CPU target)")
-      ->check(CLI::IsMember({"bound", "sketch"}))
-      ->capture_default_str();
+  std::string score_help = "what decode ranks pages by:";
+  std::vector<std::string> score_names;
+  for (const auto& s : tsc::kPageScores) {
+    score_help += std::string(score_names.empty() ? " " : "; ") + s.name + " (" + s.what + ")";
+    score_names.push_back(s.name);
+  }
+  app.add_option("--page-score", page_score, score_help)->check(CLI::IsMember(score_names))->capture_default_str();
   app.add_option("--select-every", b.select_every,
                  "score pages every N decode steps of a sequence and reuse its kept pages in between (pages begun since "
                  "are always kept); 1 scores every step. Requests may override it")

@@ -32,9 +32,6 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   if (cuda && !have_nvcc)
     throw Error("--target cuda needs nvcc, which is not on this machine's PATH", "install the CUDA Toolkit, or build with --target cpu");
   check_build_options(b);
-  if (b.page_score == PageScore::kSketch && cuda)
-    throw Error("--page-score sketch is implemented by the CPU target only; the CUDA kernels score pages with the key bound",
-                "build with --target cpu, or leave --page-score at bound");
   if (b.page_score == PageScore::kSketch && s.head_dim % 4 != 0)
     throw Error("--page-score sketch codes head_dim / 4 channels per key; head_dim " + std::to_string(s.head_dim) + " is not a multiple of 4",
                 "leave --page-score at bound");

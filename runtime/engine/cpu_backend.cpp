@@ -29,7 +29,7 @@ class CpuBackend : public Backend {
     check(kt_->page_size == o_.page_size, "page_size", o_.page_size, kt_->page_size);
     check(kt_->group == s_.num_attention_heads / s_.num_key_value_heads, "GQA group", s_.num_attention_heads / s_.num_key_value_heads, kt_->group);
     check(kt_->weight_dtype == static_cast<int32_t>(o_.weight_dtype), "weight dtype", static_cast<int64_t>(o_.weight_dtype), kt_->weight_dtype);
-    const int32_t page_score = o_.page_score == PageScore::kSketch ? cpu::kPageScoreSketch : cpu::kPageScoreBound;
+    const int32_t page_score = static_cast<int32_t>(o_.page_score);  // cpu::PageScore's values are the contract's
     check(kt_->page_score == page_score, "page score (0 bound, 1 sketch)", page_score, kt_->page_score);
     check_payload_tensors(p_);
     H_ = s_.hidden_size;
@@ -84,7 +84,7 @@ class CpuBackend : public Backend {
                     "ask for at most " + std::to_string(o_.top_k_pages) + " pages, or rebuild with a larger --top-k-pages");
       if (q.budget == 1) throw Error("page budget 1 cannot keep both the first and the last page", "use a budget of at least 2, or 0 for dense attention");
       check_select_every(q.select_every, "select_every");
-      if (q.diag) check_select_diag(q, *kt_, o_.page_score);
+      if (q.diag) check_select_diag(q, *kt_);
     }
     // Selection reuse: each decode sequence scores this step (0) or reuses its scoring of reuse[i] pages.
     std::vector<int64_t> reuse(seqs.size(), 0);

@@ -24,11 +24,8 @@ const cpu::SelectExtTable& extension(const cpu::KernelTable& kt) {
 
 }  // namespace
 
-void check_select_diag(const StepSeq& q, const cpu::KernelTable& kt, PageScore page_score) {
+void check_select_diag(const StepSeq& q, const cpu::KernelTable& kt) {
   extension(kt);
-  if (q.diag->replay && kt.page_score != cpu::kPageScoreBound)
-    throw Error("--select-replay measures replayed selections against the key bound; this executable scores pages with the " + page_score_name(page_score),
-                "replay into an executable built with --page-score bound");
   if (q.diag->replay && q.select_every != 1)
     throw Error("--select-replay imposes a recorded selection at every step; it does not combine with --select-every " + std::to_string(q.select_every),
                 "replay with --select-every 1");

@@ -9,9 +9,8 @@
 
 namespace tsc {
 
-// Refuses, before the step runs, what the extension cannot do for q (kt: the production table it extends;
-// page_score: the build's name for its page score).
-void check_select_diag(const StepSeq& q, const cpu::KernelTable& kt, PageScore page_score);
+// Refuses, before the step runs, what the extension cannot do for q (kt: the production table it extends).
+void check_select_diag(const StepSeq& q, const cpu::KernelTable& kt);
 
 // KernelTable::attend_decode of layer l for q through the extension: q.diag's ablation, its trace and replay rows
 // of layer l ([num_kv_heads, top_k] at l * num_kv_heads * top_k); replay statistics are added to *q.diag.

@@ -15,8 +15,8 @@
 
 namespace tsc::cpu {
 
-// k, v: [n, hkv * HEAD_DIM] for token positions [start, start + n). With the sketch score (SCORE), a page is
-// coded as its last slot is written: its box is final then.
+// k, v: [n, hkv * HEAD_DIM] for token positions [start, start + n). The page score's hook (SCORE, page_score.h)
+// runs after each key's bounds: the sketch codes a page as its last slot is written, its box final then.
 template <int HEAD_DIM, int PAGE_SIZE, int SCORE>
 void kv_append(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n, const float* k, const float* v) {
   const int64_t hkv = kv.num_kv_heads;
@@ -35,7 +35,7 @@ void kv_append(const KvLayer& kv, const SeqPages& seq, int64_t start, int64_t n,
           b[HEAD_DIM + c] = std::max(b[HEAD_DIM + c], ks[c]);
         }
       }
-      if (SCORE == kPageScoreSketch && slot == PAGE_SIZE - 1) sketch_code_page<HEAD_DIM, PAGE_SIZE>(kv, page, h);
+      PageScoreOf<SCORE, HEAD_DIM, PAGE_SIZE>::append(kv, page, h, slot);
     }
   }
 }
@@ -87,17 +87,11 @@ struct NoSelectHook {
 };
 
 // The design's (score, page) candidates for pages [p0, last page): SCORE's (the box bound, or the sketch's
-// estimated mass), reduced over the GQA group by the sum (or by the max with MAX, an ablation).
+// estimated mass; page_score.h), reduced over the GQA group by the sum (or by the max with MAX, an ablation).
 template <int HEAD_DIM, int PAGE_SIZE, int GROUP, int SCORE, bool MAX = false>
 void design_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_t p0, const float* q_group, float scale,
                        std::vector<std::pair<float, int32_t>>& cand) {
-  if constexpr (SCORE == kPageScoreSketch) {
-    sketch_candidates<HEAD_DIM, PAGE_SIZE, GROUP, MAX>(kv, seq, h, p0, q_group, scale, cand);
-  } else {
-    const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
-    for (int64_t p = p0; p + 1 < num_pages; ++p)
-      cand.emplace_back(page_score<HEAD_DIM, GROUP, MAX>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h)), static_cast<int32_t>(p));
-  }
+  PageScoreOf<SCORE, HEAD_DIM, PAGE_SIZE>::template candidates<GROUP, MAX>(kv, seq, h, p0, q_group, scale, cand);
 }
 
 // Pages kept for one KV head: first, last, and the top (budget - 2) of the rest by SCORE's score (ties to the
@@ -134,7 +128,7 @@ int64_t select_pages(const KvLayer& kv, const SeqPages& seq, int64_t h, const fl
   std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   });
-  int64_t n = head.impose(kv, seq, h, q_group, budget, num_pages, cand, k, kept);
+  int64_t n = head.impose(kv, seq, h, q_group, scale, budget, num_pages, cand, k, kept);
   if (n < 0) {
     n = 0;
     if (sink) kept[n++] = 0;

@@ -26,7 +26,7 @@ struct Kernels {
   static constexpr int D = Config::kHeadDim, PS = Config::kPageSize, K = Config::kTopK, G = Config::kGroup;
   static constexpr int RD = Config::kRotaryDim > 0 ? Config::kRotaryDim : 2;
   static constexpr int SC = Config::kPageScore;
-  static_assert(SC == kPageScoreBound || SC == kPageScoreSketch, "kPageScore is a PageScore");
+  using Score = PageScoreOf<SC, D, PS>;  // a page score registered by its header (page_score.h)
 
   static constexpr int QB = Config::kQ4Block;
   using QS = typename Config::Q4Scale;
@@ -43,7 +43,7 @@ struct Kernels {
   static const KernelTable* table() {
     static const KernelTable t = {
         Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<W>(),
-        SC, SC == kPageScoreSketch ? SketchLayout<D, PS>::kWords : 0, QB,
+        SC, Score::kSummaryWords, QB,
         &linear<W>, QB > 0 ? &linear_q4_entry : nullptr, &embed<W>, &add_rows<W>, &layernorm, &rmsnorm,
         &rope<D, RD, Config::kRopeInterleaved != 0>,
         &kv_append<D, PS, SC>, &attend_prefill<D, PS, G>, &attend_decode<D, PS, K, G, SC>,

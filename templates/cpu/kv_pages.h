@@ -1,11 +1,14 @@
 // CPU KV pages: where a page's keys, values and key bounds live (layout: kernel_table.h, KvLayer), and the
-// design's page score, the box bound of q·k from a page's channel min/max (DESIGN.md "Query-aware page selection").
+// key bound page score, the box bound of q·k from a page's channel min/max (DESIGN.md "Page scores").
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "templates/cpu/kernel_table.h"
+#include "templates/cpu/page_score.h"
 
 namespace tsc::cpu {
 
@@ -55,5 +58,27 @@ inline float page_score_magnitude(const float* q_group, const float* bounds) {
       s += std::abs(q_group[g * HEAD_DIM + c]) * std::max(std::abs(bounds[c]), std::abs(bounds[HEAD_DIM + c]));
   return s;
 }
+
+// The key bound as a page score (page_score.h): the bounds every page keeps are its whole summary.
+template <int HEAD_DIM, int PAGE_SIZE>
+struct PageScoreBound {
+  static constexpr int kSummaryWords = 0;
+  static void append(const KvLayer&, int32_t, int64_t, int64_t) {}
+  template <int GROUP, bool MAX = false>
+  static void candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_t p0, const float* q_group, float,
+                         std::vector<std::pair<float, int32_t>>& cand) {
+    const int64_t num_pages = (seq.num_tokens + PAGE_SIZE - 1) / PAGE_SIZE;
+    for (int64_t p = p0; p + 1 < num_pages; ++p)
+      cand.emplace_back(page_score<HEAD_DIM, GROUP, MAX>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[p], h)), static_cast<int32_t>(p));
+  }
+  // Scores are sums of the magnitude's terms: their difference over it.
+  static float gap(float hi, float lo, float magnitude, float) { return (hi - lo) / std::max(magnitude, 1e-30f); }
+};
+
+template <>
+struct PageScoreImpl<kPageScoreBound> {
+  template <int HEAD_DIM, int PAGE_SIZE>
+  using type = PageScoreBound<HEAD_DIM, PAGE_SIZE>;
+};
 
 }  // namespace tsc::cpu

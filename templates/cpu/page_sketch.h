@@ -1,4 +1,4 @@
-// The key sketch page score (tsc --page-score sketch; DESIGN.md "Query-aware page selection"): a full page is
+// The key sketch page score (tsc --page-score sketch; DESIGN.md "Page scores"): a full page is
 // coded once, as its last key is appended, into 1 bit per key on its HEAD_DIM/4 widest box channels, and
 // decode ranks pages by the attention mass those coded keys estimate.
 #pragma once
@@ -131,5 +131,29 @@ void sketch_candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_
   for (int64_t i = 0; i < nc; ++i) sketch_log_mass<HEAD_DIM, PAGE_SIZE, GROUP>(kv, seq.pages[p0 + i], h, q_group, scale, &lm[i * GROUP]);
   normalized_mass_candidates<GROUP, MAX>(lm, nc, p0, cand);
 }
+
+// The key sketch as a page score (page_score.h): a page's code is its summary, written as its last key arrives.
+template <int HEAD_DIM, int PAGE_SIZE>
+struct PageScoreSketch {
+  static constexpr int kSummaryWords = SketchLayout<HEAD_DIM, PAGE_SIZE>::kWords;
+  static void append(const KvLayer& kv, int32_t page, int64_t h, int64_t slot) {
+    if (slot == PAGE_SIZE - 1) sketch_code_page<HEAD_DIM, PAGE_SIZE>(kv, page, h);
+  }
+  template <int GROUP, bool MAX = false>
+  static void candidates(const KvLayer& kv, const SeqPages& seq, int64_t h, int64_t p0, const float* q_group, float scale,
+                         std::vector<std::pair<float, int32_t>>& cand) {
+    sketch_candidates<HEAD_DIM, PAGE_SIZE, GROUP, MAX>(kv, seq, h, p0, q_group, scale, cand);
+  }
+  // Scores are exp(log masses) of scaled dot products: their log ratio over the scaled magnitude.
+  static float gap(float hi, float lo, float magnitude, float scale) {
+    return std::log(std::max(hi, 1e-30f) / std::max(lo, 1e-30f)) / std::max(scale * magnitude, 1e-30f);
+  }
+};
+
+template <>
+struct PageScoreImpl<kPageScoreSketch> {
+  template <int HEAD_DIM, int PAGE_SIZE>
+  using type = PageScoreSketch<HEAD_DIM, PAGE_SIZE>;
+};
 
 }  // namespace tsc::cpu

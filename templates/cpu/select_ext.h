@@ -17,11 +17,11 @@ namespace tsc::cpu {
 
 // Imposes a replayed selection (row `rep`, TOP_K entries) on one KV head whose own ranking is `cand` (the first
 // k entries are its top-k): copies the row's pages into `kept` and records in `st` whether they differ from the
-// own top-k and the score gap they leave: the highest-scored candidate left out minus the lowest-scored one
-// kept, over page_score_magnitude of those two pages (0 when the replayed pages are a top-k of these scores
-// too). Returns the count, or -1 when the row does not fit this sequence.
-template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP>
-int64_t impose_replay(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget, int64_t num_pages,
+// own top-k and the score gap they leave: between the highest-scored candidate left out and the lowest-scored one
+// kept, as SCORE's gap over page_score_magnitude of those two pages (0 when the replayed pages are a top-k of
+// these scores too). Returns the count, or -1 when the row does not fit this sequence.
+template <int HEAD_DIM, int PAGE_SIZE, int TOP_K, int GROUP, int SCORE>
+int64_t impose_replay(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, float scale, int64_t budget, int64_t num_pages,
                       const int32_t* rep, const std::vector<std::pair<float, int32_t>>& cand, int64_t k, int32_t* kept, ReplayStats* st) {
   int64_t n = 0;
   while (n < TOP_K && rep[n] >= 0) ++n;
@@ -40,7 +40,7 @@ int64_t impose_replay(const KvLayer& kv, const SeqPages& seq, int64_t h, const f
   if (differs && lo && hi && hi->first > lo->first) {
     const float mag = std::max(page_score_magnitude<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[lo->second], h)),
                                page_score_magnitude<HEAD_DIM, GROUP>(q_group, bounds_at<HEAD_DIM>(kv, seq.pages[hi->second], h)));
-    st->gap = std::max(st->gap, (hi->first - lo->first) / std::max(mag, 1e-30f));
+    st->gap = std::max(st->gap, PageScoreOf<SCORE, HEAD_DIM, PAGE_SIZE>::gap(hi->first, lo->first, mag, scale));
   }
   st->differs += differs;
   std::copy(rep, rep + n, kept);
@@ -67,11 +67,11 @@ struct AblationHead {
       return false;
     return true;
   }
-  int64_t impose(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, int64_t budget, int64_t num_pages,
+  int64_t impose(const KvLayer& kv, const SeqPages& seq, int64_t h, const float* q_group, float scale, int64_t budget, int64_t num_pages,
                  const std::vector<std::pair<float, int32_t>>& cand, int64_t k, int32_t* kept) const {
     if (!replay) return -1;
     ++rs->replayed;
-    const int64_t n = impose_replay<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP>(kv, seq, h, q_group, budget, num_pages, replay, cand, k, kept, rs);
+    const int64_t n = impose_replay<HEAD_DIM, PAGE_SIZE, TOP_K, GROUP, SCORE>(kv, seq, h, q_group, scale, budget, num_pages, replay, cand, k, kept, rs);
     rs->invalid += n < 0;
     return n;
   }

@@ -1,5 +1,5 @@
 // CUDA decode attention, one fused kernel per launch: the blocks of each (sequence, KV head) score its pages
-// from their key bounds, select the top pages (first and last always kept; decode_select.cuh), and attend
+// with the build's page score (SCORE: page_score.cuh), select the top pages (first and last always kept; decode_select.cuh), and attend
 // only to the kept pages with an online softmax; kept pages are split across the pair's blocks and the last
 // block to finish merges the partial results. SELECT = false is the dense paged decode kernel.
 // Two bodies: tensor cores (the GQA group's queries x a page of keys as one 16x16 tile; head dim a multiple
@@ -105,10 +105,10 @@ __device__ __forceinline__ int effective_splits(const DecodeArgs& a, int n_pages
 }
 
 // Which pages this (sequence, KV head) attends to, and the slice [p_begin, p_end) of them this block takes.
-template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT>
+template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, typename Score>
 __device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev& kv, const float (*q)[D], const int32_t* pt, int n_pages,
-                                          int b, int h, int split, float* scores_s, SelectShared<TOP_K>& sh, bool& select,
-                                          int32_t*& arrive) {
+                                          int b, int h, int split, float* scores_s, SelectShared<TOP_K, typename Score::SelectShared>& sh,
+                                          bool& select, int32_t*& arrive) {
   const int S = effective_splits(a, n_pages);
   select = false;
   arrive = nullptr;
@@ -126,8 +126,8 @@ __device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev&
         __syncthreads();
       } else {
         arrive = a.arrive + pair;
-        num_kept = select_pages_coop<T, D, PS, TOP_K, GROUP>(a, kv, q, pt, n_pages, h, split, S, a.scores + static_cast<int64_t>(pair) * a.max_pages,
-                                                             arrive, scores_s, sh);
+        num_kept = select_pages_coop<Score, D, TOP_K>(a, kv, q, pt, n_pages, h, split, S,
+                                                      a.scores + static_cast<int64_t>(pair) * a.max_pages * Score::kScratch, arrive, scores_s, sh);
         if (split == 0 && threadIdx.x == 0 && a.stats) atomicAdd(&a.stats[1], static_cast<unsigned long long>(n_pages - 2));
         if (split == 0 && stored)  // every block selected the same pages; one stores them for the reusing steps
           for (int i = threadIdx.x; i < num_kept; i += kDecodeThreads) stored[i] = sh.kept[i];
@@ -146,13 +146,14 @@ __device__ __forceinline__ int plan_pages(const DecodeArgs& a, const KvLayerDev&
 // ---------------------------------------------------------------------------------------------------------
 // SIMT body: LPK lanes per key (8 channels each), online softmax per key slot, merged across the warp.
 // grid: (num_splits, hkv, batch).
-template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
+template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED, int SCORE = kPageScoreBound>
 __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(DecodeArgs a, KvLayerDev kv) {
+  using Score = PageScoreOf<SCORE, T, D, PS, GROUP>;
   static_assert(D % 8 == 0 && D / 8 <= 32 && 32 % (D / 8) == 0, "head_dim must be 8..256 with 256/8 dividing 32 lanes");
   constexpr int LPK = D / 8, KPW = 32 / LPK;
   extern __shared__ float smem_scores[];
   __shared__ float q_s[GROUP][D];
-  __shared__ SelectShared<SELECT ? TOP_K : 1> sh;
+  __shared__ SelectShared<SELECT ? TOP_K : 1, typename Score::SelectShared> sh;
   __shared__ float w_m[kDecodeWarps][GROUP], w_l[kDecodeWarps][GROUP];
   __shared__ float w_acc[kDecodeWarps][GROUP][D];
   __shared__ float f_m[GROUP], f_l[GROUP];
@@ -167,7 +168,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_kernel(Decode
   load_group_queries<T, D, GROUP, RD, INTERLEAVED>(a, b, h, len, q_s);
   bool select;
   int32_t* arrive;
-  const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
+  const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT, Score>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
   const int chunk = (num_kept + S - 1) / S;
   const int p_begin = split * chunk, p_end = min(num_kept, p_begin + chunk);
   const int sg = lane / LPK, sl = lane % LPK;
@@ -300,8 +301,9 @@ size_t decode_tc_smem_bytes(int32_t max_pages) {
   return kDecodeWarps * sizeof(TcWarpSmem<T, D, tc_chunk_pages<PS, SELECT>() * PS>) + static_cast<size_t>(max_pages) * sizeof(float);
 }
 
-template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED>
+template <typename T, int D, int PS, int TOP_K, int GROUP, bool SELECT, int RD, bool INTERLEAVED, int SCORE = kPageScoreBound>
 __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(DecodeArgs a, KvLayerDev kv) {
+  using Score = PageScoreOf<SCORE, T, D, PS, GROUP>;
   using namespace nvcuda;
   static_assert(D % 16 == 0 && GROUP <= 16 && PS % 16 == 0, "tensor-core decode needs head_dim % 16, group <= 16, page % 16");
   constexpr int CH = tc_chunk_pages<PS, SELECT>();  // pages per warp chunk
@@ -314,7 +316,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   __shared__ float q_s[GROUP][D];
   __shared__ __align__(32) T q16[16][D];       // queries as the A operand, rows >= GROUP zero
   __shared__ __align__(32) T p16[kDecodeWarps][16][KEYS];
-  __shared__ SelectShared<SELECT ? TOP_K : 1> sh;
+  __shared__ SelectShared<SELECT ? TOP_K : 1, typename Score::SelectShared> sh;
   __shared__ float f_m[16], f_l[16], w_wt[kDecodeWarps][16];
   const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -345,7 +347,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_attention_tc_kernel(Dec
   }
   bool select;
   int32_t* arrive;
-  const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
+  const int num_kept = plan_pages<T, D, PS, SELECT ? TOP_K : 1, GROUP, SELECT, Score>(a, kv, q_s, pt, n_pages, b, h, split, smem_scores, sh, select, arrive);
   __syncthreads();
   const int share = (num_kept + S - 1) / S;
   const int p_begin = split * share, p_end = min(num_kept, p_begin + share);

@@ -1,22 +1,22 @@
 // Query-aware page selection inside the fused decode-attention kernels (shared by the tensor-core and the
-// SIMT variant): the blocks of one (sequence, KV head) score disjoint slices of the candidate pages from
-// their key bounds, meet at a barrier, then each selects the same top pages by radix select over the
-// scores with the CPU target's tie rule (lower page index first).
+// SIMT variant): the blocks of one (sequence, KV head) score disjoint slices of the candidate pages with the
+// build's page score (page_score.cuh: the key bound or the key sketch), meet at a barrier, then each selects the
+// same top pages by radix select over the scores with the CPU target's tie rule (lower page index first).
 #pragma once
 #include "templates/cuda/common.cuh"
 #include "templates/cuda/kernel_table.h"
+#include "templates/cuda/page_score_bound.cuh"
+#include "templates/cuda/page_score_sketch.cuh"
 
 namespace tsc::cuda {
 
-constexpr int kDecodeThreads = 128;
-constexpr int kDecodeWarps = kDecodeThreads / 32;
-
 // Shared-memory scratch of the selection; lives in the kernel's static shared memory.
-template <int TOP_K>
+template <int TOP_K, typename ScoreShared = NoScoreShared>
 struct SelectShared {
   unsigned hist[256];
   int kept[TOP_K > 0 ? TOP_K + kSelectReuseExtraPages : 1];  // a reused set adds the pages begun since its scoring
   int sel_bin, sel_need, warp_eq[kDecodeWarps], warp_keep[kDecodeWarps];
+  ScoreShared score;  // the page score's scratch
 };
 
 // Block-wide exclusive prefix sum of one int per thread (kDecodeThreads threads). warp_tot: [kDecodeWarps]
@@ -38,68 +38,20 @@ __device__ __forceinline__ int block_exclusive_scan(int v, int* warp_tot) {
   return before + incl - v;
 }
 
-// Score of a page: Σ_g Σ_c max(q_gc·min_c, q_gc·max_c), an upper bound of Σ_g q_g·k for its keys. Per channel
-// the group's terms sum to max_c·P_c + min_c·N_c with P_c = Σ_g max(q_gc, 0) and N_c = Σ_g min(q_gc, 0), so a
-// page costs two FMAs per channel whatever the group (was 2·GROUP products and maxes: ncu put 15% of the
-// selecting kernel's stalls there). LPK lanes share a page, 8 channels each, and sum with shuffles.
-
 // Selects the kept pages of one (sequence, KV head) into sh.kept (ascending; first and last included).
-// Every block of the pair runs it: it scores candidates [lo, hi) of 1 .. n_pages - 2 into the global scratch
-// row `scores_g`, waits for the pair's other `S` blocks at `arrive`, then reads every score back.
+// Every block of the pair runs it: it scores candidates [lo, hi) of 1 .. n_pages - 2 with the page score `Score`
+// (into the global scratch row `scores_g`, or straight into scores_s), waits for the pair's other `S` blocks at
+// `arrive`, then has the score finish every candidate's score into scores_s.
 // scores_s: shared float [n_pages - 2]. Returns the number kept (= budget).
-template <typename T, int D, int PS, int TOP_K, int GROUP>
+template <typename Score, int D, int TOP_K>
 __device__ __forceinline__ int select_pages_coop(const DecodeArgs& a, const KvLayerDev& kv, const float (*q)[D], const int32_t* pt, int n_pages,
-                                                 int h, int split, int S, float* scores_g, int32_t* arrive, float* scores_s, SelectShared<TOP_K>& sh) {
-  constexpr int LPK = D / 8, KPW = 32 / LPK;
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, sg = lane / LPK, sl = lane % LPK;
+                                                 int h, int split, int S, float* scores_g, int32_t* arrive, float* scores_s,
+                                                 SelectShared<TOP_K, typename Score::SelectShared>& sh) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int C = n_pages - 2;
   const int lo = static_cast<int>(static_cast<int64_t>(C) * split / S), hi = static_cast<int>(static_cast<int64_t>(C) * (split + 1) / S);
-  const T* bounds = static_cast<const T*>(kv.bounds);
-  const int hkv = kv.num_kv_heads;
-  float qp[8], qn[8];  // this lane's channels sl*8 .. sl*8+7: P_c and N_c
-#pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    qp[i] = 0.f;
-    qn[i] = 0.f;
-#pragma unroll
-    for (int g = 0; g < GROUP; ++g) {
-      const float v = q[g][sl * 8 + i];
-      qp[i] += fmaxf(v, 0.f);
-      qn[i] += fminf(v, 0.f);
-    }
-  }
-  // Six page groups per warp iteration: 12 independent 16-byte bound loads in flight per lane, kept as raw
-  // vectors until used (the loop is latency-bound: a warp scores KPW pages per round trip).
-  constexpr int U = 6;
-  for (int base = lo + warp * KPW * U; base < hi; base += kDecodeWarps * KPW * U) {
-    uint4 mn[U], mx[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int ci = base + u * KPW + sg;
-      if (ci < hi) {
-        const T* bp = bounds + (static_cast<int64_t>(pt[1 + ci]) * hkv + h) * 2 * D + sl * 8;
-        mn[u] = *reinterpret_cast<const uint4*>(bp);
-        mx[u] = *reinterpret_cast<const uint4*>(bp + D);
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int ci = base + u * KPW + sg;
-      float s = 0.f;
-      if (ci < hi) {
-        const T* e_mn = reinterpret_cast<const T*>(&mn[u]);
-        const T* e_mx = reinterpret_cast<const T*>(&mx[u]);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) s += Elem<T>::to_float(e_mx[i]) * qp[i] + Elem<T>::to_float(e_mn[i]) * qn[i];
-      }
-#pragma unroll
-      for (int o = LPK / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-      if (ci < hi && sl == 0) {
-        if (S == 1) scores_s[ci] = s;
-        else scores_g[ci] = s;
-      }
-    }
-  }
+  Score::score(a, kv, q, pt, h, lo, hi, S, scores_g, scores_s, sh.score);
+  if (S == 1 && Score::kScratch > 1) __threadfence();  // finish reads this block's scratch back with ld.cg
   if (S > 1) {
     // Barrier of the pair's S blocks (all resident: the host caps the grid at the occupancy limit).
     __threadfence();
@@ -108,9 +60,9 @@ __device__ __forceinline__ int select_pages_coop(const DecodeArgs& a, const KvLa
       atomicAdd(arrive, 1);
       while (atomicAdd(arrive, 0) < S) __nanosleep(64);
     }
-    __syncthreads();
-    for (int i = tid; i < C; i += kDecodeThreads) scores_s[i] = load_cg(scores_g + i);
   }
+  __syncthreads();
+  Score::finish(a, C, S, scores_g, scores_s, sh.score);
   __syncthreads();
   // Radix-select the (budget - 2)-th largest score: passes of 8 bits over order-preserving keys, from the
   // byte holding the highest bit in which the keys differ (the bits above it are common to every key and

@@ -7,15 +7,21 @@
 
 namespace tsc::cuda {
 
+// The page scores (contract PageScore, DESIGN.md "Page scores"): each is one header templates/cuda/page_score_*.cuh.
+enum PageScore : int32_t { kPageScoreBound = 0, kPageScoreSketch = 1 };
+
 // One layer's KV cache in device memory (layout shared by every kernel):
 //   k, v:    [num_pages, num_kv_heads, PAGE_SIZE, HEAD_DIM]  (weight element type)
 //   bounds:  [num_pages, num_kv_heads, 2, HEAD_DIM]          (channel min then max of the stored keys,
 //            rounded outward so that they stay bounds after rounding to the element type)
+//   summary: [num_pages, num_kv_heads, summary_words] uint32, the page score's own summary (KernelTable::summary_words;
+//            null when the score keeps none, as the bound)
 struct KvLayerDev {
   void* k;
   void* v;
   void* bounds;
   int32_t num_kv_heads;
+  uint32_t* summary = nullptr;
 };
 
 // Appending this step's keys/values: one unit per (sequence, page) that receives new tokens.
@@ -65,7 +71,7 @@ struct DecodeArgs {
   int32_t* counters;        // scratch [batch, hkv], zero; the last split block of each resets it
   unsigned long long* stats;  // [3] pages total, scored, kept (accumulated), or null
   const float* inv_freq;    // non-null: rotate q here (pure decode steps skip the rope_q kernel)
-  float* scores;            // scratch [batch, hkv, max_pages]: page scores shared by a pair's blocks
+  float* scores;            // scratch [batch, hkv, max_pages, score_scratch]: page scores shared by a pair's blocks
   int32_t* arrive;          // scratch [batch, hkv], zero: the pair's scoring barrier (reset by its last block)
   int32_t* kept_out;        // null, or [batch, hkv, TOP_K]: a selecting pair's kept page indices (ascending),
                             // for score --select-trace; rows of dense pairs are left as they are
@@ -127,6 +133,9 @@ struct KernelTable {
   const char* key;  // "hd64_ps16_k64_g8_rd64_f16"
   int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype, norm, activation;
   int32_t q4_block;  // MatMulNBits block size of gemv_q4 / dequant_q4 (0: the model has no 4-bit projections)
+  int32_t page_score;     // PageScore
+  int32_t summary_words;  // uint32 words of the page score's summary per page and KV head (KvLayerDev::summary)
+  int32_t score_scratch;  // floats of the scoring scratch per candidate page (DecodeArgs::scores holds max_pages each)
 
   // x[T, H] (f32) = E[tok] (+ P[pos]) ; E, P in the weight type.
   cudaError_t (*embed)(const int32_t* tok, const int32_t* pos, int32_t T, const void* E, const void* P, int32_t H,

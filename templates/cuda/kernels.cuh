@@ -66,7 +66,7 @@ cudaError_t resident_blocks(F kernel, int threads, size_t smem, ResidentBlocks& 
 }
 
 // Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
-// 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated, 3 gelu_tanh-gated), kQ4Block (0, or the MatMulNBits
+// 1 RMSNorm), kPageScore (PageScore), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated, 3 gelu_tanh-gated), kQ4Block (0, or the MatMulNBits
 // block size), `using Weight`, `using Q4Scale` (float or half).
 template <typename Config>
 struct Kernels {
@@ -75,6 +75,8 @@ struct Kernels {
   static constexpr int RD = Config::kRotaryDim > 0 ? Config::kRotaryDim : 2;
   static constexpr bool IL = Config::kRopeInterleaved != 0, ROPE = Config::kRotaryDim > 0;
   static constexpr int RDQ = Config::kRotaryDim;  // 0: no rotary in the decode kernel
+  static constexpr int SC = Config::kPageScore;
+  using Score = PageScoreOf<SC, T, D, PS, G>;
   static constexpr int NORM_PRO = Config::kNorm == 1 ? kProRmsNorm : kProLayerNorm;
   static constexpr bool GATED = Config::kActivation >= 2;  // [gate | up] rows: the activation is the down projection's prologue
   static constexpr int UP_EPI = GATED ? kEpiStore : (Config::kActivation == 0 ? kEpiStoreGeluTanh : kEpiStoreGelu);
@@ -150,14 +152,16 @@ struct Kernels {
   }
   static cudaError_t append_kv(const AppendArgs& a, const KvLayerDev& kv, cudaStream_t s) {
     if (a.num_units == 0) return cudaSuccess;
-    return launch_pdl(append_kv_kernel<T, D, PS, RD, IL, ROPE>, dim3(a.num_units, a.hkv), dim3(D), 0, s, a, kv);
+    return launch_pdl(append_kv_kernel<T, D, PS, RD, IL, ROPE, SC>, dim3(a.num_units, a.hkv), dim3(D), 0, s, a, kv);
   }
-  // Tensor-core body where the shapes allow (decode_attention.cuh), SIMT otherwise.
+  // Tensor-core body where the shapes allow (decode_attention.cuh), SIMT otherwise; the dense kernel is the
+  // same whatever the page score.
   static constexpr bool TC = decode_uses_tc<D, PS, G>();
   template <bool SELECT>
   static auto decode_kernel() {
-    if constexpr (TC) return decode_attention_tc_kernel<T, D, PS, K, G, SELECT, RDQ, IL>;
-    else return decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL>;
+    constexpr int SCORE = SELECT ? SC : kPageScoreBound;
+    if constexpr (TC) return decode_attention_tc_kernel<T, D, PS, K, G, SELECT, RDQ, IL, SCORE>;
+    else return decode_attention_kernel<T, D, PS, K, G, SELECT, RDQ, IL, SCORE>;
   }
   template <bool SELECT>
   static size_t decode_smem_for(int32_t max_pages) {
@@ -316,7 +320,7 @@ struct Kernels {
 
   static const KernelTable* table() {
     static const KernelTable t = {Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<T>(),
-                                  Config::kNorm, Config::kActivation, QB,
+                                  Config::kNorm, Config::kActivation, QB, SC, Score::kSummaryWords, Score::kScratch,
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
                                   &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax,
                                   QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows,

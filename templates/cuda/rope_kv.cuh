@@ -1,8 +1,10 @@
 // CUDA rotary embedding of queries, and the KV append kernel: rotary on keys, K/V written into their
-// pages, and the page's key bounds recomputed in the same kernel (DESIGN.md contract).
+// pages, the page's key bounds recomputed and the page score's append hook run in the same kernel (DESIGN.md contract).
 #pragma once
 #include "templates/cuda/common.cuh"
 #include "templates/cuda/kernel_table.h"
+#include "templates/cuda/page_score_bound.cuh"
+#include "templates/cuda/page_score_sketch.cuh"
 
 namespace tsc::cuda {
 
@@ -78,9 +80,12 @@ __device__ __forceinline__ float head_rms_inv(float x, float eps, float* red) {
 
 // grid: (num_units, hkv); block: D threads, thread c owns channel c of every token of the unit.
 // ROPE = false for learned positions (keys are appended as they are); a.inv_freq null: a layer without rotary.
-template <typename T, int D, int PS, int RD, bool INTERLEAVED, bool ROPE>
+// SCORE: the page score, whose hook (PageScoreOf::append) updates the page's summary after its bounds.
+template <typename T, int D, int PS, int RD, bool INTERLEAVED, bool ROPE, int SCORE = kPageScoreBound>
 __global__ void append_kv_kernel(AppendArgs a, KvLayerDev kv) {
+  using Score = PageScoreOf<SCORE, T, D, PS, 1>;
   __shared__ float red[D];
+  __shared__ typename Score::AppendShared score_sh;
   const int u = blockIdx.x, h = blockIdx.y, c = threadIdx.x;
   pdl_launch_dependents();
   pdl_wait();  // qkv comes from the projection before this kernel
@@ -134,8 +139,11 @@ __global__ void append_kv_kernel(AppendArgs a, KvLayerDev kv) {
     mx = fmaxf(mx, x);
   }
   T* bnd = static_cast<T*>(kv.bounds) + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * 2 * D;
-  bnd[c] = Elem<T>::round_down(mn);
-  bnd[D + c] = Elem<T>::round_up(mx);
+  const T lo = Elem<T>::round_down(mn), hi = Elem<T>::round_up(mx);
+  bnd[c] = lo;
+  bnd[D + c] = hi;
+  uint32_t* summary = kv.summary ? kv.summary + (static_cast<int64_t>(page) * kv.num_kv_heads + h) * Score::kSummaryWords : nullptr;
+  Score::append(kpage, Elem<T>::to_float(lo), Elem<T>::to_float(hi), filled, summary, score_sh);
 }
 
 }  // namespace tsc::cuda

@@ -3,6 +3,7 @@
 // bandwidth; outputs checked against the CPU target's kernels (templates/cpu) on the same fp16 data.
 //
 // Build (tools/gpu/check.py does this): nvcc -std=c++17 -O3 -arch=sm_90 -I. tools/gpu/attn_bench.cu -o attn_bench
+// (-DTSC_BENCH_SCORE=1: pages scored by the key sketch, coded on the host with the append kernel's rule)
 // Usage: attn_bench [--batch 16] [--context 32768] [--budget-tokens 2048] [--iters 50] [--check-seqs 2]
 // Shapes: 32 query heads on 4 KV heads, head dim 64, page 16 (compile-time, as a generated build would be).
 #include <cuda_fp16.h>
@@ -18,10 +19,15 @@
 
 #include "templates/cpu/attention.h"
 #include "templates/cuda/kernels.cuh"
+#include "templates/cuda/page_sketch_code.cuh"
+
+#ifndef TSC_BENCH_SCORE
+#define TSC_BENCH_SCORE 0  // the page score (PageScore): 0 the key bound, 1 the key sketch
+#endif
 
 namespace {
 
-constexpr int D = 64, PS = 16, HQ = 32, HKV = 4, G = HQ / HKV, TOPK = 512;
+constexpr int D = 64, PS = 16, HQ = 32, HKV = 4, G = HQ / HKV, TOPK = 512, SC = TSC_BENCH_SCORE;
 
 #define CK(x)                                                                                 \
   do {                                                                                        \
@@ -37,10 +43,29 @@ struct Config {
   static constexpr const char* kKey = "bench";
   static constexpr int kHeadDim = D, kPageSize = PS, kTopK = TOPK, kGroup = G, kRotaryDim = 0, kRopeInterleaved = 0, kNorm = 1, kActivation = 2;
   static constexpr int kQ4Block = 0;  // no 4-bit weights (the template asks since MatMulNBits support)
+  static constexpr int kPageScore = SC;
   using Weight = half;
   using Q4Scale = half;
 };
 using K_ = tsc::cuda::Kernels<Config>;
+constexpr int kWords = K_::Score::kSummaryWords;
+
+// The sketch of every page and KV head (kWords each), as the append kernel codes it (page_sketch_code.cuh).
+void code_pages(const std::vector<half>& K, const std::vector<half>& Bnd, int64_t num_pages, std::vector<uint32_t>& S) {
+  for (int64_t ph = 0; ph < num_pages * HKV; ++ph) {
+    const half* k = K.data() + ph * PS * D;
+    const half* b = Bnd.data() + ph * 2 * D;
+    uint32_t* s = S.data() + ph * kWords;
+    float w[D];
+    for (int c = 0; c < D; ++c) w[c] = tsc::cuda::sketch_half_width(__half2float(b[c]), __half2float(b[D + c]));
+    for (int c = 0; c < D; ++c)
+      if (tsc::cuda::sketch_channel_coded<D>(w, c)) s[c / 32] |= 1u << (c % 32);
+    for (int c = 0; c < D; ++c)
+      if (s[c / 32] >> (c % 32) & 1u)
+        tsc::cuda::sketch_code_channel<D, PS>(
+            s, c, __half2float(b[c]), w[c], [&](int slot) { return __half2float(k[slot * D + c]); }, [&](int word, uint32_t bit) { s[word] |= bit; });
+  }
+}
 
 template <bool SELECT>
 float time_kernel(tsc::cuda::DecodeArgs a, tsc::cuda::KvLayerDev kv, int iters, size_t) {
@@ -120,6 +145,13 @@ int main(int argc, char** argv) {
         Bnd[(static_cast<size_t>(p) * HKV + h) * 2 * D + c] = __float2half(mn);
         Bnd[(static_cast<size_t>(p) * HKV + h) * 2 * D + D + c] = __float2half(mx);
       }
+  std::vector<uint32_t> Sk(static_cast<size_t>(num_pages) * HKV * kWords, 0u);
+  if (kWords > 0) code_pages(K, Bnd, num_pages, Sk);
+  uint32_t* dS = nullptr;
+  if (kWords > 0) {
+    CK(cudaMalloc(&dS, Sk.size() * 4));
+    CK(cudaMemcpy(dS, Sk.data(), Sk.size() * 4, cudaMemcpyHostToDevice));
+  }
   half *dK, *dV, *dB, *dQ, *dO, *dO2;
   int32_t *dpt, *dlen, *drow, *dcnt, *darr;
   float *dpo, *dpml, *dsc;
@@ -135,7 +167,7 @@ int main(int argc, char** argv) {
   CK(cudaMalloc(&drow, B * 4));
   CK(cudaMalloc(&dcnt, B * HKV * 4));
   CK(cudaMalloc(&darr, B * HKV * 4));
-  CK(cudaMalloc(&dsc, static_cast<size_t>(B) * HKV * pages_per_seq * 4));
+  CK(cudaMalloc(&dsc, static_cast<size_t>(B) * HKV * pages_per_seq * K_::Score::kScratch * 4));
   CK(cudaMemset(darr, 0, B * HKV * 4));
   CK(cudaMalloc(&dpo, static_cast<size_t>(B) * HQ * max_splits * D * 4));
   CK(cudaMalloc(&dpml, static_cast<size_t>(B) * HQ * max_splits * 2 * 4));
@@ -149,7 +181,7 @@ int main(int argc, char** argv) {
   CK(cudaMemset(dcnt, 0, B * HKV * 4));
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  tsc::cuda::KvLayerDev kv{dK, dV, dB, HKV};
+  tsc::cuda::KvLayerDev kv{dK, dV, dB, HKV, dS};
   auto args = [&](half* out, int bud, int splits) {
     return tsc::cuda::DecodeArgs{dQ, HQ * D, drow, out, HQ * D, B, HQ, dpt, pages_per_seq, dlen, 1.f / 8.f, bud, splits, dpo, dpml, dcnt, nullptr, nullptr,
                                  dsc, darr, nullptr};
@@ -159,9 +191,9 @@ int main(int argc, char** argv) {
   const int s_sparse = splits_for(budget), s_dense = splits_for(pages_per_seq);
   const float t_sparse = time_kernel<true>(args(dO, budget, s_sparse), kv, iters, smem);
   const float t_dense = time_kernel<false>(args(dO2, 0, s_dense), kv, iters, smem);
-  // Bytes each must read at least once: dense = all K and V; sparse = all bounds + the kept pages' K and V.
+  // Bytes each must read at least once: dense = all K and V; sparse = all bounds (and codes) + the kept pages' K and V.
   const double kv_bytes = static_cast<double>(B) * HKV * pages_per_seq * PS * D * 2 * 2;
-  const double bound_bytes = static_cast<double>(B) * HKV * pages_per_seq * 2 * D * 2;
+  const double bound_bytes = static_cast<double>(B) * HKV * pages_per_seq * (2 * D * 2 + kWords * 4);  // bounds (+ sketch)
   const double kept_bytes = static_cast<double>(B) * HKV * budget * PS * D * 2 * 2;
   const double sparse_floor = bound_bytes + kept_bytes;
   std::printf("sparse fused: %.1f us (%d splits), %.0f MB floor, %.2f TB/s\n", t_sparse * 1e3, s_sparse, sparse_floor / 1e6, sparse_floor / (t_sparse * 1e-3) / 1e12);
@@ -175,6 +207,7 @@ int main(int argc, char** argv) {
   for (int b = 0; b < std::min(B, check_seqs); ++b) {
     // The CPU kernels read float pages indexed by page id: copy this sequence's pages into a compact cache.
     std::vector<float> k(static_cast<size_t>(pages_per_seq) * page_elems), v(k.size()), bnd(static_cast<size_t>(pages_per_seq) * bound_elems);
+    std::vector<uint32_t> sk(static_cast<size_t>(pages_per_seq) * HKV * kWords);
     std::vector<int32_t> own(pages_per_seq);
     for (int j = 0; j < pages_per_seq; ++j) {
       own[j] = j;
@@ -184,12 +217,13 @@ int main(int argc, char** argv) {
         v[j * page_elems + e] = __half2float(V[p * page_elems + e]);
       }
       for (size_t e = 0; e < bound_elems; ++e) bnd[j * bound_elems + e] = __half2float(Bnd[p * bound_elems + e]);
+      std::copy_n(Sk.begin() + p * HKV * kWords, HKV * kWords, sk.begin() + static_cast<size_t>(j) * HKV * kWords);
     }
     std::vector<float> q(HQ * D), ref(HQ * D), ref_dense(HQ * D);
     for (int i = 0; i < HQ * D; ++i) q[i] = __half2float(Q[static_cast<size_t>(b) * HQ * D + i]);
-    tsc::cpu::KvLayer ckv{k.data(), v.data(), bnd.data(), HKV};
+    tsc::cpu::KvLayer ckv{k.data(), v.data(), bnd.data(), HKV, kWords > 0 ? sk.data() : nullptr};
     tsc::cpu::SeqPages sp{own.data(), L};
-    tsc::cpu::attend_decode<D, PS, TOPK, G, tsc::cpu::kPageScoreBound>(ckv, sp, HQ, 1.f / 8.f, budget, {}, q.data(), ref.data(), nullptr);
+    tsc::cpu::attend_decode<D, PS, TOPK, G, SC>(ckv, sp, HQ, 1.f / 8.f, budget, {}, q.data(), ref.data(), nullptr);
     tsc::cpu::attend_decode<D, PS, TOPK, G, tsc::cpu::kPageScoreBound>(ckv, sp, HQ, 1.f / 8.f, 0, {}, q.data(), ref_dense.data(), nullptr);
     double num = 0, den = 0, num2 = 0, den2 = 0;
     for (int i = 0; i < HQ * D; ++i) {
@@ -204,8 +238,8 @@ int main(int argc, char** argv) {
   }
   const bool ok = worst_sparse < 1e-2 && worst_dense < 1e-2;
   std::printf("check vs CPU kernels (%d seqs): sparse rel err %.2e, dense rel err %.2e -> %s\n", std::min(B, check_seqs), worst_sparse, worst_dense, ok ? "ok" : "FAIL");
-  std::printf("{\"batch\": %d, \"context\": %d, \"budget_tokens\": %d, \"sparse_us\": %.2f, \"dense_us\": %.2f, \"sparse_floor_mb\": %.2f, "
+  std::printf("{\"page_score\": %d, \"batch\": %d, \"context\": %d, \"budget_tokens\": %d, \"sparse_us\": %.2f, \"dense_us\": %.2f, \"sparse_floor_mb\": %.2f, "
               "\"dense_floor_mb\": %.2f, \"sparse_splits\": %d, \"dense_splits\": %d, \"sparse_err\": %.3e, \"dense_err\": %.3e}\n",
-              B, L, budget_tokens, t_sparse * 1e3, t_dense * 1e3, sparse_floor / 1e6, kv_bytes / 1e6, s_sparse, s_dense, worst_sparse, worst_dense);
+              SC, B, L, budget_tokens, t_sparse * 1e3, t_dense * 1e3, sparse_floor / 1e6, kv_bytes / 1e6, s_sparse, s_dense, worst_sparse, worst_dense);
   return ok ? 0 : 1;
 }

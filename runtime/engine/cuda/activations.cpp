@@ -11,7 +11,7 @@ bool Activations::grow(DevBuf& b, int64_t bytes) {
   return true;
 }
 
-bool Activations::reserve(const HostStep& st, const DecoderSpec& s, const BuildOptions& opt, size_t esize, cudaStream_t stream) {
+bool Activations::reserve(const HostStep& st, const DecoderSpec& s, const BuildOptions& opt, size_t esize, int32_t score_scratch, cudaStream_t stream) {
   const int64_t T = std::max<int64_t>(st.T, 1), R = std::max<int64_t>(st.R, 1), nd = std::max<int64_t>(st.nd, 1);
   const int64_t H = s.hidden_size, Q = s.num_attention_heads * s.head_dim, KV = s.num_key_value_heads * s.head_dim, I = s.intermediate_size;
   const int64_t QKV = Q + 2 * KV, U = s.mlp_gated ? 2 * I : I, E = static_cast<int64_t>(esize);
@@ -37,7 +37,7 @@ bool Activations::reserve(const HostStep& st, const DecoderSpec& s, const BuildO
     moved = true;
     check(cudaMemsetAsync(arrive.p, 0, arrive.bytes, stream), "clearing decode barriers");
   }
-  moved |= grow(scores, nd * s.num_key_value_heads * st.max_pages * 4);
+  moved |= grow(scores, nd * s.num_key_value_heads * st.max_pages * score_scratch * 4);
   if (st.trace) {  // eager steps only (no graph holds it); -1 marks the rows of dense attention
     const size_t bytes = static_cast<size_t>(trace_row(st, s, opt, s.num_hidden_layers, 0)) * 4;
     trace.reserve(bytes, "allocating the selection trace");

@@ -24,11 +24,11 @@ struct Activations {
   DevBuf ids;                     // [R] int32 greedy tokens
   DevBuf part_o, part_ml;         // [nd, heads, S, head_dim] and [nd, heads, S, 2] f32 split-decode partials
   DevBuf counters, arrive;        // [nd, hkv] int32, kept zero between steps by the kernels
-  DevBuf scores;                  // [nd, hkv, max_pages] f32 page scores
+  DevBuf scores;                  // [nd, hkv, max_pages, score_scratch] f32 page scores (KernelTable::score_scratch)
   DevBuf trace;                   // [layers, nd, hkv, top_k] int32 selection trace (eager steps only)
 
   // Grows what the step needs (twice over, so that graphs are rarely re-captured); true if a buffer moved.
-  bool reserve(const HostStep& st, const DecoderSpec& s, const BuildOptions& o, size_t esize, cudaStream_t stream);
+  bool reserve(const HostStep& st, const DecoderSpec& s, const BuildOptions& o, size_t esize, int32_t score_scratch, cudaStream_t stream);
 
  private:
   bool grow(DevBuf& b, int64_t bytes);

@@ -33,7 +33,8 @@ CudaBackend::CudaBackend(const Payload& p, int64_t num_pages)
       H_(s_.hidden_size), Q_(s_.num_attention_heads * s_.head_dim), KV_(s_.num_key_value_heads * s_.head_dim), I_(s_.intermediate_size),
       V_(s_.vocab_size), esize_(dtype_size(o_.weight_dtype)), blas_(stream_.s, o_.weight_dtype), w_(p, s_.num_hidden_layers),
       kv_(s_.num_hidden_layers, num_pages, static_cast<size_t>(s_.num_key_value_heads * o_.page_size * s_.head_dim) * esize_,
-          static_cast<size_t>(s_.num_key_value_heads * 2 * s_.head_dim) * esize_, static_cast<int32_t>(s_.num_key_value_heads)),
+          static_cast<size_t>(s_.num_key_value_heads * 2 * s_.head_dim) * esize_, static_cast<size_t>(s_.num_key_value_heads * kt_->summary_words) * 4,
+          static_cast<int32_t>(s_.num_key_value_heads)),
       graphs_(prof_.enabled()), max_pages_cap_((o_.max_seq_len + o_.page_size - 1) / o_.page_size),
       slots_(static_cast<int32_t>(std::max<int64_t>(o_.max_batch, 1))) {
   static_assert(kSelectReuseExtraPages == kSelectReuseExtra, "the kernels' kept-page scratch must hold what select_reuse_step adds");
@@ -119,7 +120,7 @@ void CudaBackend::download_trace(std::span<const StepSeq> seqs, const HostStep& 
 }
 
 void CudaBackend::run(const HostStep& st, bool greedy) {
-  if (act_.reserve(st, s_, o_, esize_, stream_.s)) graphs_.invalidate();
+  if (act_.reserve(st, s_, o_, esize_, kt_->score_scratch, stream_.s)) graphs_.invalidate();
   const size_t meta_bytes = std::max<size_t>(st.packed.size() * 4, 128);
   const size_t out_bytes = greedy ? static_cast<size_t>(st.R) * 4 : static_cast<size_t>(st.R * V_) * 4;
   host_meta_.reserve(meta_bytes);

@@ -57,15 +57,13 @@ cudaDeviceProp open_device() {
 }
 
 void check_kernel_table(const KernelTable& kt, const DecoderSpec& s, const BuildOptions& o) {
-  if (o.page_score != PageScore::kBound)
-    throw Error("this executable's payload asks for page score '" + page_score_name(o.page_score) + "', which the CUDA kernels do not implement",
-                "rebuild it with tsc (which refuses --page-score sketch for --target cuda)");
   auto want = [&](bool ok, const char* what, int64_t need, int64_t have) {
     if (!ok)
       throw Error(std::string("the linked CUDA kernels are specialized for ") + what + " " + std::to_string(have) + " but the model needs " + std::to_string(need),
                   "rebuild the executable with tsc; kernels and payload come from different builds");
   };
   want(kt.head_dim == s.head_dim, "head_dim", s.head_dim, kt.head_dim);
+  want(kt.page_score == static_cast<int32_t>(o.page_score), "page score (0 bound, 1 sketch)", static_cast<int64_t>(o.page_score), kt.page_score);
   want(kt.page_size == o.page_size, "page_size", o.page_size, kt.page_size);
   want(kt.group == s.num_attention_heads / s.num_key_value_heads, "GQA group", s.num_attention_heads / s.num_key_value_heads, kt.group);
   want(kt.weight_dtype == static_cast<int32_t>(o.weight_dtype), "weight dtype", static_cast<int64_t>(o.weight_dtype), kt.weight_dtype);

@@ -46,7 +46,7 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
                     static_cast<int32_t>(s_.num_attention_heads), dd_pt + i * st.max_pages, st.max_pages, dd_lens + i,
                     static_cast<float>(s_.attention_scale), budget, st.splits, act_.part_o.as<float>(), act_.part_ml.as<float>(),
                     act_.counters.as<int32_t>() + i * s_.num_key_value_heads, stats_dev_ + 3 * l, rope,
-                    act_.scores.as<float>() + i * s_.num_key_value_heads * st.max_pages, act_.arrive.as<int32_t>() + i * s_.num_key_value_heads,
+                    act_.scores.as<float>() + i * s_.num_key_value_heads * st.max_pages * kt_->score_scratch, act_.arrive.as<int32_t>() + i * s_.num_key_value_heads,
                     st.trace ? act_.trace.as<int32_t>() + trace_row(st, s_, o_, l, i) : nullptr,
                     reuse_kept_.p ? reuse_kept_.as<int32_t>() + l * reuse_layer_ : nullptr, meta + st.off_dslot + i, meta + st.off_dfrom + i, softcap};
       prof(kt_->decode_attention(da, kv_.layer(l), stream), "decode_attention");

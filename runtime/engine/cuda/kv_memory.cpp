@@ -45,15 +45,16 @@ void KvMemory::KvArray::grow(int64_t pages, const Vmm& vmm) {
   mapped = to;
 }
 
-KvMemory::KvMemory(int64_t num_layers, int64_t num_pages, size_t page_bytes, size_t bound_bytes, int32_t num_kv_heads)
-    : num_pages_(num_pages), page_bytes_(page_bytes), bound_bytes_(bound_bytes), vmm_(Vmm::load()) {
+KvMemory::KvMemory(int64_t num_layers, int64_t num_pages, size_t page_bytes, size_t bound_bytes, size_t summary_bytes, int32_t num_kv_heads)
+    : num_pages_(num_pages), page_bytes_(page_bytes), bound_bytes_(bound_bytes), summary_bytes_(summary_bytes), vmm_(Vmm::load()) {
   // Address space for every page up front; physical memory mapped as pages are first used (ensure_pages),
   // so a large --kv-memory costs nothing until the cache fills.
   for (int64_t l = 0; l < num_layers; ++l) {
     void* k = array(page_bytes_);
     void* v = array(page_bytes_);
     void* b = array(bound_bytes_);
-    layers_.push_back(KvLayerDev{k, v, b, num_kv_heads});
+    auto* s = summary_bytes_ > 0 ? static_cast<uint32_t*>(array(summary_bytes_)) : nullptr;
+    layers_.push_back(KvLayerDev{k, v, b, num_kv_heads, s});
   }
   ensure_pages(1);
 }
@@ -90,6 +91,9 @@ void KvMemory::copy_page(int32_t src, int32_t dst, cudaStream_t stream) {
     check(cudaMemcpyAsync(static_cast<char*>(L.k) + dst * pb, static_cast<char*>(L.k) + src * pb, pb, cudaMemcpyDeviceToDevice, stream), "copying a KV page");
     check(cudaMemcpyAsync(static_cast<char*>(L.v) + dst * pb, static_cast<char*>(L.v) + src * pb, pb, cudaMemcpyDeviceToDevice, stream), "copying a KV page");
     check(cudaMemcpyAsync(static_cast<char*>(L.bounds) + dst * bb, static_cast<char*>(L.bounds) + src * bb, bb, cudaMemcpyDeviceToDevice, stream), "copying a KV page");
+    if (L.summary)
+      check(cudaMemcpyAsync(reinterpret_cast<char*>(L.summary) + dst * summary_bytes_, reinterpret_cast<char*>(L.summary) + src * summary_bytes_, summary_bytes_,
+                            cudaMemcpyDeviceToDevice, stream), "copying a KV page");
   }
 }
 

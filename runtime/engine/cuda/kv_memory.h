@@ -1,4 +1,4 @@
-// The paged KV cache in GPU memory: per layer a K, a V and a key-bounds array over every page id,
+// The paged KV cache in GPU memory: per layer a K, a V, a key-bounds and a page-score summary array over every page id,
 // address space reserved up front and physical memory mapped as pages are first used (CUDA VMM).
 #pragma once
 #include <cuda.h>
@@ -13,9 +13,10 @@ namespace tsc::cuda {
 
 class KvMemory {
  public:
-  // num_pages storage pages (the scratch page 0 included) of page_bytes (K or V: [hkv, page, head_dim])
-  // and bound_bytes (key bounds: [hkv, 2, head_dim]) per layer; page 0 is mapped at once.
-  KvMemory(int64_t num_layers, int64_t num_pages, size_t page_bytes, size_t bound_bytes, int32_t num_kv_heads);
+  // num_pages storage pages (the scratch page 0 included) of page_bytes (K or V: [hkv, page, head_dim]),
+  // bound_bytes (key bounds: [hkv, 2, head_dim]) and summary_bytes (the page score's summary: [hkv, summary_words]
+  // uint32; 0: none) per layer; page 0 is mapped at once.
+  KvMemory(int64_t num_layers, int64_t num_pages, size_t page_bytes, size_t bound_bytes, size_t summary_bytes, int32_t num_kv_heads);
   ~KvMemory();
   KvMemory(const KvMemory&) = delete;
   KvMemory& operator=(const KvMemory&) = delete;
@@ -23,7 +24,7 @@ class KvMemory {
   const KvLayerDev& layer(int64_t l) const { return layers_[static_cast<size_t>(l)]; }
   // Makes page ids [0, n) resident.
   void ensure_pages(int64_t n);
-  // Copies page src to dst in every layer (K, V, bounds), on `stream`: copy-on-write of a shared page.
+  // Copies page src to dst in every layer (K, V, bounds, summary), on `stream`: copy-on-write of a shared page.
   void copy_page(int32_t src, int32_t dst, cudaStream_t stream);
 
  private:
@@ -53,7 +54,7 @@ class KvMemory {
   void* array(size_t elem_bytes);
 
   int64_t num_pages_;
-  size_t page_bytes_, bound_bytes_;
+  size_t page_bytes_, bound_bytes_, summary_bytes_;
   Vmm vmm_;
   std::vector<KvArray> arrays_;
   std::vector<void*> owned_;  // cudaMalloc fallback arrays
