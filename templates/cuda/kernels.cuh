@@ -10,6 +10,7 @@
 #include "templates/cuda/elementwise.cuh"
 #include "templates/cuda/gemv.cuh"
 #include "templates/cuda/gemv_fused.cuh"
+#include "templates/cuda/gemv_i8.cuh"
 #include "templates/cuda/gemv_q4.cuh"
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/prefill_attention.cuh"
@@ -67,7 +68,7 @@ cudaError_t resident_blocks(F kernel, int threads, size_t smem, ResidentBlocks& 
 
 // Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
 // 1 RMSNorm), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated, 3 gelu_tanh-gated), kQ4Block (0, or the MatMulNBits
-// block size), `using Weight`, `using Q4Scale` (float or half).
+// block size), kI8 (1: the model has 8-bit projections), `using Weight`, `using Q4Scale` (float or half).
 template <typename Config>
 struct Kernels {
   using T = typename Config::Weight;
@@ -309,12 +310,57 @@ struct Kernels {
     return cudaErrorInvalidValue;
   }
 
+  static constexpr bool I8 = Config::kI8 != 0;
+  static int sm_count() {
+    static int n = 0;
+    if (n == 0) {
+      int dev = 0;
+      if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) n = 132;
+    }
+    return n;
+  }
+  template <int MAX_M>
+  static cudaError_t gemv_i8_m(const void* x, int32_t M, int32_t Kd, const I8Weight& w, const float* bias, int32_t N, void* y,
+                               int32_t out_f32, cudaStream_t s) {
+    const int ks = gemv_i8_k_split(N, Kd, sm_count());
+    const int rows = kGemvI8Rows * (kGemvI8Warps / ks);
+    const dim3 grid((N + rows - 1) / rows);
+    const uint32_t flip = w.is_signed ? 0x80808080u : 0u;
+    if (out_f32)
+      gemv_i8_kernel<T, MAX_M, float><<<grid, 32 * kGemvI8Warps, 0, s>>>(static_cast<const T*>(x), M, Kd, w.codes, w.scales, w.zero_points, flip, bias, N, ks,
+                                                                         static_cast<float*>(y));
+    else
+      gemv_i8_kernel<T, MAX_M, T><<<grid, 32 * kGemvI8Warps, 0, s>>>(static_cast<const T*>(x), M, Kd, w.codes, w.scales, w.zero_points, flip, bias, N, ks,
+                                                                     static_cast<T*>(y));
+    return cudaGetLastError();
+  }
+  static cudaError_t gemv_i8(const void* x, int32_t M, int32_t Kd, const I8Weight& w, const float* bias, int32_t N, void* y,
+                             int32_t out_f32, cudaStream_t s) {
+    if constexpr (I8) {
+      if (M <= 0 || N <= 0) return cudaSuccess;
+      if (Kd % 16 != 0) return cudaErrorInvalidValue;
+      return by_rows(M, [&](auto max_m) { return gemv_i8_m<decltype(max_m)::value>(x, M, Kd, w, bias, N, y, out_f32, s); });
+    }
+    return cudaErrorInvalidValue;
+  }
+  static cudaError_t dequant_i8(const I8Weight& w, int32_t N, int32_t Kd, void* out, cudaStream_t s) {
+    if constexpr (I8) {
+      const int64_t threads = static_cast<int64_t>(N) * ((Kd + 7) / 8);
+      if (threads == 0) return cudaSuccess;
+      dequant_i8_kernel<T><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, s>>>(w.codes, w.scales, w.zero_points, w.is_signed ? 0x80808080u : 0u,
+                                                                                      N, Kd, static_cast<T*>(out));
+      return cudaGetLastError();
+    }
+    return cudaErrorInvalidValue;
+  }
+
   static const KernelTable* table() {
     static const KernelTable t = {Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<T>(),
                                   Config::kNorm, Config::kActivation, QB,
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
                                   &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax,
-                                  QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows};
+                                  QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows,
+                                  I8 ? 1 : 0, I8 ? &gemv_i8 : nullptr, I8 ? &dequant_i8 : nullptr};
     return &t;
   }
 };
