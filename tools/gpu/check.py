@@ -365,18 +365,22 @@ def forms():
 
 
 def q4_gemv():
-    """The 4-bit GEMV (templates/cuda/gemv_q4.cuh) on its own: error against a float64 reference of the
-    dequantized weights and time beside the fp16 GEMV on the same shapes (tools/gpu/q4_gemv_bench.cu)."""
+    """The 4-bit projections on their own (tools/gpu/q4_gemv_bench.cu): error against a float64 reference of the
+    dequantized weights and time beside fp16 on the same shapes: the GEMV (templates/cuda/gemv_q4.cuh) at M = 1, 8
+    against the fp16 GEMV; the tensor-core gemm_q4 (templates/cuda/gemm_q4.cuh, not yet called by the backend) at
+    M = 16..64 against fp16 cuBLAS and the backend's dequant_q4 + cuBLAS; % of the copy roofline from the same run."""
     exe = os.path.join(WORK, "q4_gemv_bench")
     sh(["nvcc", "-std=c++17", "-O3", f"-arch=sm_{os.environ.get('TSC_CUDA_ARCHS', '90').split(',')[0]}", "-I", ROOT,
-        os.path.join(ROOT, "tools", "gpu", "q4_gemv_bench.cu"), "-o", exe])
+        os.path.join(ROOT, "tools", "gpu", "q4_gemv_bench.cu"), "-lcublas", "-o", exe])
     p = sh([exe], check=False, timeout=900)
     res = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     for j in res:
-        row(f"q4 gemv N {j['N']} K {j['K']} M {j['M']} block {j['block']}{' zp' if j['zero_points'] else ''}",
+        gemv = j["path"] == "gemv_q4"
+        row(f"q4 {j['path']} N {j['N']} K {j['K']} M {j['M']} block {j['block']}{' zp' if j['zero_points'] else ''}",
             "ok" if j["rel_err"] < 1e-3 else "FAIL",
-            f"{j['q4_us']:.1f} us ({j['q4_tbps']:.2f} TB/s), fp16 gemv {j['f16_us']:.1f} us ({j['f16_tbps']:.2f} TB/s): "
-            f"{j['speedup']:.2f}x, rel err {j['rel_err']:.1e}")
+            f"{j['q4_us']:.1f} us ({j['q4_tbps']:.2f} TB/s, {j['roofline_pct']:.0f}% of copy {j['copy_tbps']:.2f}), fp16 {'gemv' if gemv else 'cublas'} "
+            f"{j['f16_us']:.1f} us ({j['f16_tbps']:.2f} TB/s): {j['speedup']:.2f}x, rel err {j['rel_err']:.1e}"
+            + ("" if gemv else f"; dequant_q4 + cublas {j['dequant_cublas_us']:.1f} us"))
     if p.returncode != 0 and not res:
         row("q4_gemv_bench", "FAIL", (p.stdout + p.stderr)[-300:])
     json.dump(res, open(os.path.join(OUT, "q4_gemv.json"), "w"), indent=1)

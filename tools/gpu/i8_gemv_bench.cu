@@ -3,9 +3,6 @@
 // the dequantized weights, beside the fp16 GEMV / fp16 cuBLAS on the same shape, with the copy roofline measured in
 // the same run. One JSON line per shape, batch and code type.
 // Build: nvcc -std=c++17 -O3 -arch=sm_90 -I. tools/gpu/i8_gemv_bench.cu -lcublas -o i8_gemv_bench   (tools/gpu/check.py quant)
-#include <cublas_v2.h>
-#include <cuda_fp16.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -14,45 +11,9 @@
 
 #include "templates/cuda/gemv.cuh"
 #include "templates/cuda/gemv_i8.cuh"
+#include "tools/gpu/bench_common.cuh"
 
 using namespace tsc::cuda;
-
-#define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { fprintf(stderr, "%s: %s\n", #x, cudaGetErrorString(e)); return 1; } } while (0)
-
-template <typename F>
-static double time_us(F&& f, int reps = 200) {
-  cudaEvent_t a, b;
-  cudaEventCreate(&a);
-  cudaEventCreate(&b);
-  for (int i = 0; i < 10; ++i) f();
-  cudaEventRecord(a);
-  for (int i = 0; i < reps; ++i) f();
-  cudaEventRecord(b);
-  cudaEventSynchronize(b);
-  float ms = 0;
-  cudaEventElapsedTime(&ms, a, b);
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return ms * 1e3 / reps;
-}
-
-// The device's copy rate (bytes read + written per second) on 1 GiB: the bytes roofline of this run.
-static double copy_tbps() {
-  const size_t n = size_t{1} << 30;
-  void *a = nullptr, *b = nullptr;
-  if (cudaMalloc(&a, n) != cudaSuccess || cudaMalloc(&b, n) != cudaSuccess) return 0;
-  const double us = time_us([&] { cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice); }, 20);
-  cudaFree(a);
-  cudaFree(b);
-  return 2.0 * n / us / 1e6;
-}
-
-static int sms() {
-  int dev = 0, n = 0;
-  cudaGetDevice(&dev);
-  cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-  return n;
-}
 
 int run(cublasHandle_t blas, double roof, int N, int K, int M, bool is_signed) {
   std::mt19937 r(N * 31 + K + M + is_signed);
@@ -78,14 +39,9 @@ int run(cublasHandle_t blas, double roof, int N, int K, int M, bool is_signed) {
   CK(cudaMemcpy(ds, sc.data(), sc.size() * 4, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(dx, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(dw16, w16.data(), w16.size() * 2, cudaMemcpyHostToDevice));
-  const int ks = gemv_i8_k_split(N, K, sms());
+  const int ks = gemv_i8_k_split(N, K, sm_count());
   const dim3 grid((N + kGemvI8Rows * (kGemvI8Warps / ks) - 1) / (kGemvI8Rows * (kGemvI8Warps / ks))), block(32 * kGemvI8Warps);
-  const float one = 1.f, zero = 0.f;
-  // y[M, N] (f32, row-major) = x[M, K] W[N, K]^T: column-major C[N, M] = W^T(op) x.
-  auto gemm = [&](const half* W, float* y) {
-    cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &one, W, CUDA_R_16F, K, dx, CUDA_R_16F, K, &zero, y, CUDA_R_32F, N,
-                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-  };
+  auto gemm = [&](const half* W, float* y) { gemm_f16(blas, dx, M, K, W, N, y); };
   const bool gemv = M <= 8;
   auto i8 = [&] {
     if (gemv) {
