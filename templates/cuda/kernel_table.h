@@ -179,6 +179,10 @@ struct KernelTable {
   cudaError_t (*gemv_i8)(const void* x, int32_t M, int32_t K, const I8Weight& w, const float* bias, int32_t N, void* y,
                          int32_t out_f32, cudaStream_t s);
   cudaError_t (*dequant_i8)(const I8Weight& w, int32_t N, int32_t K, void* out, cudaStream_t s);
+  // y[M, N] = x[M, K] W^T (+ bias) with W in 4-bit blocks for 8 < M <= 64 on tensor cores (templates/cuda/gemm_q4.cuh;
+  // fp16 weight type only, K % 8 == 0); null without 4-bit projections or in bf16 builds.
+  cudaError_t (*gemm_q4)(const void* x, int32_t M, int32_t K, const Q4Weight& w, const float* bias, int32_t N, void* y,
+                         int32_t out_f32, cudaStream_t s);
 };
 
 }  // namespace tsc::cuda

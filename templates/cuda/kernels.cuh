@@ -8,6 +8,7 @@
 #include <utility>
 #include "templates/cuda/decode_attention.cuh"
 #include "templates/cuda/elementwise.cuh"
+#include "templates/cuda/gemm_q4.cuh"
 #include "templates/cuda/gemv.cuh"
 #include "templates/cuda/gemv_fused.cuh"
 #include "templates/cuda/gemv_i8.cuh"
@@ -310,6 +311,26 @@ struct Kernels {
     return cudaErrorInvalidValue;
   }
 
+  // 8 < M <= 64 rows on 4-bit weights: one instantiation (8 x-row tiles, those past M skipped) per output type.
+  static constexpr bool Q4_MMA = QB > 0 && std::is_same_v<T, half>;
+  static cudaError_t gemm_q4(const void* x, int32_t M, int32_t Kd, const Q4Weight& w, const float* bias, int32_t N, void* y,
+                             int32_t out_f32, cudaStream_t s) {
+    if constexpr (Q4_MMA) {
+      if (M <= 0 || N <= 0) return cudaSuccess;
+      if (M > 64 || Kd % 8 != 0) return cudaErrorInvalidValue;
+      const dim3 grid((N + 31) / 32);
+      const auto* sc = static_cast<const QS*>(w.scales);
+      if (out_f32)
+        gemm_q4_kernel<8, QB, QS, float><<<grid, 32 * kGemmQ4Warps, 0, s>>>(static_cast<const half*>(x), M, Kd, w.codes, sc, w.zero_points, bias, N,
+                                                                          static_cast<float*>(y));
+      else
+        gemm_q4_kernel<8, QB, QS, half><<<grid, 32 * kGemmQ4Warps, 0, s>>>(static_cast<const half*>(x), M, Kd, w.codes, sc, w.zero_points, bias, N,
+                                                                         static_cast<half*>(y));
+      return cudaGetLastError();
+    }
+    return cudaErrorInvalidValue;
+  }
+
   static constexpr bool I8 = Config::kI8 != 0;
   static int sm_count() {
     static int n = 0;
@@ -360,7 +381,7 @@ struct Kernels {
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
                                   &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax,
                                   QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows,
-                                  I8 ? 1 : 0, I8 ? &gemv_i8 : nullptr, I8 ? &dequant_i8 : nullptr};
+                                  I8 ? 1 : 0, I8 ? &gemv_i8 : nullptr, I8 ? &dequant_i8 : nullptr, Q4_MMA ? &gemm_q4 : nullptr};
     return &t;
   }
 };

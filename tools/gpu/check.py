@@ -347,13 +347,17 @@ def forms():
                 import weight_only_ref
                 wo = weight_only_ref.logits(weight_only_ref.weight_only(onnx.load(f)), np.load(ids))
                 gap, gagree = compare(wo, ref)
-            for mode, extra in (("prefill", ()), ("decode", ("--dense",))):
+            # 4-bit forms again with TSC_Q4_GEMM=1: prefill rows (9..64 of them) on gemm_q4, the tensor-core kernel.
+            runs = [("prefill", (), None, ""), ("decode", ("--dense",), None, "")]
+            if "q4" in form:
+                runs.append(("prefill", (), {**os.environ, "TSC_Q4_GEMM": "1"}, " (gemm_q4)"))
+            for mode, extra, env, tag in runs:
                 c = score(cpu16, ids, mode, *extra)
-                g = score(os.path.join(d, "cuda"), ids, mode, *extra)
+                g = score(os.path.join(d, "cuda"), ids, mode, *extra, env=env)
                 err, agree = compare(g, c)
                 oerr, oagree = compare(g, ref)
                 if wo is None:
-                    row(f"{n}.{form} {mode}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
+                    row(f"{n}.{form} {mode}{tag}: cuda vs cpu", verdict(err, agree, 1e-2, 0.99),
                         f"rel {err:.2e} argmax {agree:.3f} | vs onnxruntime rel {oerr:.2e} argmax {oagree:.3f}")
                     continue
                 werr, wagree = compare(g, wo)

@@ -5,8 +5,12 @@
 // Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer, the norms and the residual add
 // in the GEMVs' prologues and epilogues; larger steps use cuBLASLt and separate norm kernels. Models with 4- or
 // 8-bit projections take the unfused path: their decode GEMVs dequantize in registers (gemv_q4, gemv_i8), larger
-// steps dequantize each weight into a scratch matrix for cuBLASLt. So do OLMo 2's post-norm blocks (post_norm_add: the
+// steps dequantize each weight into a scratch matrix for cuBLASLt (4-bit steps of 9..64 rows: gemm_q4 on tensor
+// cores instead, with TSC_Q4_GEMM=1). So do OLMo 2's post-norm blocks (post_norm_add: the
 // branch output normalized, then added) and q/k norms over all heads (qk_norm_rows before the append).
+#include <cstdlib>
+#include <string>
+
 #include "contract/error.h"
 #include "contract/payload_tensors.h"
 #include "runtime/engine/cuda/cuda_backend.h"
@@ -143,6 +147,13 @@ void CudaBackend::linear(const void* x, int64_t M, int64_t K, const ProjWeight& 
     return;
   }
   const void* dense = W.dense;
+  // 9..64 rows on 4-bit weights: the tensor-core kernel that dequantizes in registers, where the build has it (fp16)
+  // and TSC_Q4_GEMM=1 asks for it (off by default until tools/gpu/check.py's q4 and forms stages have passed it).
+  static const bool q4_gemm = std::getenv("TSC_Q4_GEMM") && std::string(std::getenv("TSC_Q4_GEMM")) == "1";
+  if (q4 && q4_gemm && kt_->gemm_q4 && M <= 64 && K % 8 == 0) {
+    prof(kt_->gemm_q4(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W.q4, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemm_q4");
+    return;
+  }
   // [N, K] in the weight type, for cuBLASLt; the scratch (reserved at start) holds the largest projection.
   if (q4) {
     prof(kt_->dequant_q4(W.q4, static_cast<int32_t>(N), static_cast<int32_t>(K), dequant_scratch_.p, stream_.s), "dequant_q4");
