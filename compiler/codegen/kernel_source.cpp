@@ -29,6 +29,7 @@ std::string generate_kernel_source(const KernelPlan& p, const std::string& model
   if (t.page_score_kinds) o << "  static constexpr int kPageScore = " << static_cast<int>(p.build.page_score) << ";  // " << page_score_name(p.build.page_score) << "\n";
   if (t.q4_kinds)
     o << "  static constexpr int kQ4Block = " << p.q4_block << ";\n"
+      << "  static constexpr int kI8 = " << (p.i8 ? 1 : 0) << ";\n"
       << "  using Q4Scale = " << (p.q4_scale_dtype != DType::kF16 ? "float" : std::string(t.ns) == "cuda" ? "half" : "tsc::cpu::f16_t") << ";\n";
   o << "  using Weight = " << t.weight_type << ";\n"
     << "};\n"

@@ -13,6 +13,7 @@ std::string KernelPlan::key() const {
   o << "hd" << head_dim << "_ps" << build.page_size << "_k" << build.top_k_pages << "_g" << group << "_rd" << rotary_dim
     << (rope_interleaved ? "i" : "") << "_" << dtype_name(build.weight_dtype) << (build.page_score == PageScore::kSketch ? "_sketch" : "");
   if (q4_block > 0) o << "_q4b" << q4_block << (q4_scale_dtype == DType::kF16 ? "h" : "");
+  if (i8) o << "_i8";
   return o.str();
 }
 
@@ -23,9 +24,6 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
   b.target = opt.target.value_or(have_nvcc ? Target::kCuda : Target::kCpu);
   const bool cuda = b.target == Target::kCuda;
   // The CUDA kernels read a block's codes in 16-byte chunks (32 codes): blocks of 16 do not fit them.
-  if (s.quantization && s.quantization->bits == 8 && cuda)
-    throw Error("the model's projections are " + s.quantization->format + " (MatMulInteger after DynamicQuantizeLinear), which only the CPU kernels run so far",
-                "build with --target cpu, or compile the 4-bit or float model of the same download (onnx/model_q4.onnx, onnx/model.onnx)");
   if (s.quantization && s.quantization->bits == 4 && cuda && s.quantization->block_size % 32 != 0)
     throw Error("the model's 4-bit projections use blocks of " + std::to_string(s.quantization->block_size) + ", which the CUDA kernels do not run (blocks of 32 or more)",
                 "build with --target cpu, or quantize with block_size 32 or larger (MatMulNBitsQuantizer(block_size=32))");
@@ -39,6 +37,9 @@ KernelPlan make_plan(const DecoderSpec& s, const CompileOptions& opt, bool have_
     p.q4_block = s.quantization->block_size;
     p.q4_scale_dtype = s.quantization->scale_dtype;
   }
+  // 8-bit projections: the CPU kernels quantize activations as the file's DynamicQuantizeLinear does; the CUDA
+  // kernels are weight-only (codes dequantized in registers, activations in fp16/bf16).
+  p.i8 = s.quantization && s.quantization->bits == 8;
   if (b.max_seq_len <= 0) b.max_seq_len = s.max_position_embeddings.value_or(kDefaultMaxSeqLen);
   if (s.position == PositionKind::kLearned && b.max_seq_len > *s.max_position_embeddings)
     throw Error("--max-seq-len " + std::to_string(b.max_seq_len) + " exceeds the model's " + std::to_string(*s.max_position_embeddings) + " learned positions",
@@ -73,6 +74,7 @@ std::string plan_to_text(const KernelPlan& p) {
   o << "  PAGE_SCORE: " << page_score_name(p.build.page_score) << "\n";
   o << "  select_every: " << p.build.select_every << "\n";
   if (p.q4_block > 0) o << "  Q4_BLOCK: " << p.q4_block << "\n  Q4_SCALE: " << dtype_name(p.q4_scale_dtype) << "\n";
+  if (p.i8) o << "  I8: 1\n";
   o << "  dense_layers: " << p.build.dense_layers << "\n  max_seq_len: " << p.build.max_seq_len << "\n  max_batch: " << p.build.max_batch << "\n";
   return o.str();
 }

@@ -19,7 +19,8 @@ struct KernelPlan {
   int activation = 0;  // 0 gelu_tanh, 1 gelu (erf), 2 silu-gated, 3 gelu_tanh-gated (GeGLU)
   int64_t q4_block = 0;                 // MatMulNBits block size of the 4-bit projections (0: none)
   DType q4_scale_dtype = DType::kF32;   // their scales' type (f16 in q4f16 files)
-  // "hd64_ps16_k64_g3_rd64_f16" ("..._sketch" with the sketch score, "..._q4b32" with 4-bit projections): the key in generated file and kernel names.
+  bool i8 = false;                      // 8-bit projections (MatMulInteger codes): the CUDA kernels gemv_i8 / dequant_i8
+  // "hd64_ps16_k64_g3_rd64_f16" ("..._sketch" with the sketch score, "..._q4b32" with 4-bit projections, "..._i8" with 8-bit ones): the key in generated file and kernel names.
   std::string key() const;
 };
 

@@ -129,6 +129,15 @@ struct Q4Weight {
   const uint8_t* zero_points = nullptr;
 };
 
+// A projection's weight in 8-bit codes (MatMulInteger's, contract/linear_weight.h), served weight-only: codes [N, K]
+// (int8 or uint8), scales [N] f32, zero points [N] in the codes' type; is_signed: int8 codes.
+struct I8Weight {
+  const uint8_t* codes = nullptr;
+  const float* scales = nullptr;
+  const uint8_t* zero_points = nullptr;
+  int32_t is_signed = 0;
+};
+
 struct KernelTable {
   const char* key;  // "hd64_ps16_k64_g8_rd64_f16"
   int32_t head_dim, page_size, top_k, group, rotary_dim, rope_interleaved, weight_dtype, norm, activation;
@@ -177,6 +186,16 @@ struct KernelTable {
                               float eps, cudaStream_t s);
   // Gemma 2/3's final logit soft-cap, in place on float32 logits [n]: z -> c tanh(z / c).
   cudaError_t (*logit_softcap)(float* z, int64_t n, float c, cudaStream_t s);
+  // 8-bit weights (templates/cuda/gemv_i8.cuh; null and i8 0 without them): y[M, N] = x[M, K] W^T (+ bias) for M <= 8
+  // and K % 16 == 0, and out[N, K] (weight type) = W dequantized, for cuBLASLt on larger M.
+  int32_t i8;
+  cudaError_t (*gemv_i8)(const void* x, int32_t M, int32_t K, const I8Weight& w, const float* bias, int32_t N, void* y,
+                         int32_t out_f32, cudaStream_t s);
+  cudaError_t (*dequant_i8)(const I8Weight& w, int32_t N, int32_t K, void* out, cudaStream_t s);
+  // y[M, N] = x[M, K] W^T (+ bias) with W in 4-bit blocks for 8 < M <= 64 on tensor cores (templates/cuda/gemm_q4.cuh;
+  // fp16 weight type only, K % 8 == 0); null without 4-bit projections or in bf16 builds.
+  cudaError_t (*gemm_q4)(const void* x, int32_t M, int32_t K, const Q4Weight& w, const float* bias, int32_t N, void* y,
+                         int32_t out_f32, cudaStream_t s);
 };
 
 }  // namespace tsc::cuda

@@ -8,8 +8,10 @@
 #include <utility>
 #include "templates/cuda/decode_attention.cuh"
 #include "templates/cuda/elementwise.cuh"
+#include "templates/cuda/gemm_q4.cuh"
 #include "templates/cuda/gemv.cuh"
 #include "templates/cuda/gemv_fused.cuh"
+#include "templates/cuda/gemv_i8.cuh"
 #include "templates/cuda/gemv_q4.cuh"
 #include "templates/cuda/kernel_table.h"
 #include "templates/cuda/prefill_attention.cuh"
@@ -67,7 +69,7 @@ cudaError_t resident_blocks(F kernel, int threads, size_t smem, ResidentBlocks& 
 
 // Config: kKey, kHeadDim, kPageSize, kTopK, kGroup, kRotaryDim, kRopeInterleaved, kNorm (0 LayerNorm,
 // 1 RMSNorm), kPageScore (PageScore), kActivation (0 gelu_tanh, 1 gelu, 2 silu-gated, 3 gelu_tanh-gated), kQ4Block (0, or the MatMulNBits
-// block size), `using Weight`, `using Q4Scale` (float or half).
+// block size), kI8 (1: the model has 8-bit projections), `using Weight`, `using Q4Scale` (float or half).
 template <typename Config>
 struct Kernels {
   using T = typename Config::Weight;
@@ -318,13 +320,77 @@ struct Kernels {
     return cudaErrorInvalidValue;
   }
 
+  // 8 < M <= 64 rows on 4-bit weights: one instantiation (8 x-row tiles, those past M skipped) per output type.
+  static constexpr bool Q4_MMA = QB > 0 && std::is_same_v<T, half>;
+  static cudaError_t gemm_q4(const void* x, int32_t M, int32_t Kd, const Q4Weight& w, const float* bias, int32_t N, void* y,
+                             int32_t out_f32, cudaStream_t s) {
+    if constexpr (Q4_MMA) {
+      if (M <= 0 || N <= 0) return cudaSuccess;
+      if (M > 64 || Kd % 8 != 0) return cudaErrorInvalidValue;
+      const dim3 grid((N + 31) / 32);
+      const auto* sc = static_cast<const QS*>(w.scales);
+      if (out_f32)
+        gemm_q4_kernel<8, QB, QS, float><<<grid, 32 * kGemmQ4Warps, 0, s>>>(static_cast<const half*>(x), M, Kd, w.codes, sc, w.zero_points, bias, N,
+                                                                          static_cast<float*>(y));
+      else
+        gemm_q4_kernel<8, QB, QS, half><<<grid, 32 * kGemmQ4Warps, 0, s>>>(static_cast<const half*>(x), M, Kd, w.codes, sc, w.zero_points, bias, N,
+                                                                         static_cast<half*>(y));
+      return cudaGetLastError();
+    }
+    return cudaErrorInvalidValue;
+  }
+
+  static constexpr bool I8 = Config::kI8 != 0;
+  static int sm_count() {
+    static int n = 0;
+    if (n == 0) {
+      int dev = 0;
+      if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) n = 132;
+    }
+    return n;
+  }
+  template <int MAX_M>
+  static cudaError_t gemv_i8_m(const void* x, int32_t M, int32_t Kd, const I8Weight& w, const float* bias, int32_t N, void* y,
+                               int32_t out_f32, cudaStream_t s) {
+    const int ks = gemv_i8_k_split(N, Kd, sm_count());
+    const int rows = kGemvI8Rows * (kGemvI8Warps / ks);
+    const dim3 grid((N + rows - 1) / rows);
+    const uint32_t flip = w.is_signed ? 0x80808080u : 0u;
+    if (out_f32)
+      gemv_i8_kernel<T, MAX_M, float><<<grid, 32 * kGemvI8Warps, 0, s>>>(static_cast<const T*>(x), M, Kd, w.codes, w.scales, w.zero_points, flip, bias, N, ks,
+                                                                         static_cast<float*>(y));
+    else
+      gemv_i8_kernel<T, MAX_M, T><<<grid, 32 * kGemvI8Warps, 0, s>>>(static_cast<const T*>(x), M, Kd, w.codes, w.scales, w.zero_points, flip, bias, N, ks,
+                                                                     static_cast<T*>(y));
+    return cudaGetLastError();
+  }
+  static cudaError_t gemv_i8(const void* x, int32_t M, int32_t Kd, const I8Weight& w, const float* bias, int32_t N, void* y,
+                             int32_t out_f32, cudaStream_t s) {
+    if constexpr (I8) {
+      if (M <= 0 || N <= 0) return cudaSuccess;
+      if (Kd % 16 != 0) return cudaErrorInvalidValue;
+      return by_rows(M, [&](auto max_m) { return gemv_i8_m<decltype(max_m)::value>(x, M, Kd, w, bias, N, y, out_f32, s); });
+    }
+    return cudaErrorInvalidValue;
+  }
+  static cudaError_t dequant_i8(const I8Weight& w, int32_t N, int32_t Kd, void* out, cudaStream_t s) {
+    if constexpr (I8) {
+      const int64_t threads = static_cast<int64_t>(N) * ((Kd + 7) / 8);
+      if (threads == 0) return cudaSuccess;
+      dequant_i8_kernel<T><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, s>>>(w.codes, w.scales, w.zero_points, w.is_signed ? 0x80808080u : 0u,
+                                                                                      N, Kd, static_cast<T*>(out));
+      return cudaGetLastError();
+    }
+    return cudaErrorInvalidValue;
+  }
+
   static const KernelTable* table() {
     static const KernelTable t = {Config::kKey, D, PS, K, G, Config::kRotaryDim, Config::kRopeInterleaved, dtype_code<T>(),
                                   Config::kNorm, Config::kActivation, QB, SC, Score::kSummaryWords, Score::kScratch,
                                   &embed, &add_norm, &gemv, &bias_act, &silu_mul, &rope_q, &append_kv,
                                   &decode_attention, &prefill_attention, &gather_rows, &decode_smem, &gemv_fused, &argmax,
                                   QB > 0 ? &gemv_q4 : nullptr, QB > 0 ? &dequant_q4 : nullptr, &post_norm_add, &qk_norm_rows,
-                                  &logit_softcap};
+                                  &logit_softcap, I8 ? 1 : 0, I8 ? &gemv_i8 : nullptr, I8 ? &dequant_i8 : nullptr, Q4_MMA ? &gemm_q4 : nullptr};
     return &t;
   }
 };

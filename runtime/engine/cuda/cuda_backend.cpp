@@ -41,7 +41,8 @@ CudaBackend::CudaBackend(const Payload& p, int64_t num_pages)
   reuse_layer_ = slots_.rows() * s_.num_key_value_heads * o_.top_k_pages;
   if (reuse_layer_ > 0) reuse_kept_.reserve(static_cast<size_t>(s_.num_hidden_layers * reuse_layer_) * 4, "allocating the stored page selections");
   // Reserved here, not on first use: a CUDA graph capture (decode buckets over 8 rows) cannot allocate.
-  if (w_.any_q4()) q4_scratch_.reserve(static_cast<size_t>(w_.max_q4_elems()) * esize_, "allocating the 4-bit weights' dequantization scratch");
+  if (w_.any_quantized())
+    dequant_scratch_.reserve(static_cast<size_t>(w_.max_quantized_elems()) * esize_, "allocating the quantized weights' dequantization scratch");
   const size_t stats_bytes = sizeof(unsigned long long) * 3 * s_.num_hidden_layers;
   check(cudaMalloc(reinterpret_cast<void**>(&stats_dev_), stats_bytes), "allocating counters");
   check(cudaMemset(stats_dev_, 0, stats_bytes), "clearing counters");

@@ -50,8 +50,8 @@ class CudaBackend : public Backend {
   void download_trace(std::span<const StepSeq> seqs, const HostStep& st);
   // forward.cpp: every launch of one step; `meta` holds HostStep::packed on the device.
   void launch(const HostStep& st, const int32_t* meta, bool greedy);
-  // y[M, N] = x[M, K] W[N, K]^T (+ bias): generated GEMV for small M, cuBLASLt otherwise (4-bit weights
-  // dequantized into q4_scratch_ first).
+  // y[M, N] = x[M, K] W[N, K]^T (+ bias): generated GEMV for small M, cuBLASLt otherwise (4- and 8-bit weights
+  // dequantized into dequant_scratch_ first).
   void linear(const void* x, int64_t M, int64_t K, const ProjWeight& W, const float* bias, int64_t N, void* y, int32_t out_f32);
   void prof(cudaError_t e, const char* what) { prof_.check(e, what, stream_.s, graphs_.capturing()); }
 
@@ -70,7 +70,7 @@ class CudaBackend : public Backend {
   GraphCache graphs_;
   Activations act_;
   DevBuf meta_;                       // eager steps' metadata (graphs keep their own)
-  DevBuf q4_scratch_;                 // one dequantized 4-bit projection [N, K] for cuBLASLt (reserved at start)
+  DevBuf dequant_scratch_;            // one dequantized 4- or 8-bit projection [N, K] for cuBLASLt (reserved at start)
   PinnedBuf host_meta_, host_out_;
   unsigned long long* stats_dev_ = nullptr;  // [layers, 3]: pages total, scored, kept
   mutable SelectionCounters counters_;

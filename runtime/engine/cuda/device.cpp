@@ -67,8 +67,10 @@ void check_kernel_table(const KernelTable& kt, const DecoderSpec& s, const Build
   want(kt.page_size == o.page_size, "page_size", o.page_size, kt.page_size);
   want(kt.group == s.num_attention_heads / s.num_key_value_heads, "GQA group", s.num_attention_heads / s.num_key_value_heads, kt.group);
   want(kt.weight_dtype == static_cast<int32_t>(o.weight_dtype), "weight dtype", static_cast<int64_t>(o.weight_dtype), kt.weight_dtype);
-  const int64_t q4 = s.quantization ? s.quantization->block_size : 0;
+  const int64_t q4 = s.quantization && s.quantization->bits == 4 ? s.quantization->block_size : 0;
   want(kt.q4_block == q4 && (q4 == 0 || (kt.gemv_q4 && kt.dequant_q4)), "4-bit block size", q4, kt.q4_block);
+  const int64_t i8 = s.quantization && s.quantization->bits == 8 ? 1 : 0;
+  want(kt.i8 == i8 && (i8 == 0 || (kt.gemv_i8 && kt.dequant_i8)), "8-bit weights (1: yes)", i8, kt.i8);
 }
 
 void DevBuf::reserve(size_t n, const char* what) {

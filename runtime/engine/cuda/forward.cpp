@@ -3,10 +3,14 @@
 //   selection; prefill: causal over the chunk and its cached prefix), out projection, [norm] MLP
 //   -> final norm, LM head rows -> logits (or argmax ids) copied to pinned host memory.
 // Decode-sized steps (no prefill, T <= 8) run six fused kernels per layer, the norms and the residual add
-// in the GEMVs' prologues and epilogues; larger steps use cuBLASLt and separate norm kernels. Models with 4-bit
-// projections take the unfused path: their decode GEMVs dequantize in registers (gemv_q4), larger steps
-// dequantize each weight into a scratch matrix for cuBLASLt. So do OLMo 2's post-norm blocks (post_norm_add: the
+// in the GEMVs' prologues and epilogues; larger steps use cuBLASLt and separate norm kernels. Models with 4- or
+// 8-bit projections take the unfused path: their decode GEMVs dequantize in registers (gemv_q4, gemv_i8), larger
+// steps dequantize each weight into a scratch matrix for cuBLASLt (4-bit steps of 9..64 rows: gemm_q4 on tensor
+// cores instead, with TSC_Q4_GEMM=1). So do OLMo 2's post-norm blocks (post_norm_add: the
 // branch output normalized, then added) and q/k norms over all heads (qk_norm_rows before the append).
+#include <cstdlib>
+#include <string>
+
 #include "contract/error.h"
 #include "contract/payload_tensors.h"
 #include "runtime/engine/cuda/cuda_backend.h"
@@ -35,7 +39,7 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
   const bool sandwich = s_.sandwich_norm;
   const float softcap = static_cast<float>(s_.attn_logit_softcapping.value_or(0));
   const float *prev_w = nullptr, *prev_b = nullptr;
-  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0 && !w_.any_q4() && !post && !qk_all && !sandwich;
+  const bool fused = st.np == 0 && T <= 8 && H_ % 8 == 0 && Q_ % 8 == 0 && I_ % 8 == 0 && !w_.any_quantized() && !post && !qk_all && !sandwich;
   decode_step_ = st.np == 0;
   // Paged decode attention, one launch per run of decode sequences sharing a page budget.
   auto decode_runs = [&](int64_t l, const float* rope) {
@@ -142,8 +146,12 @@ void CudaBackend::launch(const HostStep& st, const int32_t* meta, bool greedy) {
 
 void CudaBackend::linear(const void* x, int64_t M, int64_t K, const ProjWeight& W, const float* bias, int64_t N, void* y, int32_t out_f32) {
   if (M == 0) return;
-  const bool q4 = W.q4.codes != nullptr;
-  if (M <= 8 && K % 8 == 0) {
+  const bool q4 = W.q4.codes != nullptr, i8 = W.i8.codes != nullptr;
+  if (i8 && M <= 8 && K % 16 == 0) {  // 16-byte aligned rows of codes; other K take the dequantizing path below
+    prof(kt_->gemv_i8(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W.i8, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemv_i8");
+    return;
+  }
+  if (!i8 && M <= 8 && K % 8 == 0) {
     if (q4)
       prof(kt_->gemv_q4(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W.q4, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemv_q4");
     else
@@ -151,9 +159,20 @@ void CudaBackend::linear(const void* x, int64_t M, int64_t K, const ProjWeight& 
     return;
   }
   const void* dense = W.dense;
-  if (q4) {  // [N, K] in the weight type, for cuBLASLt; the scratch (reserved at start) holds the largest projection
-    prof(kt_->dequant_q4(W.q4, static_cast<int32_t>(N), static_cast<int32_t>(K), q4_scratch_.p, stream_.s), "dequant_q4");
-    dense = q4_scratch_.p;
+  // 9..64 rows on 4-bit weights: the tensor-core kernel that dequantizes in registers, where the build has it (fp16)
+  // and TSC_Q4_GEMM=1 asks for it (off by default until tools/gpu/check.py's q4 and forms stages have passed it).
+  static const bool q4_gemm = std::getenv("TSC_Q4_GEMM") && std::string(std::getenv("TSC_Q4_GEMM")) == "1";
+  if (q4 && q4_gemm && kt_->gemm_q4 && M <= 64 && K % 8 == 0) {
+    prof(kt_->gemm_q4(x, static_cast<int32_t>(M), static_cast<int32_t>(K), W.q4, bias, static_cast<int32_t>(N), y, out_f32, stream_.s), "gemm_q4");
+    return;
+  }
+  // [N, K] in the weight type, for cuBLASLt; the scratch (reserved at start) holds the largest projection.
+  if (q4) {
+    prof(kt_->dequant_q4(W.q4, static_cast<int32_t>(N), static_cast<int32_t>(K), dequant_scratch_.p, stream_.s), "dequant_q4");
+    dense = dequant_scratch_.p;
+  } else if (i8) {
+    prof(kt_->dequant_i8(W.i8, static_cast<int32_t>(N), static_cast<int32_t>(K), dequant_scratch_.p, stream_.s), "dequant_i8");
+    dense = dequant_scratch_.p;
   }
   blas_.matmul(x, M, K, dense, N, y, out_f32, decode_step_, graphs_.capturing());
   prof(cudaSuccess, "cublas gemm");

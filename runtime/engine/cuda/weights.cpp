@@ -30,10 +30,17 @@ ProjWeight DeviceWeights::projection(const std::string& name, int64_t out, int64
     w.dense = get(name);
     return w;
   }
+  max_quantized_elems_ = std::max(max_quantized_elems_, out * in);
+  if (lw.format == WeightFormat::kI8) {  // codes [out, in], scales [out] f32, zero points [out] (read_linear_weight checked them)
+    w.i8.codes = static_cast<const uint8_t*>(get(i8_codes_name(name)));
+    w.i8.scales = static_cast<const float*>(get(q4_scales_name(name)));
+    w.i8.zero_points = static_cast<const uint8_t*>(get(q4_zero_points_name(name)));
+    w.i8.is_signed = lw.dtype == DType::kI8 ? 1 : 0;
+    return w;
+  }
   w.q4.codes = static_cast<const uint8_t*>(get(q4_codes_name(name)));
   w.q4.scales = get(q4_scales_name(name));
   w.q4.zero_points = lw.zero_points ? static_cast<const uint8_t*>(get(q4_zero_points_name(name))) : nullptr;
-  max_q4_elems_ = std::max(max_q4_elems_, out * in);
   return w;
 }
 

@@ -65,6 +65,18 @@ TEST(Plan, CudaTakesBlocksOf32AndRefusesBlocksOf16) {
   EXPECT_EQ(make_plan(s, options("cpu"), false).q4_block, 16);  // the CPU kernels take any power of two >= 16
 }
 
+TEST(Plan, Int8ReachesTheKeyOnBothTargets) {
+  DecoderSpec s = llama_spec();
+  s.quantization = Quantization{"uint8", 8, 0, true, DType::kF32, 8, 8};
+  const KernelPlan cuda = make_plan(s, options("cuda"), true);  // weight-only gemv_i8 / dequant_i8
+  EXPECT_TRUE(cuda.i8);
+  EXPECT_EQ(cuda.q4_block, 0);
+  EXPECT_EQ(cuda.key(), "hd16_ps16_k64_g2_rd16_f16_i8");
+  EXPECT_NE(plan_to_text(cuda).find("I8: 1"), std::string::npos);
+  EXPECT_TRUE(make_plan(s, options("cpu"), false).i8);
+  EXPECT_FALSE(make_plan(llama_spec(), options("cuda"), true).i8);
+}
+
 // The message of the tsc::Error `f` throws ("" when it throws none).
 template <typename F>
 std::string error_of(F&& f) {
