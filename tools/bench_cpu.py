@@ -50,15 +50,15 @@ def ensure_forms(forms: list) -> None:
         subprocess.run([sys.executable, str(ROOT / "tools" / "smollm2_forms.py"), "--forms", *forms], check=True)
 
 
-def build_tsc(tsc: Path, onnx_files: list, max_len: int, work: Path) -> tuple:
-    """Compiles the first file tsc accepts; returns (executable, file compiled)."""
+def build_tsc(tsc: Path, onnx_files: list, max_len: int, work: Path, flags: tuple = (), label: str = "") -> tuple:
+    """Compiles the first file tsc accepts (with extra tsc `flags`); returns (executable, file compiled)."""
     work.mkdir(parents=True, exist_ok=True)
     for f in onnx_files:
-        exe = work / f"smollm2_{f.stem}_cpu"
+        exe = work / f"smollm2_{label or f.stem}_cpu"
         if exe.exists() and exe.stat().st_mtime > tsc.stat().st_mtime:
             return exe, f
-        log(f"tsc {f} --target cpu")
-        r = subprocess.run([str(tsc), str(f), "-o", str(exe), "--target", "cpu", "--max-seq-len", str(max_len)],
+        log(f"tsc {f} --target cpu {' '.join(flags)}")
+        r = subprocess.run([str(tsc), str(f), "-o", str(exe), "--target", "cpu", "--max-seq-len", str(max_len), *flags],
                            capture_output=True, text=True)
         if r.returncode == 0:
             return exe, f
@@ -130,7 +130,9 @@ class Ort:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tsc", type=Path, default=ROOT / "build" / "bin" / "tsc")
-    ap.add_argument("--forms", nargs="+", default=["model"], help="files of models/cache/smollm2-hub/onnx/ to run")
+    ap.add_argument("--forms", nargs="+", default=["model"],
+                    help="files of models/cache/smollm2-hub/onnx/ to run; FORM+OPTION=VALUE... compiles FORM with tsc --OPTION "
+                         "VALUE... (e.g. model_q4+head-dtype=int4; onnxruntime runs FORM)")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--prompts", type=int, nargs="+", default=[128, 1024])
     ap.add_argument("--gen", type=int, default=32, help="decode steps per run (the first 4 are warm-up)")
@@ -140,17 +142,19 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench_cpu")
     a = ap.parse_args()
     ensure_model()
-    ensure_forms(a.forms)
+    ensure_forms(sorted({f.split("+")[0] for f in a.forms}))
     out = []
     for form in a.forms:
-        out += bench_form(a, HUB / "onnx" / f"{form}.onnx") + [""]
+        base, *opts = form.split("+")
+        flags = tuple(x for o in opts for x in ("--" + o.split("=")[0], o.split("=", 1)[1]))
+        out += bench_form(a, HUB / "onnx" / f"{base}.onnx", flags, form) + [""]
     print("\n".join(out))
     if a.md:
         a.md.write_text("\n".join(out))
 
 
-def bench_form(a, opt: Path) -> list:
-    exe, compiled = build_tsc(a.tsc, [opt], max(a.prompts) + a.gen + 16, a.work)
+def bench_form(a, opt: Path, flags: tuple = (), label: str = "") -> list:
+    exe, compiled = build_tsc(a.tsc, [opt], max(a.prompts) + a.gen + 16, a.work, flags, label)
     ort_ = Ort(opt, a.threads)
     ort_.bench([list(range(16))], 4)  # warm-up (allocations, first-run kernel choices), as tsc's bench does
     vocab = 49152
@@ -167,7 +171,7 @@ def bench_form(a, opt: Path) -> list:
                 for k in ("prefill_ms", "decode_ms"):
                     cell["tsc"][k] = min(cell["tsc"][k], t[b][k])
                     cell["ort"][k] = min(cell["ort"][k], o[k])
-    lines = [f"tsc compiled `{compiled.relative_to(ROOT)}`; onnxruntime {ort_.ort.__version__} ran "
+    lines = [f"tsc compiled `{compiled.relative_to(ROOT)}`{' with `' + ' '.join(flags) + '`' if flags else ''}; onnxruntime {ort_.ort.__version__} ran "
              f"`{opt.relative_to(ROOT)}`; {a.threads} threads each; best of {a.repeat}, {a.gen} decode steps",
              "", "| prompt | batch | tsc prefill ms | ORT prefill ms | prefill speed (ORT/tsc) | tsc decode ms/step | "
              "ORT decode ms/step | decode speed (ORT/tsc) |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 namespace tsc {
@@ -21,15 +22,19 @@ std::vector<int> codes_of(const std::vector<uint8_t>& packed, int64_t n, int64_t
   return c;
 }
 
+// One row of one 16-value block (the values given, then zeros): its scale and its 16 codes.
+std::pair<float, std::vector<int>> one_block(std::vector<float> w) {
+  w.resize(16, 0.f);
+  std::vector<uint8_t> codes(8);
+  float scale = 0;
+  quantize_int4_rows(w.data(), 1, 16, 16, codes.data(), &scale);
+  return {scale, codes_of(codes, 0, 0, 1, 16)};
+}
+
 TEST(QuantizeInt4, SignedExtremeMapsToCodeZero) {
   // max |w| is the negative -2: scale = -2 / -8 = 0.25, code = round(w * 4 + 8).
-  std::vector<float> w(16, 0.f);
-  w[0] = -2.f, w[1] = 1.f, w[2] = 0.3f, w[3] = -0.3f, w[4] = 1.875f;
-  std::vector<uint8_t> codes(8);
-  std::vector<float> scales(1);
-  quantize_int4_rows(w.data(), 1, 16, 16, codes.data(), scales.data());
-  EXPECT_EQ(scales[0], 0.25f);
-  const std::vector<int> c = codes_of(codes, 0, 0, 1, 16);
+  const auto [scale, c] = one_block({-2.f, 1.f, 0.3f, -0.3f, 1.875f});
+  EXPECT_EQ(scale, 0.25f);
   EXPECT_EQ(c[0], 0);   // -2 -> -8
   EXPECT_EQ(c[1], 12);  // 1 -> 4
   EXPECT_EQ(c[2], 9);   // 1.2 -> 1
@@ -40,26 +45,16 @@ TEST(QuantizeInt4, SignedExtremeMapsToCodeZero) {
 
 TEST(QuantizeInt4, PositiveExtremeGivesNegativeScale) {
   // max |w| is +4 (strictly larger than |min|): scale = 4 / -8 = -0.5, so +4 -> code 0 and -3.5 -> 15.
-  std::vector<float> w(16, 0.f);
-  w[0] = 4.f, w[1] = -3.5f;
-  std::vector<uint8_t> codes(8);
-  std::vector<float> scales(1);
-  quantize_int4_rows(w.data(), 1, 16, 16, codes.data(), scales.data());
-  EXPECT_EQ(scales[0], -0.5f);
-  const std::vector<int> c = codes_of(codes, 0, 0, 1, 16);
+  const auto [scale, c] = one_block({4.f, -3.5f});
+  EXPECT_EQ(scale, -0.5f);
   EXPECT_EQ(c[0], 0);
   EXPECT_EQ(c[1], 15);
 }
 
 TEST(QuantizeInt4, TieKeepsTheMinimum) {
   // |max| == |min|: onnxruntime keeps the min, so -1 -> code 0 and +1 -> 16, clamped to 15.
-  std::vector<float> w(16, 0.f);
-  w[0] = 1.f, w[1] = -1.f;
-  std::vector<uint8_t> codes(8);
-  std::vector<float> scales(1);
-  quantize_int4_rows(w.data(), 1, 16, 16, codes.data(), scales.data());
-  EXPECT_EQ(scales[0], 0.125f);
-  const std::vector<int> c = codes_of(codes, 0, 0, 1, 16);
+  const auto [scale, c] = one_block({1.f, -1.f});
+  EXPECT_EQ(scale, 0.125f);
   EXPECT_EQ(c[0], 15);
   EXPECT_EQ(c[1], 0);
 }
